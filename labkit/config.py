@@ -1,0 +1,89 @@
+"""Run-time settings: fast mode, seeds, and where the lab keeps its files.
+
+Environment variables
+---------------------
+LABKIT_FAST   "1" (also "true", "yes") shrinks every workload: fewer samples,
+              iterations and sweep points, the same code path. Tests and CI set it.
+LABKIT_HOME   the lab's home folder (default ``~/.labkit``): the ResultStore
+              (``results.sqlite``) and the cache (``cache/``) live there.
+LABKIT_SEED   the teaching seed (default 1234).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from .errors import InvalidInput
+
+T = TypeVar("T")
+
+DEFAULT_SEED = 1234
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def fast() -> bool:
+    """True when ``LABKIT_FAST`` asks for the shrunken workloads."""
+    value = os.environ.get("LABKIT_FAST", "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidInput(f"LABKIT_FAST={value!r} is not understood: use 1 or 0.")
+
+
+def pick(full: T, fast_value: T) -> T:
+    """Return ``fast_value`` in fast mode and ``full`` otherwise.
+
+    >>> pick(1000, 10) == (10 if fast() else 1000)
+    True
+    """
+    return fast_value if fast() else full
+
+
+def seed() -> int:
+    """The teaching seed, from ``LABKIT_SEED`` (default 1234)."""
+    raw = os.environ.get("LABKIT_SEED", str(DEFAULT_SEED))
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"LABKIT_SEED={raw!r} must be an integer.") from None
+
+
+def rng(value: int | np.random.Generator | None = None) -> np.random.Generator:
+    """A numpy Generator: pass through a Generator, seed from an int, or use :func:`seed`."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if value is None:
+        value = seed()
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidInput(f"rng must be an int seed or a numpy Generator, not {type(value).__name__}.")
+    return np.random.default_rng(int(value))
+
+
+def home() -> Path:
+    """The lab's home folder (``LABKIT_HOME`` or ``~/.labkit``), created on demand."""
+    path = Path(os.environ.get("LABKIT_HOME") or Path.home() / ".labkit").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder under ``home()/cache`` (e.g. ``cache_dir("zk")``), created on demand."""
+    path = home().joinpath("cache", *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_path() -> Path:
+    """Default path of the ResultStore file."""
+    return home() / "results.sqlite"
+
+
+def repo_root() -> Path:
+    """The project folder when labkit runs from a checkout (holds ``datasets/``)."""
+    return Path(__file__).resolve().parent.parent
