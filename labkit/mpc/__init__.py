@@ -1,0 +1,33 @@
+"""Secure multi-party computation with CrypTen: parties as real processes.
+
+Importing ``labkit.mpc`` is light: torch and CrypTen load only inside the
+functions that need them (CrypTen through :func:`labkit.mpc._crypten.load`,
+the one place that imports it).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "load": ("._crypten", "load"),
+    "smoke_add": ("._crypten", "smoke_add"),
+    "run_parties": (".parties", "run_parties"),
+    "PartyFailed": (".parties", "PartyFailed"),
+    "PartyTimeout": (".parties", "PartyTimeout"),
+    "RendezvousError": (".parties", "RendezvousError"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module, __name__), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = sorted(_LAZY)
