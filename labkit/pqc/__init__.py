@@ -28,6 +28,7 @@ _EXPORTS = {
     "HandshakeFailed": "tls",
     "CertificateRejected": "tls",
     "serve": "server",
+    "refusals": "security",
     "issue": "certs",
     "CERT_TYPES": "certs",
     "GROUPS": "tls",

@@ -122,12 +122,13 @@ class Session:
             self.chain, self.server_groups, client_ca=client_chain.ca_file if client_chain else None
         )
         self.server = tls.LabServer(server_ctx, https=https, timeout=self.timeout)
+        self.connect_to: tuple[str, int] | None = None  # e.g. a proxy in front of the server
 
     def run(self, transfer_bytes: int = 1) -> dict[str, Any]:
         """One handshake, then ``GET transfer_bytes`` (at least one byte, which also confirms mutual TLS)."""
         n = max(1, int(transfer_bytes))
         return tls.client_connection(
-            self.client_ctx, self.tap, self.server.address, self.hostname, timeout=self.timeout,
+            self.client_ctx, self.tap, self.connect_to or self.server.address, self.hostname, timeout=self.timeout,
             request=f"GET {n}\n".encode(), expect=n, server_error=self.server.last_error, mutual=self.mutual,
         )  # fmt: skip
 

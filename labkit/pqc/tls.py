@@ -80,7 +80,7 @@ class HandshakeFailed(LabkitError):
 
     Codes: ``no_common_group`` (no key-exchange group both sides accept: the
     client will not be downgraded), ``unknown_ca``, ``expired``,
-    ``hostname_mismatch``, ``client_cert_required``, ``bad_client_cert``, ``other``.
+    ``hostname_mismatch``, ``client_cert_required``, ``bad_client_cert``, ``tampered``, ``other``.
     """
 
     def __init__(self, reason: str, message: str, *, detail: str = "", side: str = "client"):
@@ -247,6 +247,10 @@ def _classify(conn, exc: Exception, server_error: str | None, *, mutual: bool) -
             "no_common_group",
             "client and server share no key-exchange group; the client would rather fail than fall back",
             detail=f"{detail}; server: {server_error}")  # fmt: skip
+    if any(m in both for m in ("bad record mac", "bad signature", "decrypt error", "digest check failed")):
+        return HandshakeFailed(
+            "tampered", "the handshake messages were altered in transit; the transcript no longer matches",
+            detail=f"{detail}; server: {server_error}")  # fmt: skip
     return HandshakeFailed("other", "see OpenSSL's message", detail=f"{detail}; server: {server_error}")
 
 
@@ -369,6 +373,7 @@ class LabServer:
         self.https = https
         self.timeout = timeout
         self.log: list[dict[str, Any]] = []
+        self.chain = None  # set by serve(): the certificate chain it presents
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._listener = socket.create_server((host, port))
