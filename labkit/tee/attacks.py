@@ -1,0 +1,274 @@
+"""The attack catalogue: what a malicious host or vendor impostor tries, and what stops it.
+
+Each attack runs for real against a live :class:`~labkit.tee.lifecycle.Deployment`
+and returns an :class:`AttackOutcome` saying whether it was stopped, by which
+check (an appraisal reason code or the exception the enclave raised), and
+whether the model key left the key service. The one attack attestation does not
+stop, the controlled-channel side channel, lives in :mod:`labkit.tee.sidechannel`.
+
+References
+----------
+Birkholz et al., RFC 9334 (RATS), section 10 (freshness) and section 12 (security considerations).
+Matetic et al., "ROTE: Rollback Protection for Trusted Execution", USENIX Security 2017.
+Parno, "Bootstrapping Trust in a Trusted Platform", HotSec 2008 (why the measurement must be checked).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+from .. import results
+from ..errors import InvalidInput, TamperDetected, VerificationFailed
+from . import primitives as P
+from .enclave import Enclave, RollbackDetected
+from .image import EnclaveImage
+from .platform import Platform, Quote
+
+# What a malicious build adds: after a key is installed, hand it to the host.
+BACKDOOR = """
+
+_honest_handle = handle
+
+
+def handle(state, msg, touch):
+    reply = _honest_handle(state, msg, touch)
+    if msg.get("op") == "install_key":
+        reply["exfiltrated"] = state["keys"][msg["name"]].hex()
+    return reply
+"""
+
+ATTACKS = ("honest", "modified_code", "replayed_quote", "forged_quote", "resigned_quote", "swapped_key",
+           "old_svn", "debug_enclave", "restart_reuse", "rolled_back_state", "tampered_blob")  # fmt: skip
+
+EXPECTED = {
+    "honest": None, "modified_code": "measurement_mismatch", "replayed_quote": "stale_nonce",
+    "forged_quote": "bad_signature", "resigned_quote": "untrusted_platform", "swapped_key": "stale_nonce",
+    "old_svn": "svn_below_policy", "debug_enclave": "debug_enclave", "restart_reuse": "TamperDetected",
+    "rolled_back_state": "RollbackDetected", "tampered_blob": "TamperDetected",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AttackOutcome:
+    """What happened: stopped or not, the deciding reason(s), and whether the key was released."""
+
+    attack: str
+    stopped: bool
+    reasons: tuple[str, ...]
+    key_released: bool
+    detail: str
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _release(dep, enclave, quote_fn=None):
+    nonce = dep.key_service.challenge()
+    quote = enclave.quote(nonce)
+    if quote_fn is not None:
+        quote, nonce = quote_fn(quote, nonce)
+    return dep.key_service.release("model", quote, nonce)
+
+
+def _from_release(name: str, rel, detail: str, **extra) -> AttackOutcome:
+    return AttackOutcome(name, not rel.released, rel.appraisal.codes, rel.released, detail, extra)
+
+
+def honest(dep) -> AttackOutcome:
+    rel = _release(dep, dep.enclave)
+    return _from_release("honest", rel, "genuine enclave, fresh nonce: the key service releases the model key")
+
+
+def modified_code(dep, *, permissive: bool = False) -> AttackOutcome:
+    """Backdoored workload. The old signature no longer fits (launch refused), so the attacker
+    re-signs with their own key; the quote then carries the backdoor's measurement."""
+    evil = dep.image.code + BACKDOOR
+    try:
+        Enclave(dep.image.tampered(evil), platform=dep.platform).close()
+        launch = "launched (unexpected)"
+    except VerificationFailed:
+        launch = "launch with the vendor's old signature refused (SIGSTRUCT check)"
+    attacker = P.generate_signing_key(dep.platform.scheme)
+    evil_image = EnclaveImage.build(attacker, code=evil, config=dep.image.config, svn=dep.image.svn)
+    with Enclave(evil_image, platform=dep.platform) as enclave:
+        ks = dep.key_service
+        if permissive:  # what happens when the key service does not check measurement or signer
+            from .keyservice import KeyService
+            from .verifier import Verifier
+
+            pol = replace(dep.policy, measurements=frozenset([evil_image.measurement.hex()]), signer_id=None)
+            ks = KeyService(Verifier(pol), {"model": dep.key_service._keys["model"]})
+        nonce = ks.challenge()
+        rel = ks.release("model", enclave.quote(nonce), nonce)
+        leaked = None
+        if rel.released:
+            leaked = enclave.call("install_key", name="model", wrapped=rel.wrapped.hex()).get("exfiltrated")
+    detail = f"{launch}; re-signed build attested with reasons {list(rel.appraisal.codes) or 'none'}"
+    if leaked:
+        detail += "; the backdoor handed the model key to the host"
+    return _from_release("modified_code", rel, detail, key_leaked_to_host=bool(leaked),
+                         leaked_matches=leaked == dep.key_service._keys["model"].hex() if leaked else False)  # fmt: skip
+
+
+def replayed_quote(dep) -> AttackOutcome:
+    """The host kept a genuine quote from an earlier session and answers a new challenge with it."""
+    old_nonce = dep.key_service.challenge()
+    old = dep.enclave.quote(old_nonce)
+    dep.key_service.release("model", old, old_nonce)  # the earlier, legitimate exchange
+    rel_new = _release(dep, dep.enclave, lambda q, n: (old, n))  # new nonce, old quote
+    rel_same = dep.key_service.release("model", old, old_nonce)  # old nonce reused
+    reasons = tuple(dict.fromkeys(rel_new.appraisal.codes + rel_same.appraisal.codes))
+    released = rel_new.released or rel_same.released
+    return AttackOutcome("replayed_quote", not released, reasons, released,
+                         "an old quote fails both against a new nonce and with its own, already used nonce")  # fmt: skip
+
+
+def forged_quote(dep) -> AttackOutcome:
+    """Edit the measurement inside a genuine quote to claim an allowed value, keeping the signature."""
+
+    def forge(quote: Quote, nonce):
+        d = json.loads(quote.to_bytes())
+        d["svn"] = d["svn"] + 1
+        d["measurement"] = "00" * 32
+        return Quote(**d), nonce
+
+    return _from_release("forged_quote", _release(dep, dep.enclave, forge),
+                         "fields changed after signing: the platform signature no longer verifies")  # fmt: skip
+
+
+def resigned_quote(dep) -> AttackOutcome:
+    """Sign a perfect-looking quote with a platform key the attacker made (own root CA)."""
+    fake = Platform(scheme=dep.platform.scheme, name="Simulated TEE Platform")
+    fake._secret = b"\0" * 32  # the attacker controls this platform entirely (simulated)
+
+    def resign(quote: Quote, nonce):
+        d = json.loads(quote.to_bytes())
+        d.update(platform_certificate=fake.certificate_pem, signature="")
+        q = Quote(**d)
+        return replace(q, signature=P.sign(fake._attestation_key, q.body()).hex()), nonce
+
+    return _from_release("resigned_quote", _release(dep, dep.enclave, resign),
+                         "the signature verifies, but under a certificate no trusted vendor root issued")  # fmt: skip
+
+
+def swapped_key(dep) -> AttackOutcome:
+    """The host substitutes its own public key so the model key would be wrapped to the host."""
+    from .primitives import HybridPrivateKey
+
+    host_key = HybridPrivateKey()
+    rel = _release(dep, dep.enclave,
+                   lambda q, n: (replace(q, enclave_public_key=host_key.public.to_bytes().hex()), n))  # fmt: skip
+    return _from_release("swapped_key", rel, "report data binds the nonce to the enclave's own key, not the host's")
+
+
+def _other_build(dep, name: str, detail: str, **build) -> AttackOutcome:
+    image = EnclaveImage.build(dep.vendor_key, config={**dep.image.config, **build.pop("config", {})}, **build)
+    with Enclave(image, platform=dep.platform) as enclave:
+        rel = _release(dep, enclave)
+    return _from_release(name, rel, detail)
+
+
+def old_svn(dep) -> AttackOutcome:
+    """A genuine, vendor-signed, but older build (before a security fix)."""
+    return _other_build(dep, "old_svn", "vendor-signed build at an older security version",
+                        svn=max(0, dep.image.svn - 1))  # fmt: skip
+
+
+def debug_enclave(dep) -> AttackOutcome:
+    """A genuine debug build: the host can read its memory, so no secrets for it."""
+    return _other_build(dep, "debug_enclave", "debug builds are measurably different and flagged in the quote",
+                        svn=dep.image.svn, config={"debug": True})  # fmt: skip
+
+
+def restart_reuse(dep) -> AttackOutcome:
+    """Restart the enclave and feed it the key wrapped for the previous instance."""
+    old = _release(dep, dep.enclave)
+    dep.enclave.restart()
+    try:
+        dep.enclave.install_key("model", old.wrapped)
+        stopped, reason, detail = False, "", "the old wrapped key opened in the new instance"
+    except TamperDetected:
+        stopped, reason = True, "TamperDetected"
+        detail = "the new instance has new ephemeral keys: the old wrap does not open; it must attest again"
+    dep.attest_and_provision()  # the legitimate path: re-attest, then the key is released again
+    return AttackOutcome("restart_reuse", stopped, (reason,) if reason else (), False, detail,
+                         {"reattested": bool(dep.release and dep.release.released)})  # fmt: skip
+
+
+def rolled_back_state(dep) -> AttackOutcome:
+    """Seal, spend queries, seal again; after a restart offer the older blob to restore the budget."""
+    import numpy as np
+
+    from .model import test_levels
+
+    enclave = dep.enclave
+    older = enclave.seal_state()
+    dep.client.infer(enclave, test_levels(8)[0])
+    newer = enclave.seal_state()
+    dep.enclave.restart()
+    dep.attest_and_provision()
+    try:
+        enclave.unseal_state(older)
+        stopped, reason, detail = False, "", "the older state was accepted: the budget was restored"
+    except RollbackDetected as exc:
+        stopped, reason, detail = True, "RollbackDetected", str(exc)
+    restored = enclave.unseal_state(newer)
+    return AttackOutcome("rolled_back_state", stopped, (reason,) if reason else (), False, detail,
+                         {"restored_budget": int(np.int64(restored["budget"]))})  # fmt: skip
+
+
+def tampered_blob(dep) -> AttackOutcome:
+    """Flip one bit of the sealed ciphertext, and separately edit its header's counter."""
+    sealed = dep.enclave.seal_state()
+    blob = bytearray(bytes.fromhex(sealed["blob"]))
+    blob[len(blob) // 2] ^= 0x01
+    outcomes = []
+    for variant in ({**sealed, "blob": bytes(blob).hex()},
+                    {**sealed, "header": {**sealed["header"], "policy": "signer"}}):  # fmt: skip
+        try:
+            dep.enclave.unseal_state(variant)
+            outcomes.append(False)
+        except TamperDetected as exc:
+            outcomes.append(not isinstance(exc, RollbackDetected))
+    stopped = all(outcomes)
+    return AttackOutcome("tampered_blob", stopped, ("TamperDetected",) if stopped else (), False,
+                         "AES-GCM authenticates the ciphertext and, as associated data, the header")  # fmt: skip
+
+
+RUNNERS = {name: globals()[name] for name in ATTACKS}
+
+
+def run_attack(dep, name: str) -> AttackOutcome:
+    """Run one attack from :data:`ATTACKS` against ``dep``."""
+    if name not in RUNNERS:
+        raise InvalidInput(f"unknown attack {name!r}; choose one of {ATTACKS}.")
+    return RUNNERS[name](dep)
+
+
+def run_all(*, attacks: tuple[str, ...] = ATTACKS, scheme: str = "ecdsa-p256") -> results.Result:
+    """Run the catalogue on a fresh deployment; metrics count stopped attacks, artifacts hold each outcome.
+
+    Returns
+    -------
+    Result
+        ``metrics["stopped"]``, ``metrics["attacks"]`` and per-attack ``stopped.<name>`` (1/0);
+        ``artifacts["outcomes"]`` holds the outcomes as dicts.
+    """
+    from .lifecycle import deploy
+
+    unknown = set(attacks) - set(ATTACKS)
+    if unknown:
+        raise InvalidInput(f"unknown attacks {sorted(unknown)}; choose from {ATTACKS}.")
+    with deploy(scheme=scheme) as dep:
+        outcomes = [run_attack(dep, name) for name in attacks]
+    hostile = [o for o in outcomes if o.attack != "honest"]
+    res = results.Result(
+        technique="tee", name="attack_catalogue", params={"attacks": list(attacks), "scheme": scheme},
+        metrics={"attacks": len(hostile), "stopped": sum(o.stopped for o in hostile),
+                 **{f"stopped.{o.attack}": int(o.stopped) for o in outcomes}},
+        artifacts={"outcomes": [o.to_dict() for o in outcomes]},
+    )  # fmt: skip
+    res.flag("simulated TEE: real cryptography, simulated hardware")
+    return res

@@ -1,0 +1,201 @@
+"""The host's handle on an enclave: a separate OS process behind one byte pipe.
+
+:class:`Enclave` launches the measured image on a :class:`Platform` in a child
+process (``python -m labkit.tee.enclave_worker``) and talks to it only through
+length-prefixed JSON frames on the child's stdin/stdout. Every frame the host
+relays is logged in :attr:`Enclave.host_view`, so the lab can show what an
+untrusted host sees (sizes, operation names, ciphertext) and what it does not.
+
+References
+----------
+Costan, Devadas, "Intel SGX Explained", IACR ePrint 2016/086, section 5 (enclave lifecycle).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import weakref
+
+import numpy as np
+
+from ..errors import InvalidInput, LabkitError, TamperDetected, VerificationFailed
+from . import primitives as P
+from .enclave_worker import read_frame, write_frame
+from .image import EnclaveImage
+from .platform import Platform, Quote
+
+
+class EnclaveError(LabkitError):
+    """The enclave refused a request (its own check failed); the message says which."""
+
+
+class RollbackDetected(TamperDetected):
+    """A sealed blob is authentic but older than the platform's monotonic counter."""
+
+
+def _raise_for(error: str) -> None:
+    if "rollback" in error:
+        raise RollbackDetected(f"enclave refused: {error}")
+    if error.startswith("TamperDetected"):
+        raise TamperDetected(f"enclave refused: {error}")
+    if "counter response" in error:
+        raise VerificationFailed(f"enclave refused: {error}")
+    raise EnclaveError(f"enclave refused: {error}")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+class Enclave:
+    """A running enclave instance.
+
+    Parameters
+    ----------
+    image : EnclaveImage
+        What to run; the platform checks its signature and measures it.
+    platform : Platform
+        The simulated hardware it runs on.
+    host_traces_pages : bool
+        The malicious-OS switch: when True the host records every page of the
+        enclave's lookup table that each request touches (controlled channel).
+    timeout : float
+        Seconds to wait for any one reply.
+    """
+
+    def __init__(self, image: EnclaveImage, *, platform: Platform, host_traces_pages: bool = False,
+                 timeout: float = 60.0):  # fmt: skip
+        if not isinstance(platform, Platform):
+            raise InvalidInput(f"platform must be a labkit.tee.Platform, not {type(platform).__name__}.")
+        if not isinstance(image, EnclaveImage):
+            raise InvalidInput(f"image must be an EnclaveImage, not {type(image).__name__}.")
+        self.image, self.platform, self.timeout = image, platform, timeout
+        self.host_traces_pages = bool(host_traces_pages)
+        self.host_view: list[dict] = []
+        self.last_pages = np.zeros(0, dtype=np.int64)
+        self._proc: subprocess.Popen | None = None
+        self._record = None
+        self.restarts = 0
+        self.start()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Launch: signature check and measurement by the platform, then the child process."""
+        record = self.platform.launch(self.image)  # raises VerificationFailed on a bad SIGSTRUCT
+        self._proc = subprocess.Popen([sys.executable, "-m", "labkit.tee.enclave_worker"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+        self._finalizer = weakref.finalize(self, _kill, self._proc)
+        self._record = record
+        launch = {"code": self.image.code, "config": self.image.config, "svn": self.image.svn,
+                  "host_traces_pages": self.host_traces_pages, **record.keys}  # fmt: skip
+        write_frame(self._proc.stdin, json.dumps(launch).encode())  # simulated: keys over the launch pipe
+        self.public_key = P.HybridPublicKey.from_bytes(bytes.fromhex(self.call("hello")["public_key"]))
+
+    def close(self) -> None:
+        """Terminate the process; its ephemeral keys and unsealed state die with it."""
+        if self._proc is not None:
+            self._finalizer()
+            self.platform.terminate(self._record.instance)
+            self._proc = None
+
+    def restart(self) -> None:
+        """Stop and launch again: a new instance with new keys, which must attest again."""
+        self.close()
+        self.restarts += 1
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def instance(self) -> int:
+        return self._record.instance
+
+    def __enter__(self) -> Enclave:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the narrow channel -------------------------------------------------------------------
+    def call(self, op: str, **fields) -> dict:
+        """Send one request frame and wait for the reply frame (both logged in ``host_view``)."""
+        if not self.running:
+            raise EnclaveError("the enclave process is not running; call start() or restart().")
+        request = json.dumps({"op": op, **fields}).encode()
+        self._log("host->enclave", op, request)
+        write_frame(self._proc.stdin, request)
+        frame = self._read_with_timeout()
+        self._log("enclave->host", op, frame)
+        out = json.loads(frame)
+        pages = out.pop("mmu_pages", None)
+        self.last_pages = np.frombuffer(bytes.fromhex(pages), dtype=">u2").astype(np.int64) if pages else \
+            np.zeros(0, dtype=np.int64)  # fmt: skip
+        if not out["ok"]:
+            _raise_for(out["error"])
+        return out["reply"]
+
+    def _read_with_timeout(self) -> bytes:
+        box: list = []
+        reader = threading.Thread(target=lambda: box.append(read_frame(self._proc.stdout)), daemon=True)
+        reader.start()
+        reader.join(self.timeout)
+        if not box or box[0] is None:
+            self.close()
+            raise EnclaveError(f"the enclave process did not answer within {self.timeout} s and was stopped.")
+        return box[0]
+
+    def _log(self, direction: str, op: str, frame: bytes) -> None:
+        self.host_view.append({"direction": direction, "op": op, "bytes": len(frame), "preview": frame[:96]})
+
+    # -- operations ---------------------------------------------------------------------------
+    def quote(self, nonce: bytes) -> Quote:
+        """Ask the enclave for a report over ``nonce`` and have the platform sign it into a quote."""
+        if not isinstance(nonce, (bytes, bytearray)) or len(nonce) < 16:
+            raise InvalidInput("nonce must be at least 16 bytes from the verifier's challenge().")
+        rep = self.call("report", nonce=bytes(nonce).hex())
+        return self.platform.quote(self.instance, bytes.fromhex(rep["report_data"]), bytes.fromhex(rep["mac"]),
+                                   self.public_key.to_bytes())  # fmt: skip
+
+    def install_key(self, name: str, wrapped: bytes) -> None:
+        self.call("install_key", name=name, wrapped=wrapped.hex())
+
+    def load_model(self, blob: bytes) -> None:
+        self.call("load_model", blob=blob.hex())
+
+    def open_session(self, wrapped: bytes) -> None:
+        self.call("open_session", wrapped=wrapped.hex())
+
+    def status(self) -> dict:
+        return self.call("status")
+
+    def _counter(self, counter_id: str, *, increment: bool) -> dict:
+        nonce = bytes.fromhex(self.call("counter_nonce")["nonce"])
+        value, tag = self.platform.counter(self._record.signer_id, counter_id, nonce, increment=increment)
+        return {"counter_id": counter_id, "counter_value": value, "counter_tag": tag.hex()}
+
+    def seal_state(self, *, policy: str = "measurement", counter_id: str = "state") -> dict:
+        """Seal the enclave's state (query budget, requests served) for the host to store.
+
+        The platform's monotonic counter is incremented first and its value is
+        sealed with the state, so an older blob is recognisably older.
+        """
+        if policy not in ("measurement", "signer"):
+            raise InvalidInput(f"policy must be 'measurement' or 'signer', not {policy!r}.")
+        return self.call("seal_state", policy=policy, **self._counter(counter_id, increment=True))["sealed"]
+
+    def unseal_state(self, sealed: dict, *, counter_id: str = "state") -> dict:
+        """Restore sealed state; TamperDetected if modified, RollbackDetected if not the latest."""
+        if not isinstance(sealed, dict) or not {"header", "blob"} <= set(sealed):
+            raise InvalidInput("sealed must be the dict returned by seal_state().")
+        return self.call("unseal_state", sealed=sealed, **self._counter(counter_id, increment=False))

@@ -1,0 +1,184 @@
+"""The enclave's code: the bytes the platform measures and the child process runs.
+
+This file is not imported by the host. ``EnclaveImage`` reads its text, the
+platform hashes it into the measurement, and the enclave process ``exec``s it.
+Everything the enclave does with secrets is here: unwrapping released keys,
+decrypting the model, the client session, inference, sealing, and the
+attestation report. Change a byte and the measurement changes.
+
+Simulated: the measurement covers this source and the config, not the Python
+interpreter, numpy or pyca/cryptography it uses (an SGX enclave would link its
+crypto library in and measure it too). ``touch(page)`` is the simulated MMU: it
+records which 4 KiB page of the lookup table an access lands on, which is what a
+malicious OS learns on real hardware by unmapping pages and catching the faults
+(the controlled-channel attack).
+
+References
+----------
+Xu, Cui, Peinado, "Controlled-Channel Attacks: Deterministic Side Channels for
+Untrusted Operating Systems", IEEE S&P 2015.
+"""
+
+import io
+import json
+import os
+
+import numpy as np
+
+from labkit.tee import primitives as P
+
+LEVELS = 17  # digits pixels are integers 0..16
+LANES = 512  # float64 lanes per table row: one row = 4096 bytes = one page
+TABLE_BASE_PAGE = 0x40  # page number of row 0 in the enclave's address space
+
+
+def dequant_table():
+    """Lookup table: row v holds the pixel value v/16 in every lane (one row per page)."""
+    return np.repeat((np.arange(LEVELS) / 16.0)[:, None], LANES, axis=1)
+
+
+def decode_leaky(levels, table, touch=None):
+    """Table lookup indexed by the secret pixel level: fast, and its page trace is the input."""
+    if touch is not None:
+        touch(TABLE_BASE_PAGE + levels.ravel())
+    return table[levels, 0]
+
+
+def decode_oblivious(levels, table, touch=None):
+    """Touch every row for every pixel and select arithmetically: the trace is input-independent."""
+    if touch is not None:
+        touch(np.tile(TABLE_BASE_PAGE + np.arange(LEVELS), levels.size))
+    onehot = (levels[..., None] == np.arange(LEVELS)).astype(np.float64)
+    return onehot @ table[:, 0]
+
+
+def forward(params, x):
+    """The digits MLP: ReLU hidden layer, linear output; returns class scores."""
+    h = np.maximum(x @ params["W1"] + params["b1"], 0.0)
+    return h @ params["W2"] + params["b2"]
+
+
+def _b(state, key):
+    return bytes.fromhex(state[key])
+
+
+def _hello(state, msg):
+    state["hpke"] = P.HybridPrivateKey()
+    state["keys"] = {}
+    state["table"] = dequant_table()
+    state["budget"] = int(state["config"]["query_budget"])
+    state["served"] = 0
+    return {"public_key": state["hpke"].public.to_bytes().hex()}
+
+
+def _report(state, msg):
+    # EREPORT: report data binds the verifier's nonce to this instance's public key;
+    # the MAC under the launch-derived report key lets the quoting platform trust it.
+    report_data = P.sha256(b"labkit-tee report", bytes.fromhex(msg["nonce"]), state["hpke"].public.to_bytes())
+    return {"report_data": report_data.hex(), "mac": P.mac(_b(state, "report_key"), report_data).hex()}
+
+
+def _install_key(state, msg):
+    name = msg["name"]
+    state["keys"][name] = state["hpke"].unwrap(bytes.fromhex(msg["wrapped"]), b"key:" + name.encode())
+    return {"installed": name}
+
+
+def _load_model(state, msg):
+    if "model" not in state["keys"]:
+        raise PermissionError("no model key: attest and obtain it from the key service first")
+    raw = P.aead_open(state["keys"]["model"], bytes.fromhex(msg["blob"]), b"labkit-tee model", what="model blob")
+    with np.load(io.BytesIO(raw)) as npz:
+        state["model"] = {k: npz[k] for k in npz.files}
+    return {"loaded": sorted(state["model"])}
+
+
+def _open_session(state, msg):
+    state["session"] = state["hpke"].unwrap(bytes.fromhex(msg["wrapped"]), b"session")
+    state["seq"] = -1
+    return {"session": True}
+
+
+def _infer(state, msg, touch):
+    seq = int(msg["seq"])
+    if "session" not in state or seq <= state["seq"]:
+        raise PermissionError("no session or replayed request sequence number")
+    state["seq"] = seq
+    raw = P.aead_open(state["session"], bytes.fromhex(msg["ciphertext"]), b"req" + seq.to_bytes(8, "big"), "request")
+    levels = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 64).astype(np.int64)
+    if levels.max(initial=0) >= LEVELS:
+        raise ValueError("pixel levels must be 0..16")
+    if len(levels) > state["budget"]:
+        raise PermissionError(f"query budget exhausted ({state['budget']} left)")
+    state["budget"] -= len(levels)
+    state["served"] += len(levels)
+    decode = decode_oblivious if state["config"]["oblivious"] else decode_leaky
+    x = decode(levels, state["table"], touch)
+    labels = np.argmax(forward(state["model"], x), axis=1).astype(np.uint8)
+    out = P.aead_seal(state["session"], labels.tobytes(), b"resp" + seq.to_bytes(8, "big"))
+    return {"ciphertext": out.hex()}
+
+
+def _seal_policy_key(state, policy, svn):
+    if policy == "measurement":
+        return _b(state, "seal_key_measurement")
+    keys = state["seal_keys_signer"]
+    if str(svn) not in keys:
+        raise PermissionError(f"cannot derive the signer seal key for svn {svn} (this enclave is svn {state['svn']})")
+    return bytes.fromhex(keys[str(svn)])
+
+
+def _counter_nonce(state, msg):
+    state["counter_nonce"] = os.urandom(32)
+    return {"nonce": state["counter_nonce"].hex()}
+
+
+def _check_counter(state, msg):
+    nonce = state.pop("counter_nonce", None)
+    value = int(msg["counter_value"])
+    body = P.sha256(b"counter", msg["counter_id"].encode(), value.to_bytes(8, "big"), nonce or b"")
+    if nonce is None or not P.mac_ok(_b(state, "counter_key"), body, bytes.fromhex(msg["counter_tag"])):
+        raise PermissionError("counter response is not authentic or not fresh")
+    return value
+
+
+def _seal_state(state, msg):
+    counter = _check_counter(state, msg)
+    policy = msg["policy"]
+    header = {"policy": policy, "svn": state["svn"], "counter_id": msg["counter_id"], "counter": counter}
+    body = json.dumps({"budget": state["budget"], "served": state["served"]}).encode()
+    aad = json.dumps(header, sort_keys=True).encode()
+    blob = P.aead_seal(_seal_policy_key(state, policy, state["svn"]), body, aad)
+    return {"sealed": {"header": header, "blob": blob.hex()}}
+
+
+def _unseal_state(state, msg):
+    current = _check_counter(state, msg)
+    header, blob = msg["sealed"]["header"], bytes.fromhex(msg["sealed"]["blob"])
+    aad = json.dumps(header, sort_keys=True).encode()
+    body = json.loads(P.aead_open(_seal_policy_key(state, header["policy"], header["svn"]), blob, aad, "sealed blob"))
+    if header["counter_id"] != msg["counter_id"] or header["counter"] != current:
+        raise PermissionError(f"rollback: sealed at counter {header['counter']}, platform counter is {current}")
+    state["budget"], state["served"] = body["budget"], body["served"]
+    return {"budget": state["budget"], "served": state["served"]}
+
+
+def _status(state, msg):
+    return {"budget": state["budget"], "served": state["served"], "keys": sorted(state["keys"])}
+
+
+HANDLERS = {
+    "hello": _hello, "report": _report, "install_key": _install_key, "load_model": _load_model,
+    "open_session": _open_session, "counter_nonce": _counter_nonce, "seal_state": _seal_state,
+    "unseal_state": _unseal_state, "status": _status,
+}  # fmt: skip
+
+
+def handle(state, msg, touch):
+    """Entry point called by the loader for every message from the host."""
+    op = msg.get("op")
+    if op == "infer":
+        return _infer(state, msg, touch)
+    if op not in HANDLERS:
+        raise ValueError(f"unknown operation {op!r}")
+    return HANDLERS[op](state, msg)

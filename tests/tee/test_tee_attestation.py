@@ -1,0 +1,186 @@
+"""Attestation, key release and the attack catalogue: each attack stopped with its own reason."""
+
+import json
+
+import numpy as np
+import pytest
+
+from labkit.errors import InvalidInput, TamperDetected, VerificationFailed
+from labkit.tee import attacks, model
+from labkit.tee import primitives as P
+from labkit.tee.enclave import Enclave, RollbackDetected
+from labkit.tee.image import EnclaveImage
+from labkit.tee.platform import Platform, Quote
+from labkit.tee.verifier import Policy, Verifier
+
+
+def test_honest_enclave_passes_and_serves_correct_predictions(dep):
+    assert dep.release.released and dep.release.appraisal.passed
+    X, y = model.test_levels(40)
+    pred = dep.client.infer(dep.enclave, X)
+    assert np.array_equal(pred, model.plaintext_predict(dep.params, X))
+    assert (pred == y).mean() > 0.85
+    assert dep.enclave.pid != __import__("os").getpid() and dep.enclave.running
+
+
+def test_host_sees_only_ciphertext(dep):
+    X, _ = model.test_levels(3)
+    dep.client.infer(dep.enclave, X)
+    relayed = b"".join(h["preview"] for h in dep.enclave.host_view)
+    assert X.tobytes()[:32] not in relayed
+    key_hex = dep.key_service._keys["model"].hex().encode()
+    frames = [h for h in dep.enclave.host_view if h["op"] in ("install_key", "load_model", "infer")]
+    assert frames and all(key_hex not in h["preview"] for h in frames)
+
+
+@pytest.mark.parametrize("name", [a for a in attacks.ATTACKS if a != "honest"])
+def test_each_attack_is_stopped_with_its_reason(dep, name):
+    outcome = attacks.run_attack(dep, name)
+    assert outcome.stopped, outcome
+    assert attacks.EXPECTED[name] in outcome.reasons, outcome
+    assert not outcome.key_released
+
+
+def test_modified_code_with_old_signature_cannot_launch(dep):
+    with pytest.raises(VerificationFailed, match="SIGSTRUCT"):
+        Enclave(dep.image.tampered(dep.image.code + "\n# one more line\n"), platform=dep.platform)
+
+
+def test_without_measurement_check_the_backdoor_leaks_the_key(dep):
+    out = attacks.modified_code(dep, permissive=True)
+    assert out.key_released and out.extra["key_leaked_to_host"] and out.extra["leaked_matches"]
+
+
+def test_measurement_changes_with_any_byte_of_code_or_config(dep):
+    img = dep.image
+    assert img.tampered(img.code + " ").measurement != img.measurement
+    other = EnclaveImage.build(dep.vendor_key, config={**img.config, "query_budget": 7}, svn=img.svn)
+    assert other.measurement != img.measurement and other.signer_id == img.signer_id
+
+
+def test_quote_bytes_round_trip_and_single_use_nonce(dep):
+    nonce = dep.key_service.challenge()
+    q = Quote.from_bytes(dep.enclave.quote(nonce).to_bytes())
+    assert dep.key_service.verifier.appraise(q, nonce).passed
+    assert "stale_nonce" in dep.key_service.verifier.appraise(q, nonce).codes
+
+
+def test_report_data_altered_before_quoting_is_refused(dep):
+    rep = dep.enclave.call("report", nonce=(b"n" * 32).hex())
+    with pytest.raises(TamperDetected, match="MAC"):
+        dep.platform.quote(dep.enclave.instance, b"\x00" * 32, bytes.fromhex(rep["mac"]),
+                           dep.enclave.public_key.to_bytes())  # fmt: skip
+
+
+def test_key_wrapped_to_enclave_does_not_open_elsewhere():
+    a, b = P.HybridPrivateKey(), P.HybridPrivateKey()
+    wrapped = P.wrap(a.public, b"k" * 32, b"key:model")
+    assert a.unwrap(wrapped, b"key:model") == b"k" * 32
+    with pytest.raises(TamperDetected):
+        b.unwrap(wrapped, b"key:model")
+    with pytest.raises(TamperDetected):
+        a.unwrap(wrapped, b"key:other")
+    assert len(a.public.to_bytes()) == 32 + 1184
+
+
+def test_ml_dsa_chain_attests_and_rejects_forgery():
+    plat = Platform(scheme="ml-dsa-65")
+    vendor = P.generate_signing_key("ml-dsa-65")
+    image = EnclaveImage.build(vendor, svn=3)
+    ver = Verifier(Policy.for_image(image, trusted_roots=[plat.root_certificate]))
+    with Enclave(image, platform=plat) as enc:
+        nonce = ver.challenge()
+        q = enc.quote(nonce)
+        assert ver.appraise(q, nonce).passed
+        d = json.loads(q.to_bytes())
+        d["svn"] = 9
+        nonce2 = ver.challenge()
+        assert (
+            "bad_signature" in ver.appraise(Quote(**{**d, "report_data": enc.quote(nonce2).report_data}), nonce2).codes
+        )
+
+
+def test_enclave_refuses_after_budget_and_replayed_request(dep):
+    from labkit.tee.enclave import EnclaveError
+
+    small = EnclaveImage.build(dep.vendor_key, config={**dep.image.config, "query_budget": 3}, svn=dep.image.svn)
+    with Enclave(small, platform=dep.platform) as enc:
+        pol = Policy.for_image(small, trusted_roots=[dep.platform.root_certificate])
+        from labkit.tee.keyservice import Client, KeyService
+
+        ks = KeyService(Verifier(pol), {"model": dep.key_service._keys["model"]})
+        nonce = ks.challenge()
+        enc.install_key("model", ks.release("model", enc.quote(nonce), nonce).wrapped)
+        enc.load_model(dep.model_blob)
+        client = Client(Verifier(pol))
+        client.connect(enc)
+        X, _ = model.test_levels(4)
+        client.infer(enc, X[:3])
+        with pytest.raises(EnclaveError, match="budget"):
+            client.infer(enc, X[3:])
+        client._seq -= 1  # a host replaying an earlier request frame
+        with pytest.raises(EnclaveError, match="replayed"):
+            client.infer(enc, X[:1])
+
+
+def test_sealing_round_trip_and_signer_policy_across_versions(dep):
+    enc = dep.enclave
+    before = enc.status()["budget"]
+    sealed = enc.seal_state(policy="signer")
+    assert enc.unseal_state(sealed)["budget"] == before
+    newer = EnclaveImage.build(dep.vendor_key, config=dep.image.config, svn=dep.image.svn + 1)
+    older = EnclaveImage.build(dep.vendor_key, config=dep.image.config, svn=dep.image.svn - 1)
+    with Enclave(newer, platform=dep.platform) as up:
+        assert up.unseal_state(sealed)["budget"] == before  # upgrades can read older data
+    with Enclave(older, platform=dep.platform) as down, pytest.raises(Exception, match="svn"):
+        down.unseal_state(sealed)  # a downgrade cannot
+    sealed_m = enc.seal_state(policy="measurement")
+    assert newer.measurement == dep.image.measurement  # the svn is signed, not measured (as ISVSVN in SGX)
+    rebuilt = EnclaveImage.build(dep.vendor_key, config={**dep.image.config, "query_budget": 5}, svn=dep.image.svn)
+    with Enclave(rebuilt, platform=dep.platform) as other, pytest.raises(TamperDetected):
+        other.unseal_state(sealed_m)  # the measurement policy binds to this exact code and config
+
+
+def test_forged_counter_answer_is_refused(dep):
+    enc = dep.enclave
+    sealed = enc.seal_state()
+    enc.call("counter_nonce")
+    with pytest.raises(VerificationFailed, match="counter"):
+        enc.call("unseal_state", sealed=sealed, counter_id="state", counter_value=sealed["header"]["counter"],
+                 counter_tag="00" * 32)  # fmt: skip
+
+
+def test_rollback_exception_type(dep):
+    enc = dep.enclave
+    old = enc.seal_state()
+    enc.seal_state()
+    with pytest.raises(RollbackDetected):
+        enc.unseal_state(old)
+
+
+def test_bad_inputs_rejected_early(dep):
+    with pytest.raises(InvalidInput):
+        EnclaveImage.build(dep.vendor_key, svn=-1)
+    with pytest.raises(InvalidInput):
+        EnclaveImage.build(dep.vendor_key, config={"turbo": True})
+    with pytest.raises(InvalidInput):
+        Platform(scheme="rsa-1024")
+    with pytest.raises(InvalidInput):
+        dep.enclave.quote(b"short")
+    with pytest.raises(InvalidInput):
+        dep.client.infer(dep.enclave, np.full((1, 64), 17))
+    with pytest.raises(InvalidInput):
+        dep.key_service.release("nope", b"{}", b"x" * 32)
+    with pytest.raises(InvalidInput):
+        Policy(trusted_roots=[], measurements=[b"x"])
+    with pytest.raises(InvalidInput):
+        attacks.run_attack(dep, "teleport")
+
+
+def test_no_enclave_process_left_behind():
+    from labkit.tee import deploy
+
+    d = deploy(provision=False)
+    proc = d.enclave._proc
+    d.close()
+    assert proc.poll() is not None
