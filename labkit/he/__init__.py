@@ -1,0 +1,42 @@
+"""Homomorphic encryption: SEAL (through TenSEAL) and OpenFHE behind one API.
+
+``labkit.he.context(backend, scheme, ...)`` makes keys and returns an
+:class:`~labkit.he.api.HEContext`; its ciphertexts support ``+ - *``,
+rotation, sums, dot and matrix products. Parameters are checked against the
+HE Standard tables before any key is made. Inference labs live in
+``labkit.he.inference``; the SEAL vs OpenFHE benchmark in ``labkit.he.bench``.
+
+Importing this package loads neither TenSEAL nor OpenFHE: they load when a
+context is created.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "context": ("api", "context"),
+    "HEContext": ("api", "HEContext"),
+    "Ciphertext": ("api", "Ciphertext"),
+    "PRESETS": ("params", "PRESETS"),
+    "check_security": ("security", "check_security"),
+    "security_level": ("security", "security_level"),
+    "plan_depth": ("security", "plan_depth"),
+    "polynomial_depth": ("security", "polynomial_depth"),
+    "roundtrip": ("lab", "roundtrip"),
+}
+_SUBMODULES = {"api", "params", "security", "linalg", "lab", "inference", "models", "bench", "seal_backend",
+               "openfhe_backend"}  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'labkit.he' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

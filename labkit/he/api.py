@@ -1,0 +1,419 @@
+"""One API over SEAL (via TenSEAL) and OpenFHE: contexts, ciphertexts and their arithmetic.
+
+>>> import labkit.he as he
+>>> ctx = he.context("seal", "ckks", poly_modulus_degree=8192)
+>>> x = ctx.encrypt([1.0, 2.0, 3.0])
+>>> [round(v, 3) for v in ctx.decrypt(x * x + x)]
+[2.0, 6.0, 12.0]
+
+Every argument is checked before any cryptography runs; a computation
+deeper than the context allows, a value the scheme cannot hold, or two
+ciphertexts from different contexts raise :class:`~labkit.errors.InvalidInput`
+with the fix in the message. Serialized ciphertexts carry an HMAC-SHA256
+tag under a key the context keeps, so corrupted or modified bytes raise
+:class:`~labkit.errors.TamperDetected` (homomorphic ciphertexts are malleable
+by design: the tag protects them in transit, not during computation).
+
+References
+----------
+Halevi & Shoup, "Algorithms in HElib", CRYPTO 2014 (diagonal method for
+matrix-vector products, baby-step giant-step rotations).
+RFC 2104 (HMAC).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import struct
+import uuid
+
+import numpy as np
+
+from ..errors import InvalidInput, TamperDetected
+from .params import PRESETS, Params, make_params
+from .security import check_security, require_depth
+
+_MAGIC = b"LKHE1"
+_HEADER = struct.Struct(">5s16sIHI")  # magic, context id, length, depth used, period
+
+
+def _backend_class(name: str):
+    if name == "seal":
+        from .seal_backend import SealBackend
+
+        return SealBackend
+    from .openfhe_backend import OpenFHEBackend
+
+    return OpenFHEBackend
+
+
+def context(
+    backend: str = "seal",
+    scheme: str | None = None,
+    *,
+    poly_modulus_degree: int | None = None,
+    preset: str | None = None,
+    allow_insecure: bool = False,
+    threads: int | None = 1,
+    **kwargs,
+) -> HEContext:
+    """Create keys and a context on ``backend`` ("seal" or "openfhe") for ``scheme``.
+
+    Parameters
+    ----------
+    backend, scheme : str
+        "seal" with "ckks"/"bfv"; "openfhe" with "ckks"/"bfv"/"bgv" (scheme defaults to the
+        preset's, else "ckks").
+    poly_modulus_degree : int
+        Ring dimension N (1024 ... 32768); default 8192.
+    preset : str, optional
+        A name from :data:`labkit.he.params.PRESETS`; explicit arguments override it.
+    allow_insecure : bool
+        Run parameters below the requested security (a demonstration); ``ctx.insecure`` is then True.
+    threads : int or None
+        OpenMP threads for OpenFHE (SEAL's operations are single-threaded); None leaves the default.
+    **kwargs
+        ``depth``, ``scale_bits``, ``first_mod_bits``, ``special_mod_bits``, ``plain_modulus``,
+        ``security`` (128/192/256), ``coeff_mod_bit_sizes`` (SEAL only).
+
+    Raises
+    ------
+    InvalidInput
+        Unknown backend/scheme, malformed parameter, plaintext modulus without batching.
+    InsecureParameters
+        The modulus is too long for N at the requested security (HE Standard), unless allow_insecure.
+    """
+    if preset is not None and preset not in PRESETS:
+        raise InvalidInput(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}.")
+    options = dict(PRESETS[preset]) if preset is not None else {}
+    preset_scheme = options.pop("scheme", "ckks")
+    scheme = scheme or preset_scheme
+    options.update(kwargs)
+    if poly_modulus_degree is not None:
+        options["poly_modulus_degree"] = poly_modulus_degree
+    options.setdefault("poly_modulus_degree", 8192)
+    if not isinstance(allow_insecure, bool):
+        raise InvalidInput("allow_insecure must be True or False.")
+    params = make_params(backend, scheme, **options)
+    report = check_security(params.poly_modulus_degree, params.log_qp, security=params.security,
+                            allow_insecure=allow_insecure)  # fmt: skip
+    if backend == "openfhe" and threads is not None:
+        from .openfhe_backend import set_threads
+
+        set_threads(threads)
+    impl = _backend_class(backend)(params, check_security=report.secure)
+    return HEContext(params, impl, report)
+
+
+class HEContext:
+    """Keys plus evaluator for one parameter set; creates and operates on :class:`Ciphertext`."""
+
+    def __init__(self, params: Params, impl, security_report):
+        self.params = params
+        self.impl = impl
+        self.security = security_report
+        self.id = uuid.uuid4().bytes
+        self._mac_key = secrets.token_bytes(32)
+        if params.backend == "seal" and params.scheme == "bfv":
+            self._check_bfv_budget()
+
+    # -- properties --------------------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        return self.params.backend
+
+    @property
+    def scheme(self) -> str:
+        return self.params.scheme
+
+    @property
+    def slots(self) -> int:
+        return self.impl.slots
+
+    @property
+    def insecure(self) -> bool:
+        return not self.security.secure
+
+    @property
+    def depth(self) -> int:
+        return self.params.depth
+
+    def __repr__(self) -> str:
+        return f"HEContext({self.backend}/{self.scheme}, N={self.params.poly_modulus_degree}, depth={self.depth}, {self.security.level or '<128'}-bit)"
+
+    def _check_bfv_budget(self) -> None:
+        """SEAL BFV: refuse a depth the noise budget cannot carry (measured on one square)."""
+        probe = self.impl.encrypt(np.ones(self.slots, dtype=np.int64))
+        fresh = self.impl.noise_budget(probe)
+        cost = fresh - self.impl.noise_budget(self.impl.multiply(probe, probe))
+        capacity = max(0, (fresh - 1) // max(cost, 1))
+        if self.depth > capacity:
+            raise InvalidInput(
+                f"SEAL BFV at N={self.params.poly_modulus_degree} with t={self.params.plain_modulus} carries about "
+                f"{capacity} multiplication(s) (fresh noise budget {fresh} bits, ~{cost} bits each); "
+                f"depth={self.depth} needs a larger poly_modulus_degree or a smaller plain_modulus."
+            )
+
+    # -- values --------------------------------------------------------------------------------------
+    def _vector(self, values, *, what: str = "values", max_len: int | None = None) -> np.ndarray:
+        try:
+            arr = np.asarray(values, dtype=np.float64 if self.scheme == "ckks" else None)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{what} must be numbers (a list or 1-D array).") from None
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        if arr.ndim != 1 or arr.size == 0:
+            raise InvalidInput(f"{what} must be a non-empty 1-D sequence of numbers, not shape {arr.shape}.")
+        if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+            raise InvalidInput(f"{what} must be real numbers, not {arr.dtype}.")
+        limit = max_len or self.slots
+        if arr.size > limit:
+            raise InvalidInput(
+                f"{what} has {arr.size} entries but a ciphertext holds {limit} slots here; "
+                "split it over several ciphertexts or raise poly_modulus_degree."
+            )
+        if not np.all(np.isfinite(arr.astype(np.float64))):
+            raise InvalidInput(f"{what} contain NaN or inf; clean the data before encrypting.")
+        if self.scheme == "ckks":
+            bound = self.params.max_abs_value
+            if np.max(np.abs(arr)) >= bound:
+                raise InvalidInput(
+                    f"{what} reach {np.max(np.abs(arr)):.3g}, but CKKS with first_mod_bits={self.params.first_mod_bits} "
+                    f"and scale_bits={self.params.scale_bits} holds magnitudes below {bound:g}; rescale the data "
+                    "or widen first_mod_bits - scale_bits."
+                )
+            return arr
+        if not np.all(arr == np.round(arr)):
+            raise InvalidInput(f"{what} must be integers for {self.scheme.upper()}; use CKKS for real numbers.")
+        half = (self.params.plain_modulus - 1) // 2
+        ints = arr.astype(np.int64)
+        if np.max(np.abs(ints)) > half:
+            raise InvalidInput(
+                f"{what} must lie in [-{half}, {half}] for plain_modulus={self.params.plain_modulus}; "
+                "scale them down or choose a larger plain_modulus."
+            )
+        return ints
+
+    def _layout(self, arr: np.ndarray, period: int | None) -> np.ndarray:
+        """Pad to the slot count, or tile with ``period`` (a power of two)."""
+        full = np.zeros(self.slots, dtype=arr.dtype)
+        if period is None:
+            full[: arr.size] = arr
+            return full
+        block = np.zeros(period, dtype=arr.dtype)
+        block[: arr.size] = arr
+        return np.tile(block, self.slots // period)
+
+    # -- encryption ----------------------------------------------------------------------------------
+    def encrypt(self, values, *, replicate: bool = False) -> Ciphertext:
+        """Encrypt a 1-D vector (at most ``slots`` long).
+
+        ``replicate=True`` repeats the vector (padded to a power of two) across every slot, the
+        layout :meth:`Ciphertext.matmul` needs.
+        """
+        arr = self._vector(values, max_len=self.impl.row if replicate else None)
+        period = 1 << (arr.size - 1).bit_length() if replicate else None
+        return Ciphertext(self, self.impl.encrypt(self._layout(arr, period)), arr.size, 0, period)
+
+    def decrypt(self, ct: Ciphertext) -> np.ndarray:
+        """The first ``len(ct)`` values (floats for CKKS, centred integers mod t for BFV/BGV)."""
+        self._own(ct)
+        return self.impl.decrypt(ct.raw)[: ct.length]
+
+    def _own(self, ct) -> Ciphertext:
+        if not isinstance(ct, Ciphertext):
+            raise InvalidInput(f"expected a labkit Ciphertext, not {type(ct).__name__}.")
+        if ct.ctx is not self:
+            raise InvalidInput(
+                "this ciphertext belongs to another context (other keys): ciphertexts from two contexts "
+                "cannot be combined or decrypted together; encrypt it under this context."
+            )
+        return ct
+
+    # -- depth ---------------------------------------------------------------------------------------
+    def levels_left(self, ct: Ciphertext) -> int:
+        """Multiplicative levels still available to ``ct``."""
+        left = self.impl.levels_left(ct.raw)
+        return self.depth - ct.used if left is None else left
+
+    def noise_budget(self, ct: Ciphertext) -> int | None:
+        """SEAL BFV's invariant noise budget in bits (None elsewhere)."""
+        return self.impl.noise_budget(self._own(ct).raw)
+
+    def _need_level(self, *cts: Ciphertext, what: str) -> None:
+        left = min(self.levels_left(c) for c in cts)
+        require_depth(1, left, what=what)
+
+    # -- arithmetic ----------------------------------------------------------------------------------
+    def _plain_operand(self, ct: Ciphertext, value) -> np.ndarray:
+        arr = np.asarray(value)
+        if arr.ndim == 0:
+            arr = self._vector(arr, what="the plaintext operand")
+            return np.full(self.slots, arr[0], dtype=arr.dtype)
+        arr = self._vector(arr, what="the plaintext operand", max_len=ct.period)
+        return self._layout(arr, ct.period)
+
+    def add(self, a: Ciphertext, b) -> Ciphertext:
+        self._own(a)
+        if isinstance(b, Ciphertext):
+            self._own(b)
+            return a._derive(self.impl.add(a.raw, b.raw), max(a.length, b.length), max(a.used, b.used))
+        return a._derive(self.impl.add_plain(a.raw, self._plain_operand(a, b)))
+
+    def sub(self, a: Ciphertext, b) -> Ciphertext:
+        self._own(a)
+        if isinstance(b, Ciphertext):
+            self._own(b)
+            return a._derive(self.impl.sub(a.raw, b.raw), max(a.length, b.length), max(a.used, b.used))
+        return a._derive(self.impl.add_plain(a.raw, -self._plain_operand(a, b)))
+
+    def negate(self, a: Ciphertext) -> Ciphertext:
+        return self._own(a)._derive(self.impl.negate(a.raw))
+
+    def multiply(self, a: Ciphertext, b) -> Ciphertext:
+        """Ciphertext x ciphertext (relinearised, rescaled in CKKS) or x plaintext vector/scalar."""
+        self._own(a)
+        if isinstance(b, Ciphertext):
+            self._own(b)
+            self._need_level(a, b, what="this multiplication")
+            raw = self.impl.multiply(a.raw, a.raw if b is a else b.raw)
+            return a._derive(raw, max(a.length, b.length), max(a.used, b.used) + 1)
+        if self.scheme == "ckks":
+            self._need_level(a, what="this plaintext multiplication")
+            arr = np.asarray(b, dtype=np.float64)
+            if arr.ndim == 0:
+                self._vector(arr, what="the plaintext operand")
+                return a._derive(self.impl.multiply_plain(a.raw, arr), used=a.used + 1)
+        return a._derive(
+            self.impl.multiply_plain(a.raw, self._plain_operand(a, b)), used=a.used + (self.scheme == "ckks")
+        )
+
+    def rotate(self, a: Ciphertext, steps: int) -> Ciphertext:
+        """Cyclic left rotation by ``steps`` over rows of N/2 slots (negative: right).
+
+        The vector is zero-padded to the row, so ``[1, 2, 3]`` rotated by 1 reads ``[2, 3, 0]``.
+        """
+        self._own(a)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+            raise InvalidInput(f"steps must be an integer, not {steps!r}.")
+        return a._derive(self.impl.rotate(a.raw, int(steps)))
+
+    def sum(self, a: Ciphertext) -> Ciphertext:
+        """Sum of all slots, in every slot (decrypts to a length-1 vector)."""
+        return self._own(a)._derive(self.impl.sum_all(a.raw), length=1, period=None)
+
+    def dot(self, a: Ciphertext, vector) -> Ciphertext:
+        """Inner product with a plaintext vector (one plaintext product and a slot sum)."""
+        self._own(a)
+        arr = self._vector(vector, what="the plaintext vector", max_len=a.length)
+        flat = a._derive(a.raw, period=None)  # zero padding: a replicated vector sums only its first copy
+        return self.sum(self.multiply(flat, arr))
+
+    def matmul(self, a: Ciphertext, matrix) -> Ciphertext:
+        """``x @ matrix`` for a replicated ciphertext x (see ``encrypt(..., replicate=True)``)."""
+        from .linalg import matvec
+
+        return matvec(self, self._own(a), matrix)
+
+    def polyval(self, a: Ciphertext, coefficients) -> Ciphertext:
+        """Evaluate c0 + c1 x + ... + cd x^d slot-wise (depth floor(log2 d) + 1)."""
+        from .linalg import polyval
+
+        return polyval(self, self._own(a), coefficients)
+
+    def size_bytes(self, a: Ciphertext) -> int:
+        return self.impl.size_bytes(self._own(a).raw)
+
+    # -- serialisation -------------------------------------------------------------------------------
+    def serialize(self, a: Ciphertext) -> bytes:
+        """Bytes of ``a`` with a header and an HMAC-SHA256 tag under this context's key."""
+        self._own(a)
+        body = _HEADER.pack(_MAGIC, self.id, a.length, a.used, a.period or 0) + self.impl.serialize(a.raw)
+        return body + hmac.new(self._mac_key, body, hashlib.sha256).digest()
+
+    def deserialize(self, data: bytes) -> Ciphertext:
+        """Inverse of :meth:`serialize`; TamperDetected if any byte changed."""
+        if not isinstance(data, (bytes, bytearray)) or len(data) < _HEADER.size + 32:
+            raise InvalidInput("expected the bytes returned by HEContext.serialize.")
+        body, tag = bytes(data[:-32]), bytes(data[-32:])
+        magic, ctx_id, length, used, period = _HEADER.unpack(body[: _HEADER.size])
+        if magic != _MAGIC:
+            raise TamperDetected("these bytes do not start with a labkit ciphertext header: corrupted or foreign.")
+        if ctx_id != self.id:
+            raise InvalidInput("this ciphertext was serialized by another context; deserialize it there.")
+        if not hmac.compare_digest(tag, hmac.new(self._mac_key, body, hashlib.sha256).digest()):
+            raise TamperDetected("the ciphertext's authentication tag does not match: the bytes were modified.")
+        raw = self.impl.deserialize(body[_HEADER.size :])
+        return Ciphertext(self, raw, length, used, period or None)
+
+
+class Ciphertext:
+    """An encrypted vector: operators ``+ - *`` and methods mirror :class:`HEContext`."""
+
+    __slots__ = ("ctx", "length", "period", "raw", "used")
+
+    def __init__(self, ctx: HEContext, raw, length: int, used: int = 0, period: int | None = None):
+        self.ctx, self.raw, self.length, self.used, self.period = ctx, raw, length, used, period
+
+    def _derive(self, raw, length=None, used=None, period=...) -> Ciphertext:
+        return Ciphertext(self.ctx, raw, self.length if length is None else length,
+                          self.used if used is None else used, self.period if period is ... else period)  # fmt: skip
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __add__(self, other):
+        return self.ctx.add(self, other)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self.ctx.sub(self, other)
+
+    def __rsub__(self, other):
+        return self.ctx.add(self.ctx.negate(self), other)
+
+    def __mul__(self, other):
+        return self.ctx.multiply(self, other)
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return self.ctx.negate(self)
+
+    def __matmul__(self, matrix):
+        return self.ctx.matmul(self, matrix)
+
+    def rotate(self, steps: int) -> Ciphertext:
+        return self.ctx.rotate(self, steps)
+
+    def sum(self) -> Ciphertext:
+        return self.ctx.sum(self)
+
+    def dot(self, vector) -> Ciphertext:
+        return self.ctx.dot(self, vector)
+
+    def matmul(self, matrix) -> Ciphertext:
+        return self.ctx.matmul(self, matrix)
+
+    def polyval(self, coefficients) -> Ciphertext:
+        return self.ctx.polyval(self, coefficients)
+
+    def decrypt(self) -> np.ndarray:
+        return self.ctx.decrypt(self)
+
+    def serialize(self) -> bytes:
+        return self.ctx.serialize(self)
+
+    @property
+    def size_bytes(self) -> int:
+        return self.ctx.size_bytes(self)
+
+    @property
+    def levels_left(self) -> int:
+        return self.ctx.levels_left(self)
+
+    def __repr__(self) -> str:
+        return f"Ciphertext({self.ctx.backend}/{self.ctx.scheme}, len={self.length}, levels_left={self.levels_left})"

@@ -1,0 +1,176 @@
+"""OpenFHE backend (``openfhe`` Python bindings): CKKS, BFV and BGV.
+
+CKKS runs with FIXEDMANUAL scaling (labkit rescales after every product, as
+with SEAL) and HYBRID key switching with one RNS limb per digit, which is the
+key-switching layout SEAL uses (one special prime). BFV and BGV use OpenFHE's
+own parameter generation for the requested depth; OpenFHE then checks the
+ring dimension against the HE Standard itself.
+
+OpenFHE parallelises inside operations with OpenMP; :func:`set_threads`
+pins the thread count (the comparison with SEAL runs single-threaded).
+
+References
+----------
+Al Badawi et al., "OpenFHE: Open-Source Fully Homomorphic Encryption Library",
+WAHC 2022 (ePrint 2022/915). OpenFHE Python examples ``simple-real-numbers.py``
+and ``simple-integers-bgvrns.py``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+
+import numpy as np
+
+from ..errors import BackendUnavailable, InsecureParameters, TamperDetected
+
+
+def _openfhe():
+    try:
+        import openfhe
+    except ImportError as exc:
+        raise BackendUnavailable("OpenFHE", f"{exc} (OpenFHE's wheels carry a CPython 3.10 binary only)") from exc
+    return openfhe
+
+
+def set_threads(n: int) -> bool:
+    """Set OpenMP's thread count for OpenFHE; False if libgomp cannot be reached."""
+    try:
+        ctypes.CDLL("libgomp.so.1").omp_set_num_threads(int(n))
+        return True
+    except OSError:  # pragma: no cover - platform dependent
+        return False
+
+
+class OpenFHEBackend:
+    """Raw-ciphertext operations over OpenFHE for one parameter set and one key pair."""
+
+    name = "openfhe"
+
+    def __init__(self, params, *, check_security: bool):
+        o = self._o = _openfhe()
+        self.params = params
+        n = params.poly_modulus_degree
+        levels = {128: o.HEStd_128_classic, 192: o.HEStd_192_classic, 256: o.HEStd_256_classic}
+        self.ckks = params.scheme == "ckks"
+        if self.ckks:
+            p = o.CCParamsCKKSRNS()
+            p.SetScalingModSize(params.scale_bits)
+            p.SetFirstModSize(params.first_mod_bits)
+            p.SetScalingTechnique(o.FIXEDMANUAL)
+            p.SetKeySwitchTechnique(o.HYBRID)
+            p.SetNumLargeDigits(params.depth + 1)
+            p.SetBatchSize(n // 2)
+        else:
+            p = o.CCParamsBFVRNS() if params.scheme == "bfv" else o.CCParamsBGVRNS()
+            p.SetPlaintextModulus(params.plain_modulus)
+        p.SetMultiplicativeDepth(params.depth)
+        p.SetRingDim(n)
+        p.SetSecurityLevel(levels[params.security] if check_security else o.HEStd_NotSet)
+        try:
+            cc = o.GenCryptoContext(p)
+        except RuntimeError as exc:
+            message = str(exc).split("):", 1)[-1].strip()
+            if "ring dimension" in message or "security" in message:
+                raise InsecureParameters(
+                    f"OpenFHE's HE Standard check refused N={n} at depth {params.depth}: {message} "
+                    "Raise poly_modulus_degree, lower the depth, or pass allow_insecure=True."
+                ) from None
+            raise
+        for feature in (o.PKE, o.KEYSWITCH, o.LEVELEDSHE, o.ADVANCEDSHE):
+            cc.Enable(feature)
+        self.cc = cc
+        self._keys = cc.KeyGen()
+        self.public_key = self._keys.publicKey
+        cc.EvalMultKeyGen(self._keys.secretKey)
+        self._rotations: set[int] = set()
+        self._sum_keys = False
+        self.slots = n // 2 if self.ckks else n
+        self.row = n // 2
+        self.log_q = math.log2(cc.GetModulus())
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _plain(self, values, ct=None):
+        level = ct.GetLevel() if ct is not None else 0
+        if self.ckks:
+            return self.cc.MakeCKKSPackedPlaintext(values.tolist(), 1, level)
+        return self.cc.MakePackedPlaintext([int(v) for v in values])
+
+    def _rotation_key(self, steps: int) -> None:
+        if steps not in self._rotations:
+            self.cc.EvalRotateKeyGen(self._keys.secretKey, [steps])
+            self._rotations.add(steps)
+
+    # -- operations --------------------------------------------------------------------------------
+    def encrypt(self, values: np.ndarray):
+        return self.cc.Encrypt(self.public_key, self._plain(values))
+
+    def decrypt(self, ct, secret_key=None) -> np.ndarray:
+        pt = self.cc.Decrypt(secret_key or self._keys.secretKey, ct)
+        pt.SetLength(self.slots)
+        if self.ckks:
+            return np.asarray(pt.GetRealPackedValue())
+        return np.asarray(pt.GetPackedValue(), dtype=np.int64)
+
+    def add(self, a, b):
+        return self.cc.EvalAdd(a, b)
+
+    def sub(self, a, b):
+        return self.cc.EvalSub(a, b)
+
+    def negate(self, a):
+        return self.cc.EvalNegate(a)
+
+    def add_plain(self, a, values):
+        return self.cc.EvalAdd(a, self._plain(values, a))
+
+    def multiply(self, a, b):
+        out = self.cc.EvalSquare(a) if a is b else self.cc.EvalMult(a, b)  # relinearises with the mult key
+        return self.cc.Rescale(out) if self.ckks else out
+
+    def multiply_plain(self, a, values):
+        if values.ndim == 0:
+            out = self.cc.EvalMult(a, float(values) if self.ckks else int(values))
+        else:
+            out = self.cc.EvalMult(a, self._plain(values, a))
+        return self.cc.Rescale(out) if self.ckks else out
+
+    def rotate(self, a, steps: int):
+        steps %= self.row
+        if steps == 0:
+            return a.Clone()
+        self._rotation_key(steps)
+        return self.cc.EvalRotate(a, steps)
+
+    def sum_all(self, a):
+        if not self._sum_keys:
+            self.cc.EvalSumKeyGen(self._keys.secretKey)
+            self._sum_keys = True
+        return self.cc.EvalSum(a, self.slots)
+
+    def levels_left(self, ct) -> int | None:
+        return self.params.depth - ct.GetLevel() if self.ckks else None
+
+    def noise_budget(self, ct) -> int | None:
+        return None
+
+    def size_bytes(self, ct) -> int:
+        """In-memory size (polynomials x RNS limbs x N x 8 bytes) for CKKS; serialized size for BFV/BGV."""
+        if not self.ckks:  # OpenFHE chooses the BFV/BGV chain; count the serialized bytes instead
+            return len(self.serialize(ct))
+        limbs = self.params.depth + 1 - ct.GetLevel()
+        return int(ct.NumberCiphertextElements() * limbs * self.params.poly_modulus_degree * 8)
+
+    def serialize(self, ct) -> bytes:
+        return self._o.Serialize(ct, self._o.BINARY)
+
+    def deserialize(self, data: bytes):
+        try:
+            return self._o.DeserializeCiphertextString(data, self._o.BINARY)
+        except Exception as exc:
+            raise TamperDetected(f"OpenFHE refused the ciphertext bytes ({exc}).") from exc
+
+    def foreign_decrypt(self, ct, other: OpenFHEBackend) -> np.ndarray:
+        """Decrypt with another context's secret key (same parameters), for the wrong-key test."""
+        return self.decrypt(ct, secret_key=other._keys.secretKey)
