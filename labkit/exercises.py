@@ -119,8 +119,10 @@ def _load(notebook: str | None) -> None:
 
 
 # -- reusable checkers ------------------------------------------------------------
-def numeric(expected: float, *, rel_tol: float = 0.05, abs_tol: float = 0.0, unit: str = "") -> Checker:
-    """A number within tolerance of ``expected``; the hint says higher or lower."""
+def numeric(
+    expected: float, *, rel_tol: float = 0.05, abs_tol: float = 0.0, unit: str = "", hint: str = ""
+) -> Checker:
+    """A number within tolerance of ``expected``; the hint says higher or lower (plus ``hint``)."""
 
     def checker(answer: Any, **_: Any) -> tuple[bool, str]:
         value = float(answer)
@@ -129,7 +131,7 @@ def numeric(expected: float, *, rel_tol: float = 0.05, abs_tol: float = 0.0, uni
         if math.isclose(value, expected, rel_tol=rel_tol, abs_tol=abs_tol):
             return True, f"{value:g}{unit} is right."
         direction = "too high" if value > expected else "too low"
-        return False, f"{value:g}{unit} is {direction}; look again at how it is computed."
+        return False, f"{value:g}{unit} is {direction}. " + (hint or "Look again at how it is computed.")
 
     return checker
 

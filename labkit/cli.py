@@ -1,0 +1,133 @@
+"""The ``labkit`` command: doctor, lab, results.
+
+    labkit doctor [--json]          which backends work here, and why not
+    labkit lab [--port N]           JupyterLab on notebooks/, bound to 127.0.0.1
+    labkit setup-jupyter            make .py notebooks open as notebooks (jupytext)
+    labkit results [--store FILE]   what the ResultStore holds
+    labkit results merge FILE       copy another machine's Results in
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import config
+
+# Open text notebooks with jupytext on a double click (jupytext's documented setting).
+_VIEWER_OVERRIDES = {
+    "@jupyterlab/docmanager-extension:plugin": {
+        "defaultViewers": {"python": "Jupytext Notebook", "markdown": "Jupytext Notebook"}
+    }
+}
+
+
+def overrides_path(prefix: str | os.PathLike | None = None) -> Path:
+    """JupyterLab's settings overrides file inside an environment (``sys.prefix``)."""
+    return Path(prefix or sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+
+
+def setup_jupyter(prefix: str | os.PathLike | None = None) -> Path:
+    """Write (merge) the jupytext default-viewer setting into the environment's overrides."""
+    path = overrides_path(prefix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(path.read_text()) if path.exists() and path.read_text().strip() else {}
+    for plugin, settings in _VIEWER_OVERRIDES.items():
+        section = current.setdefault(plugin, {})
+        viewers = section.setdefault("defaultViewers", {})
+        viewers.update(settings["defaultViewers"])
+    path.write_text(json.dumps(current, indent=2) + "\n")
+    return path
+
+
+def lab_command(*, port: int = 8888, open_browser: bool = True, root: str | os.PathLike | None = None) -> list[str]:
+    """The JupyterLab command line `make lab` runs (tests start the same one)."""
+    notebooks = Path(root) if root is not None else config.repo_root() / "notebooks"
+    cmd = [
+        sys.executable, "-m", "jupyterlab",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={int(port)}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={notebooks}",
+    ]  # fmt: skip
+    if not open_browser:
+        cmd.append("--ServerApp.open_browser=False")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
+        cmd.append("--ServerApp.allow_root=True")
+    return cmd
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
+    if not args.json:
+        print("Running one real operation per backend (a few seconds)...", file=sys.stderr)
+    outcomes = doctor.run()
+    print(doctor.as_json(outcomes) if args.json else doctor.table(outcomes))
+    ok = doctor.healthy(outcomes)
+    if not ok and not args.json:
+        print("\nA required backend failed: see the reason above; `make lab` reinstalls the environment.")
+    return 0 if ok else 1
+
+
+def _lab(args: argparse.Namespace) -> int:
+    setup_jupyter()
+    cmd = lab_command(port=args.port, open_browser=not args.no_browser)
+    os.execv(cmd[0], cmd)
+    return 0  # pragma: no cover
+
+
+def _results(args: argparse.Namespace) -> int:
+    from .results import ResultStore
+
+    store = ResultStore(args.store)
+    if args.action == "merge":
+        if not args.file:
+            print("labkit results merge needs the FILE of another store.", file=sys.stderr)
+            return 2
+        added = store.merge(args.file)
+        print(f"merged {added} new Results from {args.file} into {store.path}")
+        return 0
+    counts = store.techniques()
+    print(f"{store.path}: {sum(counts.values())} Results")
+    for technique, n in counts.items():
+        print(f"  {technique:12s} {n}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labkit", description="PET Lab helper command.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("doctor", help="check every backend with one real operation")
+    p.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    p.set_defaults(func=_doctor)
+    p = sub.add_parser("lab", help="start JupyterLab on the notebooks (127.0.0.1)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("LABKIT_PORT", "8888")))
+    p.add_argument("--no-browser", action="store_true")
+    p.set_defaults(func=_lab)
+    p = sub.add_parser("setup-jupyter", help="open .py notebooks as notebooks (jupytext default viewer)")
+    p.set_defaults(func=lambda a: print(f"wrote {setup_jupyter()}") or 0)
+    p = sub.add_parser("results", help="list the ResultStore, or merge another store into it")
+    p.add_argument("action", nargs="?", choices=["list", "merge"], default="list")
+    p.add_argument("file", nargs="?", help="with merge: the other store file")
+    p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
+    p.set_defaults(func=_results)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import LabkitError
+
+    try:
+        return args.func(args)
+    except LabkitError as exc:
+        print(f"labkit: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
