@@ -3,7 +3,7 @@
 >>> import labkit.he as he
 >>> ctx = he.context("seal", "ckks", poly_modulus_degree=8192)
 >>> x = ctx.encrypt([1.0, 2.0, 3.0])
->>> [round(v, 3) for v in ctx.decrypt(x * x + x)]
+>>> ctx.decrypt(x * x + x).round(3).tolist()
 [2.0, 6.0, 12.0]
 
 Every argument is checked before any cryptography runs; a computation

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ..errors import BackendUnavailable, InsecureParameters, TamperDetected
+from ..errors import BackendUnavailable, InsecureParameters, TamperDetected, VerificationFailed
 
 
 def _openfhe():
@@ -107,7 +107,15 @@ class OpenFHEBackend:
         return self.cc.Encrypt(self.public_key, self._plain(values))
 
     def decrypt(self, ct, secret_key=None) -> np.ndarray:
-        pt = self.cc.Decrypt(secret_key or self._keys.secretKey, ct)
+        try:
+            pt = self.cc.Decrypt(secret_key or self._keys.secretKey, ct)
+        except RuntimeError as exc:
+            if "approximation error" not in str(exc):
+                raise
+            raise VerificationFailed(
+                "OpenFHE's CKKS decoder found the decryption error too large: wrong secret key, or noise "
+                "beyond the scale (use fewer operations or a larger scale)."
+            ) from None
         pt.SetLength(self.slots)
         if self.ckks:
             return np.asarray(pt.GetRealPackedValue())
