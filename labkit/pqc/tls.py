@@ -446,7 +446,7 @@ class LabServer:
                     "Connection: close\r\n\r\n").encode()  # fmt: skip
             return head + body
         parts = request.split()
-        if len(parts) == 2 and parts[0] == b"GET" and parts[1].isdigit():
+        if len(parts) >= 2 and parts[0] == b"GET" and parts[1].isdigit():  # "GET <n> [anything]" -> n bytes
             n = min(int(parts[1]), 64 * 1024 * 1024)
             return bytes(n)
         raise ValueError(f"unexpected request {request[:40]!r}")
