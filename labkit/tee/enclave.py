@@ -14,9 +14,9 @@ Costan, Devadas, "Intel SGX Explained", IACR ePrint 2016/086, section 5 (enclave
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
-import threading
 import weakref
 
 import numpy as np
@@ -146,14 +146,12 @@ class Enclave:
         return out["reply"]
 
     def _read_with_timeout(self) -> bytes:
-        box: list = []
-        reader = threading.Thread(target=lambda: box.append(read_frame(self._proc.stdout)), daemon=True)
-        reader.start()
-        reader.join(self.timeout)
-        if not box or box[0] is None:
+        ready, _, _ = select.select([self._proc.stdout], [], [], self.timeout)
+        frame = read_frame(self._proc.stdout) if ready else None
+        if frame is None:
             self.close()
-            raise EnclaveError(f"the enclave process did not answer within {self.timeout} s and was stopped.")
-        return box[0]
+            raise EnclaveError(f"the enclave process did not answer within {self.timeout} s (or died) and was stopped.")
+        return frame
 
     def _log(self, direction: str, op: str, frame: bytes) -> None:
         self.host_view.append({"direction": direction, "op": op, "bytes": len(frame), "preview": frame[:96]})

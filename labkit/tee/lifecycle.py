@@ -65,7 +65,7 @@ class Deployment:
 
 
 def deploy(*, scheme: str = "ecdsa-p256", oblivious: bool = False, query_budget: int = 100_000, svn: int = 2,
-           host_traces_pages: bool = False, provision: bool = True) -> Deployment:  # fmt: skip
+           host_traces_pages: bool = False, provision: bool = True, hidden: int = 32) -> Deployment:  # fmt: skip
     """Stand up the lab: an honest enclave, attested and provisioned unless ``provision=False``.
 
     Parameters
@@ -82,6 +82,9 @@ def deploy(*, scheme: str = "ecdsa-p256", oblivious: bool = False, query_budget:
         Let the malicious host trace the enclave's page accesses.
     provision : bool
         Run attestation, key release, model load and the client session now.
+    hidden : int
+        Hidden width of the model the enclave serves (>= 32; extra units are compute padding,
+        see :func:`labkit.tee.model.widen`).
     """
     platform = Platform(scheme=scheme)
     vendor_key = P.generate_signing_key(scheme)
@@ -90,6 +93,8 @@ def deploy(*, scheme: str = "ecdsa-p256", oblivious: bool = False, query_budget:
     key_service = KeyService(Verifier(policy))
     model_key = key_service.add_key("model")
     params, acc = M.digits_model()
+    if hidden != params["W1"].shape[1]:
+        params = M.widen(params, hidden)
     dep = Deployment(platform, vendor_key, image, policy, key_service, encrypt_model(M.to_npz(params), model_key),
                      params, acc)  # fmt: skip
     dep.enclave = Enclave(image, platform=platform, host_traces_pages=host_traces_pages)

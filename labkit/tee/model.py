@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import config, datasets
+from ..errors import InvalidInput
 
 
 @lru_cache(maxsize=4)
@@ -43,6 +44,31 @@ def digits_model(*, hidden: int = 32, seed: int | None = None) -> tuple[dict, fl
     ((64, 32), True)
     """
     return _train(int(hidden), config.pick(300, 150), config.seed() if seed is None else int(seed))
+
+
+def widen(params: dict, hidden: int, *, seed: int = 0) -> dict:
+    """Pad the hidden layer to ``hidden`` units whose outgoing weights are zero.
+
+    The predictions are unchanged (the extra units feed nothing) while the work
+    per image grows, so the benchmarks can vary compute per byte crossing the
+    enclave boundary without retraining.
+
+    >>> p, _ = digits_model()
+    >>> X, _ = test_levels(20)
+    >>> bool((plaintext_predict(widen(p, 256), X) == plaintext_predict(p, X)).all())
+    True
+    """
+    h = params["W1"].shape[1]
+    if not isinstance(hidden, int) or hidden < h:
+        raise InvalidInput(f"hidden must be an integer of at least {h} (the trained width), not {hidden!r}.")
+    rng = np.random.default_rng(seed)
+    extra = hidden - h
+    return {
+        "W1": np.hstack([params["W1"], rng.normal(0, 0.1, (params["W1"].shape[0], extra))]),
+        "b1": np.concatenate([params["b1"], np.zeros(extra)]),
+        "W2": np.vstack([params["W2"], np.zeros((extra, params["W2"].shape[1]))]),
+        "b2": params["b2"],
+    }
 
 
 def to_npz(params: dict) -> bytes:

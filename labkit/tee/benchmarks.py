@@ -1,0 +1,198 @@
+"""Measured costs of what the simulation really does, against plaintext inference.
+
+Three measurements, all on this machine, in this run:
+
+- :func:`attestation_latency`: quote generation (enclave report over the pipe +
+  platform signature), appraisal (certificate chain + signature + policy), key
+  release (appraisal + hybrid wrap) and key installation (unwrap in the enclave);
+- :func:`boundary_overhead`: attested, encrypted inference through the enclave
+  process (AES-GCM both ways, two pipe crossings, JSON framing) against the same
+  MLP forward pass in the host in the clear, interleaved, by batch size;
+- :func:`run`: both, plus the modelled hardware curve, as the ``labkit bench tee`` report.
+
+None of these is hardware TEE overhead: they are the costs of attestation,
+key release and crossing an encrypted process boundary, which real deployments
+pay too (ECALL/OCALL transitions, TLS into the enclave), on top of the modelled
+memory-encryption and paging costs in :mod:`labkit.tee.costs`.
+
+References
+----------
+Weisse, Bertacco, Austin, "Regaining Lost Cycles with HotCalls", ISCA 2017 (ECALL/OCALL transition costs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import bench, config, results
+from ..errors import InvalidInput
+from . import model as M
+
+SIM_FLAG = "simulated TEE: measured costs of the simulation's protocol, not of TEE hardware"
+
+
+def attestation_latency(*, scheme: str = "ecdsa-p256", repeat: int | None = None, dep=None) -> results.Result:
+    """Time each step of attested key release (medians over ``repeat`` runs).
+
+    Returns
+    -------
+    Result
+        timings ``quote``, ``appraise``, ``release`` (appraise + wrap), ``install`` (unwrap in the
+        enclave, over the pipe) and ``attested_key_release`` (all of them, end to end);
+        metrics hold the medians in milliseconds and the quote size in bytes.
+    """
+    from .lifecycle import deploy
+
+    n = repeat or config.pick(20, 5)
+    own = dep is None
+    dep = deploy(scheme=scheme, query_budget=10**9) if own else dep
+    try:
+        ks, enc = dep.key_service, dep.enclave
+        quotes = []
+
+        def quote():
+            nonce = ks.challenge()
+            quotes.append((enc.quote(nonce), nonce))
+
+        t_quote = bench.measure(quote, name="quote", repeat=n, warmup=0)
+        pending = list(quotes)
+        t_appraise = bench.measure(lambda: ks.verifier.appraise(*pending.pop()), name="appraise", repeat=n, warmup=0)
+        for _ in range(n + 1):
+            quote()
+        pending = quotes[-(n + 1) :]
+        released = []
+        t_release = bench.measure(lambda: released.append(ks.release("model", *pending.pop())), name="release",
+                                  repeat=n, warmup=1)  # fmt: skip
+        t_install = bench.measure(lambda: enc.install_key("model", released.pop().wrapped), name="install",
+                                  repeat=n, warmup=1)  # fmt: skip
+
+        def end_to_end():
+            nonce = ks.challenge()
+            rel = ks.release("model", enc.quote(nonce), nonce)
+            enc.install_key("model", rel.wrapped)
+
+        t_all = bench.measure(end_to_end, name="attested_key_release", repeat=n, warmup=1)
+        qsize = len(quotes[0][0].to_bytes())
+    finally:
+        if own:
+            dep.close()
+    timings = {t.name: t for t in (t_quote, t_appraise, t_release, t_install, t_all)}
+    res = results.Result(
+        technique="tee", name="attestation_latency", params={"scheme": scheme, "repeat": n},
+        metrics={**{f"{k}_ms": t.median * 1e3 for k, t in timings.items()}, "quote_bytes": qsize},
+        timings=timings,
+    )  # fmt: skip
+    return res.flag(SIM_FLAG)
+
+
+def boundary_overhead(*, batch_size: int = 1, hidden: int = 32, repeat: int | None = None, dep=None) -> results.Result:
+    """Encrypted inference through the enclave process vs plaintext inference in the host.
+
+    Parameters
+    ----------
+    batch_size : int
+        Images per request (1..450).
+    hidden : int
+        Hidden width of the served model (compute per image; see ``model.widen``).
+    repeat : int, optional
+        Interleaved pairs to time (auto when None).
+
+    Returns
+    -------
+    Result
+        ``metrics["overhead"]`` = enclave time / plaintext time (median), with its IQR,
+        ``per_image_enclave_us`` and ``per_image_plaintext_us``, and ``labels_agree``.
+    """
+    from .lifecycle import deploy
+
+    if not isinstance(batch_size, int) or not 1 <= batch_size <= 450:
+        raise InvalidInput(f"batch_size must be an integer in 1..450 (the digits test set), not {batch_size!r}.")
+    own = dep is None
+    dep = deploy(query_budget=10**9, hidden=hidden) if own else dep
+    if dep.params["W1"].shape[1] != hidden:
+        raise InvalidInput(f"dep serves a model of width {dep.params['W1'].shape[1]}, not hidden={hidden}.")
+    try:
+        X, _ = M.test_levels(batch_size)
+        agree = bool(np.array_equal(dep.client.infer(dep.enclave, X), M.plaintext_predict(dep.params, X)))
+        ov = bench.overhead(lambda: dep.client.infer(dep.enclave, X), lambda: M.plaintext_predict(dep.params, X),
+                            repeat=repeat, names=("enclave inference", "plaintext inference"))  # fmt: skip
+    finally:
+        if own:
+            dep.close()
+    res = results.Result(
+        technique="tee", name="boundary_overhead", params={"batch_size": batch_size, "hidden": hidden},
+        metrics={"labels_agree": int(agree), "per_image_enclave_us": ov.candidate.median / batch_size * 1e6,
+                 "per_image_plaintext_us": ov.baseline.median / batch_size * 1e6},
+    )  # fmt: skip
+    res.add_overhead("overhead", ov)
+    return res.flag(SIM_FLAG)
+
+
+def boundary_sweep(*, points=None, repeat: int | None = None, store: results.ResultStore | None = None
+                   ) -> list[results.Result]:  # fmt: skip
+    """:func:`boundary_overhead` over (batch_size, hidden) points; points already in ``store`` are reused.
+
+    The default points vary the batch at the trained width, then the width at batch 64:
+    the first shows the fixed cost per crossing, the second how compute per byte hides it.
+    """
+    from .lifecycle import deploy
+
+    pts = list(points or config.pick([(1, 32), (8, 32), (64, 32), (450, 32), (64, 512), (64, 2048)],
+                                     [(1, 32), (64, 32), (450, 32), (64, 2048)]))  # fmt: skip
+    key = lambda b, h: {"batch_size": b, "hidden": h}  # noqa: E731
+    found = {p: store.latest("tee", "boundary_overhead", key(*p)) if store else None for p in pts}
+    todo = [p for p in pts if found[p] is None]
+    for hidden in tqdm(sorted({h for _, h in todo}), desc="boundary overhead (model widths)", disable=not todo):
+        with deploy(query_budget=10**9, hidden=hidden) as dep:
+            for b, h in todo:
+                if h == hidden:
+                    found[(b, h)] = boundary_overhead(batch_size=b, hidden=h, repeat=repeat, dep=dep)
+                    if store is not None:
+                        store.add(found[(b, h)])
+    return [found[p] for p in pts]
+
+
+def run(*, store: results.ResultStore | None = None) -> list[results.Result]:
+    """The ``labkit bench tee`` set: attestation latency (both schemes), boundary sweep, modelled curve."""
+    from .costs import modelled_overhead
+
+    out = [attestation_latency(scheme=s) for s in ("ecdsa-p256", "ml-dsa-65")]
+    out += boundary_sweep(store=store)
+    out.append(modelled_overhead())
+    if store is not None:
+        store.add_many([r for r in out if r.name != "boundary_overhead"])
+    return out
+
+
+def format_report(rs: list[results.Result]) -> str:
+    lines = []
+    for r in rs:
+        if r.name == "attestation_latency":
+            m = r.metrics
+            lines.append(f"attestation [{r.params['scheme']}]: quote {m['quote_ms']:.2f} ms, appraise "
+                         f"{m['appraise_ms']:.2f} ms, release {m['release_ms']:.2f} ms, install {m['install_ms']:.2f} ms, "
+                         f"end to end {m['attested_key_release_ms']:.2f} ms, quote {m['quote_bytes']} B")  # fmt: skip
+        elif r.name == "boundary_overhead":
+            lines.append(f"boundary batch {r.params['batch_size']:>3} hidden {r.params['hidden']:>4}: "
+                         f"{bench.format_ratio(r.metrics['overhead'])} "
+                         f"(IQR {r.metrics['overhead_low']:.3g}-{r.metrics['overhead_high']:.3g}); per image "
+                         f"{r.metrics['per_image_enclave_us']:.1f} us vs {r.metrics['per_image_plaintext_us']:.1f} us")  # fmt: skip
+        else:
+            lines.append(str(r))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m labkit.tee.benchmarks [--store]``: print the TEE benchmark report."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="labkit bench tee", description="TEE simulation benchmarks")
+    p.add_argument("--store", action="store_true", help="save Results to the ResultStore (resumable)")
+    args = p.parse_args(argv)
+    print(format_report(run(store=results.ResultStore() if args.store else None)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
