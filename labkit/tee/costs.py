@@ -68,7 +68,7 @@ class CostModel:
 
         >>> m = CostModel()
         >>> float(m.ratio(50)), float(m.ratio(50, kind="cvm")), round(float(m.ratio(186)), 2)
-        (1.05, 1.05, 13.52)
+        (1.05, 1.05, 13.53)
         """
         ws = np.asarray(working_set_mb, dtype=float)
         if np.any(~np.isfinite(ws)) or np.any(ws <= 0):
