@@ -311,6 +311,26 @@ class HEContext:
         flat = a._derive(a.raw, period=None)  # zero padding: a replicated vector sums only its first copy
         return self.sum(self.multiply(flat, arr))
 
+    def linear_combination(self, cts, weights, bias: float = 0.0) -> Ciphertext:
+        """sum_i weights[i] * cts[i] + bias with plaintext scalar weights (one level in CKKS).
+
+        The building block of "one slot per sample" (SIMD-batched) inference: each
+        ciphertext holds one feature of many samples.
+        """
+        cts = [self._own(c) for c in cts]
+        w = np.asarray(weights, dtype=np.float64)
+        if not cts or w.shape != (len(cts),):
+            raise InvalidInput(f"give one weight per ciphertext: {len(cts)} ciphertexts, weights shape {w.shape}.")
+        if not np.all(np.isfinite(w)) or not np.isfinite(bias):
+            raise InvalidInput("weights and bias must be finite numbers.")
+        if self.scheme != "ckks" and (np.any(w != np.round(w)) or bias != round(bias)):
+            raise InvalidInput(f"{self.scheme.upper()} weights must be integers; use CKKS for real weights.")
+        if self.scheme == "ckks":
+            self._need_level(*cts, what="this linear combination")
+        used = max(c.used for c in cts) + (self.scheme == "ckks")
+        out = cts[0]._derive(self.impl.linear_combination([c.raw for c in cts], w), max(len(c) for c in cts), used)
+        return out + bias if bias else out
+
     def matmul(self, a: Ciphertext, matrix) -> Ciphertext:
         """``x @ matrix`` for a replicated ciphertext x (see ``encrypt(..., replicate=True)``)."""
         from .linalg import matvec

@@ -89,10 +89,11 @@ def matvec(ctx, ct, matrix):
             diag = padded[(k + g * baby + b) % p_in, k % p_out]
             if not diag.any():
                 continue
-            term = impl.multiply_plain(rotated[b], np.tile(np.roll(diag, g * baby), reps))
+            term = impl.multiply_plain(rotated[b], np.tile(np.roll(diag, g * baby), reps), rescale=False)
             inner = term if inner is None else impl.add(inner, term)
         if inner is None:
             continue
+        inner = impl.rescale(inner)
         if g:
             inner = impl.rotate(inner, g * baby)
         total = inner if total is None else impl.add(total, inner)

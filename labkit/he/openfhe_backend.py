@@ -137,12 +137,28 @@ class OpenFHEBackend:
         out = self.cc.EvalSquare(a) if a is b else self.cc.EvalMult(a, b)  # relinearises with the mult key
         return self.cc.Rescale(out) if self.ckks else out
 
-    def multiply_plain(self, a, values):
+    def multiply_plain(self, a, values, *, rescale: bool = True):
         if values.ndim == 0:
             out = self.cc.EvalMult(a, float(values) if self.ckks else int(values))
         else:
             out = self.cc.EvalMult(a, self._plain(values, a))
-        return self.cc.Rescale(out) if self.ckks else out
+        return self.cc.Rescale(out) if self.ckks and rescale else out
+
+    def rescale(self, a):
+        return self.cc.Rescale(a) if self.ckks else a
+
+    def linear_combination(self, cts, weights):
+        """sum_i w_i * ct_i with scalar weights (OpenFHE's EvalLinearWSum, which rescales itself)."""
+        pairs = [(c, w) for c, w in zip(cts, weights) if w != 0]
+        if not pairs:
+            return self.multiply_plain(cts[0], np.zeros(()))
+        if self.ckks:
+            return self.cc.EvalLinearWSum([c for c, _ in pairs], [float(w) for _, w in pairs])
+        acc = None
+        for c, w in pairs:
+            term = self.cc.EvalMult(c, self.cc.MakePackedPlaintext([int(w)] * self.slots))
+            acc = term if acc is None else self.cc.EvalAdd(acc, term)
+        return acc
 
     def rotate(self, a, steps: int):
         steps %= self.row

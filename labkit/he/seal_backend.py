@@ -169,8 +169,11 @@ class SealBackend:
             self.evaluator.rescale_to_next_inplace(out)
         return out
 
-    def multiply_plain(self, a, values):
-        """Multiply by a plaintext vector (or a scalar, given as a 0-d array)."""
+    def multiply_plain(self, a, values, *, rescale: bool = True):
+        """Multiply by a plaintext vector (or a scalar, given as a 0-d array).
+
+        ``rescale=False`` leaves a CKKS product unrescaled, to add several and rescale once.
+        """
         if self.ckks:
             value = float(values) if values.ndim == 0 else values.tolist()
             pt = self._encode(value, a)
@@ -179,9 +182,38 @@ class SealBackend:
             pt = self._encode(vec.tolist())
         out = self._new()
         self.evaluator.multiply_plain(a, pt, out)
-        if self.ckks:
+        if self.ckks and rescale:
             self.evaluator.rescale_to_next_inplace(out)
         return out
+
+    def rescale(self, a):
+        if self.ckks:
+            self.evaluator.rescale_to_next_inplace(a)
+        return a
+
+    def linear_combination(self, cts, weights):
+        """sum_i w_i * ct_i with scalar weights: products left unrescaled, one rescale at the end."""
+        level = min(self.chain_index(c) for c in cts)
+        acc = None
+        for ct, w in zip(cts, weights):
+            if w == 0:
+                continue
+            if self.chain_index(ct) != level:
+                ct = self._align(ct, next(c for c in cts if self.chain_index(c) == level))[0]
+            if self.ckks:
+                pt = self._encode(float(w), ct)
+            else:
+                pt = self._encode([int(w)] * self.slots)
+            if acc is None:
+                acc = self._new()
+                self.evaluator.multiply_plain(ct, pt, acc)
+            else:
+                term = self._new()
+                self.evaluator.multiply_plain(ct, pt, term)
+                self.evaluator.add_inplace(acc, term)
+        if acc is None:
+            return self.multiply_plain(cts[0], np.zeros(()) if self.ckks else np.zeros(self.slots, dtype=np.int64))
+        return self.rescale(acc)
 
     def rotate(self, a, steps: int):
         steps %= self.row

@@ -160,3 +160,19 @@ def test_serialization_round_trip_and_tampering(ctx):
         ctx.deserialize(b"XXXXX" + blob[5:])
     with pytest.raises(InvalidInput):
         ctx.deserialize(b"short")
+
+
+def test_linear_combination_matches_numpy(ctx):
+    rng = np.random.default_rng(4)
+    if ctx.scheme == "ckks":
+        cols, w = rng.uniform(-1, 1, (5, 40)), rng.uniform(-2, 2, 5)
+        bias = 0.25
+    else:
+        cols, w = rng.integers(-100, 100, (5, 40)), rng.integers(-9, 9, 5)
+        bias = 3
+    cts = [ctx.encrypt(c) for c in cols]
+    out = ctx.linear_combination(cts, w, bias)
+    _close(ctx, ctx.decrypt(out), w @ cols + bias)
+    assert out.levels_left == cts[0].levels_left - (ctx.scheme == "ckks")
+    with pytest.raises(InvalidInput, match="one weight per ciphertext"):
+        ctx.linear_combination(cts, w[:3])
