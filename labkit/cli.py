@@ -1,6 +1,6 @@
 """The ``labkit`` command: doctor, lab, results.
 
-    labkit doctor [--json]          which backends work here, and why not
+    labkit doctor [--json] [--only NAME]  which backends work here, and why not
     labkit lab [--port N]           JupyterLab on notebooks/, bound to 127.0.0.1
     labkit setup-jupyter            make .py notebooks open as notebooks (jupytext)
     labkit results [--store FILE]   what the ResultStore holds
@@ -65,7 +65,12 @@ def _doctor(args: argparse.Namespace) -> int:
 
     if not args.json:
         print("Running one real operation per backend (a few seconds)...", file=sys.stderr)
-    outcomes = doctor.run()
+    known = [c.name for c in doctor.CHECKS]
+    unknown = [n for n in args.only if n not in known]
+    if unknown:
+        print(f"labkit doctor: unknown backend {unknown[0]!r}; known: {', '.join(known)}", file=sys.stderr)
+        return 2
+    outcomes = doctor.run(args.only or None)
     print(doctor.as_json(outcomes) if args.json else doctor.table(outcomes))
     ok = doctor.healthy(outcomes)
     if not ok and not args.json:
@@ -103,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("doctor", help="check every backend with one real operation")
     p.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    p.add_argument("--only", action="append", default=[], metavar="BACKEND", help="check only this backend")
     p.set_defaults(func=_doctor)
     p = sub.add_parser("lab", help="start JupyterLab on the notebooks (127.0.0.1)")
     p.add_argument("--port", type=int, default=int(os.environ.get("LABKIT_PORT", "8888")))

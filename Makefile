@@ -1,0 +1,79 @@
+# PET Lab. The two commands: `make lab` (start the lab) and `make test` (run every test).
+# Everything installs from pyproject.toml, pinned by constraints.txt, into .venv.
+
+PYTHON ?= python3.10
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.labkit-installed
+CRYPTEN := crypten==0.4.1
+TORCH_VERSION ?= 2.9.1
+PYTEST_ARGS ?=
+
+define PYTHON_HELP
+PET Lab needs Python 3.10, and '$(PYTHON)' was not found (or is older than 3.10).
+Why 3.10: OpenFHE's PyPI wheels carry a CPython 3.10 binary only; on another Python
+the lab still runs, with OpenFHE reported unavailable by `labkit doctor`.
+How to get it: `pyenv install 3.10` (this folder's .python-version then selects it),
+or your system's package (e.g. `apt-get install python3.10 python3.10-venv`), or
+python.org. To use another interpreter anyway: `make lab PYTHON=python3.11`.
+endef
+export PYTHON_HELP
+
+.PHONY: setup lab test notebooks lock binder-check doctor clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 10))' >/dev/null 2>&1 \
+		|| { echo "$$PYTHON_HELP" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.version_info[:2] == (3, 10) or print("note: not Python 3.10, OpenFHE will be unavailable")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@# CrypTen 0.4.1 declares deprecated and heavy packages (sklearn, torchvision,
+	@# tensorboard); its real needs are in pyproject.toml, so install it alone.
+	$(BIN)/python -m pip install --quiet -c constraints.txt --no-deps $(CRYPTEN)
+	$(BIN)/labkit setup-jupyter
+	@touch $@
+
+lab: setup
+	$(BIN)/labkit lab
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+doctor: setup
+	$(BIN)/labkit doctor
+
+notebooks: setup
+	@mkdir -p build/notebooks
+	@for nb in notebooks/[0-9][0-9]_*.py; do \
+		$(BIN)/jupytext --quiet --to ipynb "$$nb" -o "build/notebooks/$$(basename "$$nb" .py).ipynb" || exit 1; \
+	done
+	@echo "wrote build/notebooks/*.ipynb"
+
+# Regenerate constraints.txt: a clean throw-away venv, the project's dependency
+# ranges from pyproject.toml (plus torch==$(TORCH_VERSION) and CrypTen), then
+# `pip freeze` of the result. Tool: pip itself, nothing else to install.
+lock:
+	rm -rf build/lock-venv
+	$(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
+	build/lock-venv/bin/python -m pip install --quiet -e ".[dev]" "torch==$(TORCH_VERSION)"
+	build/lock-venv/bin/python -m pip install --quiet --no-deps $(CRYPTEN)
+	{ echo "# Exact pins of the whole lab (Python 3.10, Linux x86_64). Regenerate with: make lock"; \
+	  build/lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^pip=='; } > constraints.txt
+	rm -rf build/lock-venv
+	@echo "constraints.txt regenerated; update binder/requirements.txt to match (tests check it)"
+
+# Build an environment from binder/ alone (as mybinder.org does) and run the notebooks in it.
+binder-check:
+	rm -rf build/binder-venv
+	$(PYTHON) -m venv build/binder-venv
+	build/binder-venv/bin/python -m pip install --quiet --upgrade pip
+	build/binder-venv/bin/python -m pip install --quiet -r binder/requirements.txt
+	PATH="$(CURDIR)/build/binder-venv/bin:$$PATH" bash binder/postBuild
+	PATH="$(CURDIR)/build/binder-venv/bin:$$PATH" build/binder-venv/bin/python -m pytest -p no:cacheprovider tests/test_notebooks.py
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache
