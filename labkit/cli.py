@@ -1,10 +1,10 @@
 """The ``labkit`` command: doctor, lab, results.
 
-    labkit doctor [--json] [--only NAME]  which backends work here, and why not
-    labkit lab [--port N]           JupyterLab on notebooks/, bound to 127.0.0.1
-    labkit setup-jupyter            make .py notebooks open as notebooks (jupytext)
-    labkit results [--store FILE]   what the ResultStore holds
-    labkit results merge FILE       copy another machine's Results in
+- ``labkit doctor [--json] [--only NAME]``: which backends work here, and why not
+- ``labkit lab [--port N]``: JupyterLab on notebooks/, bound to 127.0.0.1
+- ``labkit setup-jupyter``: make .py notebooks open as notebooks (jupytext)
+- ``labkit results [--store FILE]``: what the ResultStore holds
+- ``labkit results merge FILE``: copy another machine's Results in
 """
 
 from __future__ import annotations

@@ -237,8 +237,17 @@ CHECKS: tuple[Check, ...] = (
 _SMOKES: dict[str, Callable[[], str]] = dict(
     zip(
         (c.name for c in CHECKS),
-        (_smoke_seal, _smoke_openfhe, _smoke_crypten, _smoke_ezkl, _smoke_opacus,
-         _smoke_pqc_primitives, _smoke_tls, _smoke_widgets, _smoke_jupyter),  # fmt: skip
+        (
+            _smoke_seal,
+            _smoke_openfhe,
+            _smoke_crypten,
+            _smoke_ezkl,
+            _smoke_opacus,
+            _smoke_pqc_primitives,
+            _smoke_tls,
+            _smoke_widgets,
+            _smoke_jupyter,
+        ),  # fmt: skip
     )
 )
 

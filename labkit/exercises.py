@@ -119,9 +119,7 @@ def _load(notebook: str | None) -> None:
 
 
 # -- reusable checkers ------------------------------------------------------------
-def numeric(
-    expected: float, *, rel_tol: float = 0.05, abs_tol: float = 0.0, unit: str = "", hint: str = ""
-) -> Checker:
+def numeric(expected: float, *, rel_tol: float = 0.05, abs_tol: float = 0.0, unit: str = "", hint: str = "") -> Checker:
     """A number within tolerance of ``expected``; the hint says higher or lower (plus ``hint``)."""
 
     def checker(answer: Any, **_: Any) -> tuple[bool, str]:

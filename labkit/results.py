@@ -225,10 +225,10 @@ class Result:
     def _repr_html_(self) -> str:
         esc = html.escape
         rows = [f"<tr><th style='text-align:left'>{esc(k)}</th><td>{v:.4g}</td></tr>" for k, v in self.metrics.items()]
-        rows += [f"<tr><th style='text-align:left'>{esc(k)}</th><td>{esc(str(t))}</td></tr>" for k, t in self.timings.items()]
-        flags = "".join(
-            f"<div style='color:#b00020;font-weight:bold'>&#9888; {esc(f)}</div>" for f in self.flags
-        )
+        rows += [
+            f"<tr><th style='text-align:left'>{esc(k)}</th><td>{esc(str(t))}</td></tr>" for k, t in self.timings.items()
+        ]
+        flags = "".join(f"<div style='color:#b00020;font-weight:bold'>&#9888; {esc(f)}</div>" for f in self.flags)
         params = esc(", ".join(f"{k}={v!r}" for k, v in self.params.items()))
         return (
             f"<div class='labkit-result'><b>{esc(self.technique)} / {esc(self.name)}</b>"
@@ -325,9 +325,7 @@ class ResultStore:
             return
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
         if meta.get("application") != APPLICATION:
-            raise StoreError(
-                f"{self.path} is an SQLite database but not a ResultStore; it was left untouched."
-            )
+            raise StoreError(f"{self.path} is an SQLite database but not a ResultStore; it was left untouched.")
         version = int(meta.get("schema_version", "0"))
         if version > SCHEMA_VERSION:
             raise StoreError(

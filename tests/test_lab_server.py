@@ -26,7 +26,9 @@ def test_lab_server_lists_py_notebooks_as_notebooks(tmp_path):
     with open(tmp_path / "server.log", "w") as log:  # a file, not a pipe: a chatty server never blocks
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/contents", headers={"Authorization": f"token {token}"})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/contents", headers={"Authorization": f"token {token}"}
+        )
         deadline, listing = time.monotonic() + 90, None
         while time.monotonic() < deadline and listing is None:
             assert proc.poll() is None, (tmp_path / "server.log").read_text()[-2000:]

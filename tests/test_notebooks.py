@@ -133,5 +133,7 @@ def test_every_notebook_is_percent_format_with_parameters_cell():
         nb = jupytext.read(path)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert code, f"{path.name} has no code cell"
-        assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: first code cell is not tagged parameters"
+        assert "parameters" in code[0].metadata.get("tags", []), (
+            f"{path.name}: first code cell is not tagged parameters"
+        )
         assert nb.cells[0].cell_type == "markdown", f"{path.name} should open with prose"
