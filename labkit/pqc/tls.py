@@ -108,14 +108,25 @@ def canonical_group(name: str | None) -> str | None:
 
 
 def check_groups(groups: str | list[str] | tuple[str, ...]) -> list[str]:
-    """Normalise a group or list of groups (names as OpenSSL spells them) or raise InvalidInput."""
+    """Normalise a group or list of groups (names as OpenSSL spells them) or raise InvalidInput.
+
+    A leading ``*`` (OpenSSL's syntax) asks the client to send a key share for that group in
+    its first flight, as browsers do for X25519 beside X25519MLKEM768; without any ``*`` the
+    client sends a share for the first group only.
+
+    >>> check_groups("*x25519mlkem768:*X25519")
+    ['*X25519MLKEM768', '*X25519']
+    """
     items = groups.split(":") if isinstance(groups, str) else list(groups)
     canonical = {g.lower(): g for g in GROUPS}
     out = []
     for g in items:
-        if not isinstance(g, str) or g.strip().lower() not in canonical:
+        if not isinstance(g, str):
+            raise InvalidInput(f"key-exchange groups are names such as 'X25519MLKEM768', not {g!r}.")
+        star, name = ("*", g.strip()[1:]) if g.strip().startswith("*") else ("", g.strip())
+        if name.lower() not in canonical:
             raise InvalidInput(f"unknown key-exchange group {g!r}; choose from {', '.join(GROUPS)}.")
-        out.append(canonical[g.strip().lower()])
+        out.append(star + canonical[name.lower()])
     if not out:
         raise InvalidInput("give at least one key-exchange group, e.g. 'X25519MLKEM768'.")
     return out

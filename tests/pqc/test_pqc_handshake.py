@@ -60,7 +60,6 @@ def test_each_certificate_type_signs_the_handshake(cert):
     assert r.group == "X25519MLKEM768"
 
 
-@pytest.mark.slow
 def test_rsa_3072_certificate():
     r = handshake(group="X25519MLKEM768", cert="rsa-3072")
     assert r.signature_scheme == "rsa_pss_rsae_sha256"
@@ -150,3 +149,13 @@ def test_session_server_stops():
         s.run()
         thread = s.server._thread
     assert not thread.is_alive()
+
+
+def test_starred_groups_send_two_key_shares_and_avoid_a_retry():
+    one = handshake(group=["X25519MLKEM768", "X25519"], server_groups="X25519")
+    both = handshake(group="*X25519MLKEM768:*X25519", server_groups="X25519")
+    assert one.group == both.group == "X25519"
+    hellos = [m for m in one.artifacts["messages"] if m[1] == "ClientHello"]
+    assert len(hellos) == 2  # HelloRetryRequest made the client start over
+    assert sum(1 for m in both.artifacts["messages"] if m[1] == "ClientHello") == 1
+    assert both.metrics["client_hello_bytes"] - one.metrics["client_hello_bytes"] == 32 + 4  # X25519 share + entry
