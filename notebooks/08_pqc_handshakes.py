@@ -160,6 +160,23 @@ pd.DataFrame(
 )  # fmt: skip
 
 # %% [markdown]
+# ### Mutual TLS between agents
+#
+# Between services (agents, federated-learning clients and their aggregator), both
+# sides should prove who they are: the server asks for a client certificate from a CA
+# it trusts. With ML-DSA on both sides, both directions carry a post-quantum
+# certificate and a post-quantum signature.
+
+# %%
+agents = pqc.handshake(group="X25519MLKEM768", cert="ml-dsa-44", mutual=True)
+one_way = pqc.handshake(group="X25519MLKEM768", cert="ml-dsa-44")
+print(
+    f"server saw a client certificate: {agents.artifacts['server_saw_client_cert']}; "
+    f"client signed with {agents.artifacts['client_signature_scheme']}"
+)
+print(f"client->server bytes: {one_way.bytes_client_to_server} one-way, {agents.bytes_client_to_server} mutual")  # fmt: skip
+
+# %% [markdown]
 # ## 3. What the lab refuses
 #
 # Each case changes one thing against a working hybrid handshake. The refusals come
@@ -170,8 +187,9 @@ pd.DataFrame(
 #   only classical groups fails; it never falls back in silence. A client that *allows*
 #   X25519 gets it, visibly: the Result names the group and carries a flag.
 # * **Unknown CA, expired certificate, wrong host name:** the client's checks.
-# * **Mutual TLS without a client certificate:** the server's check. Between agents,
-#   mutual TLS is the default the lab recommends: each side proves who it is.
+# * **Mutual TLS without a client certificate, or with one from a CA the server does
+#   not trust:** the server's checks. Between agents, mutual TLS is the default the lab
+#   recommends: each side proves who it is.
 
 # %%
 refusal_table = pqc.refusals()

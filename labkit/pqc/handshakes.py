@@ -105,18 +105,23 @@ class Session:
             raise InvalidInput(f"trust must be one of {TRUST_CHOICES}, not {trust!r}.")
         if not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
             raise InvalidInput(f"timeout must be a number of seconds in (0, 60], not {timeout!r}.")
-        self.mutual, self.client_cert, self.timeout = bool(mutual), bool(client_cert), float(timeout)
+        if client_cert not in (True, False, "other-ca"):
+            raise InvalidInput(f"client_cert must be True, False or 'other-ca', not {client_cert!r}.")
+        self.mutual, self.client_cert, self.timeout = bool(mutual), client_cert, float(timeout)
         self.chain = certs.issue(self.cert_type, expired=bool(expired))
         self.hostname = hostname if hostname is not None else self.chain.hostname
         if not isinstance(self.hostname, str) or not self.hostname:
             raise InvalidInput(f"hostname must be a non-empty DNS name, not {hostname!r}.")
         client_chain = certs.issue(self.cert_type, hostname="agent.petlab.test", client=True) if mutual else None
+        presented = client_chain
+        if mutual and client_cert == "other-ca":  # a client certificate from a CA the server does not trust
+            presented = certs.issue(self.cert_type, hostname="intruder.petlab.test", client=True)
         # The client trusts the lab CA, or (to show an unknown CA) the root of an unrelated chain.
         ca_file = (
             self.chain.ca_file if trust == "lab-ca" else certs.issue(self.cert_type, hostname="elsewhere.test").ca_file
         )
         self.client_ctx, self.tap = tls.client_context(
-            ca_file, self.groups, client_chain=client_chain if self.client_cert else None
+            ca_file, self.groups, client_chain=presented if self.client_cert else None
         )
         server_ctx = tls.server_context(
             self.chain, self.server_groups, client_ca=client_chain.ca_file if client_chain else None
@@ -182,7 +187,7 @@ def summarise(infos: list[dict[str, Any]], *, mss: int = ETHERNET_MSS) -> dict[s
 
 
 def handshake(*, group: str | list[str] = "X25519MLKEM768", cert: str = "ecdsa-p256", mutual: bool = False,
-              client_cert: bool = True, server_groups: str | list[str] | None = None, hostname: str | None = None,
+              client_cert: bool | str = True, server_groups: str | list[str] | None = None, hostname: str | None = None,
               trust: str = "lab-ca", expired: bool = False, repeat: int = 1, transfer_bytes: int = 1,
               mss: int = ETHERNET_MSS, timeout: float = 5.0) -> HandshakeResult:  # fmt: skip
     """Run ``repeat`` real TLS 1.3 handshakes on 127.0.0.1 and report the outcome.
@@ -200,8 +205,9 @@ def handshake(*, group: str | list[str] = "X25519MLKEM768", cert: str = "ecdsa-p
         Server certificate type: "ecdsa-p256", "ed25519", "rsa-2048", "rsa-3072", "ml-dsa-44/65/87".
     mutual : bool
         Mutual TLS: the server requires a client certificate (of the same type) from its own CA.
-    client_cert : bool
-        With ``mutual=True``, False makes the client present no certificate (refused).
+    client_cert : bool or "other-ca"
+        With ``mutual=True``: False makes the client present no certificate, "other-ca" one
+        issued by a CA the server does not trust (both refused).
     server_groups : str or list of str, optional
         Groups the server accepts (default: the client's). A classical-only server
         against a hybrid-only client shows there is no silent downgrade.

@@ -35,6 +35,11 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"mutual": True, "client_cert": False},
         "client_cert_required",
     ),
+    "untrusted_client_cert": (
+        "mutual TLS, client certificate from a CA the server does not trust",
+        {"mutual": True, "client_cert": "other-ca"},
+        "bad_client_cert",
+    ),
 }
 
 

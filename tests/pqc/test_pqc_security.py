@@ -69,3 +69,17 @@ def test_refusals_table_all_as_expected():
     rows = {row["case"]: row for row in r.artifacts["rows"]}
     assert rows["fallback_allowed"]["refused"] is False
     assert "X25519" in rows["fallback_allowed"]["message"]
+
+
+def test_untrusted_client_certificate_refused_under_mutual_tls():
+    with pytest.raises(CertificateRejected) as info:
+        handshake(mutual=True, client_cert="other-ca", cert="ml-dsa-44")
+    assert info.value.reason == "bad_client_cert"
+    assert info.value.side == "server"
+
+
+def test_client_cert_value_checked():
+    from labkit.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        handshake(mutual=True, client_cert="maybe")
