@@ -13,6 +13,7 @@ Costan, Devadas, "Intel SGX Explained", IACR ePrint 2016/086, section 5 (enclave
 
 from __future__ import annotations
 
+import collections
 import json
 import select
 import subprocess
@@ -26,6 +27,8 @@ from . import primitives as P
 from .enclave_worker import read_frame, write_frame
 from .image import EnclaveImage
 from .platform import Platform, Quote
+
+HOST_VIEW_FRAMES = 256  # the host's log keeps the most recent frames in full
 
 
 class EnclaveError(LabkitError):
@@ -66,6 +69,11 @@ class Enclave:
         enclave's lookup table that each request touches (controlled channel).
     timeout : float
         Seconds to wait for any one reply.
+
+    Attributes
+    ----------
+    host_view : deque of dict
+        The last frames the host relayed: direction, operation, size and the full bytes.
     """
 
     def __init__(self, image: EnclaveImage, *, platform: Platform, host_traces_pages: bool = False,
@@ -76,7 +84,7 @@ class Enclave:
             raise InvalidInput(f"image must be an EnclaveImage, not {type(image).__name__}.")
         self.image, self.platform, self.timeout = image, platform, timeout
         self.host_traces_pages = bool(host_traces_pages)
-        self.host_view: list[dict] = []
+        self.host_view: collections.deque[dict] = collections.deque(maxlen=HOST_VIEW_FRAMES)
         self.last_pages = np.zeros(0, dtype=np.int64)
         self._proc: subprocess.Popen | None = None
         self._record = None
@@ -154,7 +162,12 @@ class Enclave:
         return frame
 
     def _log(self, direction: str, op: str, frame: bytes) -> None:
-        self.host_view.append({"direction": direction, "op": op, "bytes": len(frame), "preview": frame[:96]})
+        self.host_view.append({"direction": direction, "op": op, "bytes": len(frame), "frame": frame})
+
+    def host_saw(self, secret: bytes) -> bool:
+        """Whether ``secret`` (raw, or hex as the JSON frames carry bytes) crossed the pipe in the logged frames."""
+        needles = (bytes(secret), bytes(secret).hex().encode())
+        return any(n in h["frame"] for h in self.host_view for n in needles)
 
     # -- operations ---------------------------------------------------------------------------
     def quote(self, nonce: bytes) -> Quote:
