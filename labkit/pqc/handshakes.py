@@ -167,6 +167,7 @@ def summarise(infos: list[dict[str, Any]], *, mss: int = ETHERNET_MSS) -> dict[s
         "latency_s_q1": float(np.percentile(latencies, 25)),
         "latency_s_q3": float(np.percentile(latencies, 75)),
         "time_to_last_byte_s": float(np.median([i["t_done"] - i["t_start"] for i in infos])),
+        "cpu_s": float(np.median([i["cpu"] for i in infos])),
         "bytes_client_to_server": int(np.median([i["handshake_bytes_sent"] for i in infos])),
         "bytes_server_to_client": int(np.median([i["handshake_bytes_received"] for i in infos])),
         "client_hello_bytes": hello,

@@ -5,7 +5,10 @@ connection and the baseline's (X25519 key exchange, ECDSA P-256 certificate)
 alternate in the same run, so machine load hits both alike. The timed unit is
 one whole connection on loopback: TCP connect, TLS 1.3 handshake with full
 certificate checks, and a one-byte request and reply (which also confirms
-the server accepted the client's Finished). Bytes are those of the handshake
+the server accepted the client's Finished). Beside wall time, each cell
+records the CPU time the process (client and server threads) spent per
+connection, which other programs on a busy machine disturb far less.
+Bytes are those of the handshake
 alone, counted by the client. Cells are stored in the ResultStore and reused
 when the sweep is run again with the same parameters.
 
@@ -40,9 +43,11 @@ def measure_cell(group: str, cert: str, *, repeat: int, baseline: Session | None
     own_baseline = baseline is None
     base = baseline or Session(group=BASELINE[0], cert=BASELINE[1])
     infos: list[dict[str, Any]] = []
+    base_infos: list[dict[str, Any]] = []
     try:
         with Session(group=group, cert=cert) as cell:
-            ov = bench.overhead(lambda: infos.append(cell.run(transfer_bytes)), lambda: base.run(transfer_bytes),
+            ov = bench.overhead(lambda: infos.append(cell.run(transfer_bytes)),
+                                lambda: base_infos.append(base.run(transfer_bytes)),
                                 repeat=repeat, warmup=1, names=(f"{group}+{cert}", "X25519+ecdsa-p256"))  # fmt: skip
             base_info = base.run(transfer_bytes)
     finally:
@@ -50,6 +55,8 @@ def measure_cell(group: str, cert: str, *, repeat: int, baseline: Session | None
             base.close()
     summary = summarise(infos)
     metrics = dict(summary["metrics"])
+    metrics["baseline_cpu_s"] = summarise(base_infos)["metrics"]["cpu_s"]
+    metrics["cpu_ratio"] = metrics["cpu_s"] / max(metrics["baseline_cpu_s"], 1e-9)
     metrics["connection_s"] = ov.candidate.median
     metrics["baseline_connection_s"] = ov.baseline.median
     metrics["baseline_bytes_total"] = base_info["handshake_bytes_sent"] + base_info["handshake_bytes_received"]
@@ -109,6 +116,7 @@ def sweep(*, groups: tuple[str, ...] | None = None, certs_: tuple[str, ...] | No
             m = cell.metrics
             rows.append({"group": g, "cert": c, "latency_ms": m["latency_s"] * 1e3,
                          "connection_ms": m["connection_s"] * 1e3, "overhead": m["overhead"],
+                         "cpu_ms": m["cpu_s"] * 1e3, "cpu_ratio": m["cpu_ratio"],
                          "bytes_client_to_server": m["bytes_client_to_server"],
                          "bytes_server_to_client": m["bytes_server_to_client"], "bytes_ratio": m["bytes_ratio"],
                          "client_hello_bytes": m["client_hello_bytes"],
@@ -133,6 +141,7 @@ def heatmap(rows: list[dict[str, Any]], value: str = "overhead", *, widget: bool
     text = [[("" if v is None else f"{v:.3g}") for v in row] for row in z]
     fig_cls = go.FigureWidget if widget else go.Figure
     titles = {"overhead": "connection time / X25519+ECDSA", "latency_ms": "handshake latency (ms)",
+              "cpu_ratio": "CPU time per connection / X25519+ECDSA",
               "bytes_ratio": "handshake bytes / X25519+ECDSA"}  # fmt: skip
     fig = fig_cls(go.Heatmap(z=z, x=certs_, y=groups, text=text, texttemplate="%{text}", colorscale="Viridis",
                              colorbar={"title": value}))  # fmt: skip
