@@ -24,6 +24,7 @@ Juvekar, Vaikuntanathan & Chandrakasan, "GAZELLE", USENIX Security 2018.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -62,6 +63,34 @@ def bsgs_split(n: int) -> tuple[int, int]:
     return baby, n // baby
 
 
+_CACHE_LIMIT = 1024  # encoded diagonals kept per context (a few hundred KB each at N=8192)
+
+
+def _encoded_diagonals(ctx, ct, w, p_in, p_out, baby, giant) -> list:
+    """Pre-rotated, encoded diagonals of ``w`` at ``ct``'s level, cached on the context.
+
+    Model weights are fixed, so a server encodes them once; repeated products reuse them.
+    """
+    impl = ctx.impl
+    cache = ctx.__dict__.setdefault("_diagonal_cache", {})
+    key = (hashlib.sha256(w.tobytes()).hexdigest(), w.shape, p_in, impl.level_key(ct.raw))
+    if key in cache:
+        return cache[key]
+    padded = np.zeros((p_in, p_out), dtype=w.dtype)
+    padded[: w.shape[0], : w.shape[1]] = w
+    k = np.arange(impl.row)
+    reps = ctx.slots // impl.row
+    encoded = []
+    for g in range(giant):
+        for b in range(baby):
+            diag = padded[(k + g * baby + b) % p_in, k % p_out]
+            encoded.append(impl.encode_like(np.tile(np.roll(diag, g * baby), reps), ct.raw) if diag.any() else None)
+    if sum(len(v) for v in cache.values()) + len(encoded) > _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = encoded
+    return encoded
+
+
 def matvec(ctx, ct, matrix):
     """``x @ matrix`` for a replicated encrypted vector x; see the module docstring."""
     w = _check_matrix(ctx, matrix)
@@ -76,20 +105,17 @@ def matvec(ctx, ct, matrix):
         raise InvalidInput(f"{n_out} outputs do not fit one ciphertext row of {impl.row} slots.")
     if ctx.scheme == "ckks":
         require_depth(1, ctx.levels_left(ct), what="this matrix product")
-    padded = np.zeros((p_in, p_out), dtype=w.dtype)
-    padded[:n_in, :n_out] = w
-    k = np.arange(impl.row)
-    reps = ctx.slots // impl.row
     baby, giant = bsgs_split(p_in)
+    diagonals = _encoded_diagonals(ctx, ct, w, p_in, p_out, baby, giant)
     rotated = [ct.raw] + [impl.rotate(ct.raw, b) for b in range(1, baby)]
     total = None
     for g in range(giant):
         inner = None
         for b in range(baby):
-            diag = padded[(k + g * baby + b) % p_in, k % p_out]
-            if not diag.any():
+            pt = diagonals[g * baby + b]
+            if pt is None:
                 continue
-            term = impl.multiply_plain(rotated[b], np.tile(np.roll(diag, g * baby), reps), rescale=False)
+            term = impl.multiply_encoded(rotated[b], pt, rescale=False)
             inner = term if inner is None else impl.add(inner, term)
         if inner is None:
             continue

@@ -17,12 +17,13 @@ Kingma & Ba, "Adam", ICLR 2015.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
-from .. import datasets
+from .. import config, datasets
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,9 +100,21 @@ def logistic_regression(c: float = 1.0, degree: int = 3) -> LinearModel:
 
 @lru_cache(maxsize=4)
 def square_mlp(hidden: int = 32, epochs: int = 300, seed: int = 0, lr: float = 0.01) -> SquareMLP:
-    """Train a 64-hidden-10 MLP with x^2 activation on digits (numpy, full-batch Adam)."""
+    """Train a 64-hidden-10 MLP with x^2 activation on digits (numpy, full-batch Adam).
+
+    The trained weights are cached under ``LABKIT_HOME/cache/he`` (keyed by the
+    hyperparameters and the data set's sha256), so later sessions skip training.
+    """
     ds = datasets.load("digits")
     scale = 16.0
+    tag = f"{hidden}-{epochs}-{seed}-{lr}-{ds.info.get('sha256', '')[:16]}"
+    path = config.cache_dir("he") / f"square_mlp-{hashlib.sha256(tag.encode()).hexdigest()[:16]}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return _finish(SquareMLP(f["w1"], f["b1"], f["w2"], f["b2"], scale), ds)
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)  # unreadable cache: retrain
     x, y = ds.X_train / scale, ds.y_train
     rng = np.random.default_rng(seed)
     n_in, n_out = x.shape[1], ds.n_classes
@@ -131,7 +144,14 @@ def square_mlp(hidden: int = 32, epochs: int = 300, seed: int = 0, lr: float = 0
             v[k] = 0.999 * v[k] + 0.001 * g * g
             params[k] -= lr * (m[k] / (1 - 0.9**t)) / (np.sqrt(v[k] / (1 - 0.999**t)) + 1e-8)
     model = SquareMLP(params["w1"], params["b1"], params["w2"], params["b2"], scale)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **params)
+    tmp.replace(path)
+    return _finish(model, ds)
+
+
+def _finish(model: SquareMLP, ds) -> SquareMLP:
     info = {"accuracy": float(np.mean(model.predict(ds.X_test) == ds.y_test)),
             "max_abs_hidden": float(np.max(np.abs(model.prepare(ds.X) @ model.w1 + model.b1))),
             "max_abs_logit": float(np.max(np.abs(model.logits(ds.X))))}  # fmt: skip
-    return SquareMLP(params["w1"], params["b1"], params["w2"], params["b2"], scale, info)
+    return SquareMLP(model.w1, model.b1, model.w2, model.b2, model.input_scale, info)

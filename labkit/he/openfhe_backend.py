@@ -144,6 +144,17 @@ class OpenFHEBackend:
             out = self.cc.EvalMult(a, self._plain(values, a))
         return self.cc.Rescale(out) if self.ckks and rescale else out
 
+    def encode_like(self, values: np.ndarray, a):
+        """A plaintext ready to multiply ``a`` (same level), for reuse across calls."""
+        return self._plain(values, a)
+
+    def level_key(self, a):
+        return a.GetLevel()
+
+    def multiply_encoded(self, a, pt, *, rescale: bool = True):
+        out = self.cc.EvalMult(a, pt)
+        return self.cc.Rescale(out) if self.ckks and rescale else out
+
     def rescale(self, a):
         return self.cc.Rescale(a) if self.ckks else a
 

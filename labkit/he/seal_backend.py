@@ -180,10 +180,37 @@ class SealBackend:
         else:
             vec = np.full(self.slots, int(values)) if values.ndim == 0 else values
             pt = self._encode(vec.tolist())
-        out = self._new()
-        self.evaluator.multiply_plain(a, pt, out)
+        out = self._zero_like(a, pt) if pt.is_zero() else self._new()
+        if not pt.is_zero():
+            self.evaluator.multiply_plain(a, pt, out)
         if self.ckks and rescale:
             self.evaluator.rescale_to_next_inplace(out)
+        return out
+
+    def encode_like(self, values: np.ndarray, a):
+        """A plaintext ready to multiply ``a`` (same level), for reuse across calls."""
+        return self._encode(values.tolist(), a) if self.ckks else self._encode(values.tolist())
+
+    def level_key(self, a):
+        return (tuple(a.parms_id()), a.scale) if self.ckks else 0
+
+    def multiply_encoded(self, a, pt, *, rescale: bool = True):
+        out = self._zero_like(a, pt) if pt.is_zero() else self._new()
+        if not pt.is_zero():
+            self.evaluator.multiply_plain(a, pt, out)
+        if self.ckks and rescale:
+            self.evaluator.rescale_to_next_inplace(out)
+        return out
+
+    def _zero_like(self, a, pt):
+        """A fresh encryption of zero shaped like ``a * pt`` (SEAL refuses transparent products)."""
+        zero = self._s.Plaintext()
+        if self.ckks:
+            self.encoder.encode(0.0, a.parms_id(), a.scale * pt.scale, zero)
+        else:
+            self.encoder.encode([0] * self.slots, zero)
+        out = self._new()
+        self.encryptor.encrypt(zero, out)
         return out
 
     def rescale(self, a):
@@ -204,6 +231,8 @@ class SealBackend:
                 pt = self._encode(float(w), ct)
             else:
                 pt = self._encode([int(w)] * self.slots)
+            if pt.is_zero():  # a weight below the encoding precision contributes nothing
+                continue
             if acc is None:
                 acc = self._new()
                 self.evaluator.multiply_plain(ct, pt, acc)

@@ -176,3 +176,9 @@ def test_linear_combination_matches_numpy(ctx):
     assert out.levels_left == cts[0].levels_left - (ctx.scheme == "ckks")
     with pytest.raises(InvalidInput, match="one weight per ciphertext"):
         ctx.linear_combination(cts, w[:3])
+
+
+def test_multiplying_by_zero_gives_zero_not_an_error(ctx):
+    x = ctx.encrypt([1, 2, 3])
+    _close(ctx, ctx.decrypt(x * 0), [0, 0, 0])
+    _close(ctx, ctx.decrypt(x * [0, 0, 0] + x), [1, 2, 3])
