@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,10 +57,13 @@ class PartyFailed(LabkitError):
     ``pids`` (every process the run started, all reaped).
     """
 
-    def __init__(self, message: str, *, rank: int | None = None, details: Sequence[str] = (), pids=()):
+    def __init__(self, message: str, *, rank: int | None = None, details: Sequence[str] = (), pids=(),
+                 injected_at: float | None = None):  # fmt: skip
         self.rank = rank
         self.details = list(details)
         self.pids = list(pids)
+        self.injected_at = injected_at  # perf_counter() of an injected kill, if any
+        self.raised_at = time.perf_counter()
         text = message + ("\n" + "\n".join(self.details) if self.details else "")
         super().__init__(text)
 
@@ -69,7 +73,11 @@ class PartyTimeout(PartyFailed, TimeoutError):
 
 
 class RendezvousError(LabkitError):
-    """The rendezvous address cannot be used (port in use, unknown host, not reachable)."""
+    """The rendezvous address cannot be used (port in use, unknown host, not this machine's)."""
+
+
+class RendezvousUnreachable(RendezvousError, PartyTimeout):
+    """A party could not connect to party 0's rendezvous in time; the local parties were ended."""
 
 
 @dataclass
@@ -96,12 +104,12 @@ class PartyRun:
     @property
     def task_seconds(self) -> float:
         """The slowest party's task time (the protocol's wall time, without process start-up)."""
-        return max(info["task_seconds"] for info in self.party_info)
+        return max(info["task_seconds"] for info in self.party_info if info)
 
     @property
     def startup_seconds(self) -> float:
         """The slowest party's start-up: interpreter, torch and CrypTen import, rendezvous."""
-        return max(info["init_seconds"] for info in self.party_info)
+        return max(info["init_seconds"] for info in self.party_info if info)
 
 
 def check_parties(parties: Any, *, allowed: Sequence[int] = (2, 3)) -> int:
@@ -209,7 +217,8 @@ def run_parties(
     timeout: float = 60.0,
     provider: str = "TTP",
     threads: int = 1,
-    kill_party: tuple[int, float] | None = None,
+    local_ranks: Sequence[int] | None = None,
+    kill_party: tuple | None = None,
     start_method: str = "forkserver",
 ) -> PartyRun:
     """Run ``task`` on ``len(private_inputs)`` CrypTen parties, one OS process each.
@@ -224,27 +233,33 @@ def run_parties(
     options : dict, optional
         Public parameters every party receives (shapes, model architecture, flags).
     host, port : str, int
-        The rendezvous (party 0 listens there). ``port=None`` picks a free port.
+        The rendezvous (party 0 listens there). ``port=None`` picks a free port
+        (only when party 0 runs here).
     timeout : float
         Seconds for the whole run, start-up included; then every party is killed.
     provider : {"TTP", "TFP"}
         Where Beaver triples come from: "TTP" starts a separate dealer process
-        that never sees the parties' messages; "TFP" lets party 0 make them
-        (party 0 then knows every triple: for teaching only).
+        (next to party 0) that never sees the parties' messages; "TFP" lets
+        party 0 make them (party 0 then knows every triple: for teaching only).
     threads : int
         torch threads per party (1 keeps parties from fighting over cores).
-    kill_party : (rank, seconds), optional
-        Fault injection: SIGKILL that party this many seconds after it joined the protocol.
+    local_ranks : sequence of int, optional
+        The parties to start on this machine (default: all). Parties on several
+        hosts: every host makes the same call with the same ``host`` (party 0's
+        address) and ``port``, its own ``local_ranks`` and its own private input.
+    kill_party : (rank, seconds) or (rank, seconds, "kill" | "stop"), optional
+        Fault injection, that many seconds after the party joined the protocol:
+        "kill" sends SIGKILL (a crash), "stop" sends SIGSTOP (a hang).
     start_method : {"forkserver", "subprocess"}
         "forkserver" forks each party from a server process that imported
         torch and CrypTen once (fast after the first run; the server lives as
         long as this process); "subprocess" starts fresh interpreters
-        (``python -m labkit.mpc.worker``, the same command a party on
-        another host runs).
+        (``python -m labkit.mpc.worker``).
 
     Returns
     -------
     PartyRun
+        ``outputs[r]`` for the local ranks (None for the others).
 
     Raises
     ------
@@ -261,27 +276,61 @@ def run_parties(
         raise InvalidInput(f"start_method must be 'forkserver' or 'subprocess', not {start_method!r}.")
     if not isinstance(task, str) or ":" not in task:
         raise InvalidInput(f"task must be 'module:function', not {task!r}.")
-    if kill_party is not None and not (0 <= kill_party[0] < parties and kill_party[1] >= 0):
-        raise InvalidInput(f"kill_party must be (rank < {parties}, seconds >= 0), not {kill_party!r}.")
-    address, port = check_rendezvous(host, port)
+    local = sorted(set(range(parties) if local_ranks is None else local_ranks))
+    if not local or any(not isinstance(r, int) or not 0 <= r < parties for r in local):
+        raise InvalidInput(f"local_ranks must be party ranks below {parties}, not {local_ranks!r}.")
+    fault = _check_fault(kill_party, local)
+    if 0 in local:
+        address, port = check_rendezvous(host, port)
+    else:  # party 0 listens elsewhere: only resolve its address
+        if port is None:
+            raise InvalidInput("give the port party 0 listens on when party 0 runs on another host.")
+        address, _ = check_rendezvous(host, None)
+    if 0 in local and provider == "TTP":
+        local.append(parties)  # the dealer runs next to party 0
 
     jobdir = Path(tempfile.mkdtemp(prefix="labkit-mpc-"))  # mode 0700: only this user reads the inputs
     started = time.perf_counter()
     deadline = time.time() + timeout
-    procs: list[_Proc] = []
+    procs: dict[int, _Proc] = {}
     try:
         job = {"task": task, "world_size": parties, "provider": provider, "threads": threads,
                "deadline": deadline, "options": dict(options or {}), "launcher_pid": os.getpid()}  # fmt: skip
         (jobdir / "job.pkl").write_bytes(pickle.dumps(job))
-        for rank, private in enumerate(private_inputs):
-            (jobdir / f"input_{rank}.pkl").write_bytes(pickle.dumps(private))
-        ranks = list(range(parties + (provider == "TTP")))  # the dealer is rank `parties`
-        for rank in ranks:
-            procs.append(_start(jobdir, rank, parties, address, port, threads, start_method))
-        return _supervise(procs, jobdir, parties, deadline, timeout, kill_party, started, address, port, provider)
+        for rank in local:
+            if rank < parties:
+                (jobdir / f"input_{rank}.pkl").write_bytes(pickle.dumps(private_inputs[rank]))
+        for rank in local:
+            procs[rank] = _start(jobdir, rank, parties, address, port, threads, start_method)
+        sup = _Supervisor(procs, jobdir, parties, fault, f"tcp://{address}:{port}")
+        sup.wait(deadline, timeout)
+        outputs: list[Any] = [None] * parties
+        info: list[dict[str, Any]] = [{} for _ in range(parties)]
+        for rank in local:
+            if rank < parties:
+                out = pickle.loads((jobdir / f"output_{rank}.pkl").read_bytes())
+                outputs[rank] = out.pop("output")
+                info[rank] = out
+        wall = time.perf_counter() - started
+        _kill(list(procs.values()))  # the dealer exits when party 0 says goodbye; make sure
+        return PartyRun(outputs=outputs, party_info=info, wall_seconds=wall, host=address, port=port,
+                        provider=provider, pids=[p.pid for p in procs.values()])  # fmt: skip
     finally:
-        _kill(procs)
+        _kill(list(procs.values()))
         shutil.rmtree(jobdir, ignore_errors=True)
+
+
+def _check_fault(kill_party: Any, local: list[int]) -> tuple[int, float, str] | None:
+    if kill_party is None:
+        return None
+    try:
+        rank, seconds, *rest = kill_party
+        how = rest[0] if rest else "kill"
+    except (TypeError, ValueError):
+        rank, seconds, how = None, None, None
+    if rank not in local or not isinstance(seconds, (int, float)) or seconds < 0 or how not in ("kill", "stop"):
+        raise InvalidInput(f"kill_party must be (local rank, seconds >= 0[, 'kill' or 'stop']), not {kill_party!r}.")
+    return int(rank), float(seconds), how
 
 
 class _Proc:
@@ -311,6 +360,7 @@ class _Proc:
 
 
 _CONTEXT: Any = None
+_PREP_LOCK = threading.Lock()
 
 
 def _forkserver() -> Any:
@@ -325,6 +375,35 @@ def _forkserver() -> Any:
     return _CONTEXT
 
 
+def _start_forked(target: Any, args: tuple) -> Any:
+    """Start ``target(*args)`` from the fork server without re-running the caller's ``__main__``.
+
+    A forkserver child normally re-imports the launching script as ``__mp_main__``
+    (an unguarded script would then run again inside every party). Parties need
+    nothing from ``__main__``, so the main-module entries are dropped from the
+    preparation data handed to the child.
+    """
+    from multiprocessing import spawn
+
+    ctx = _forkserver()
+    process = ctx.Process(target=target, args=args, daemon=False)
+    with _PREP_LOCK:
+        original = spawn.get_preparation_data
+
+        def without_main(name: str) -> dict:
+            data = original(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        spawn.get_preparation_data = without_main
+        try:
+            process.start()
+        finally:
+            spawn.get_preparation_data = original
+    return process
+
+
 def _start(jobdir: Path, rank: int, parties: int, address: str, port: int, threads: int, method: str) -> _Proc:
     env = {
         "RANK": str(rank), "WORLD_SIZE": str(parties), "DISTRIBUTED_BACKEND": "gloo",
@@ -336,9 +415,7 @@ def _start(jobdir: Path, rank: int, parties: int, address: str, port: int, threa
     if method == "forkserver":
         from . import worker
 
-        handle = _forkserver().Process(target=worker.run, args=(str(jobdir), rank, env), daemon=False)
-        handle.start()
-        proc = _Proc(handle)
+        proc = _Proc(_start_forked(worker.run, (str(jobdir), rank, env)))
     else:
         full_env = {**os.environ, **env}
         root = str(Path(__file__).resolve().parents[2])
@@ -353,61 +430,88 @@ def _start(jobdir: Path, rank: int, parties: int, address: str, port: int, threa
     return proc
 
 
-def _supervise(procs, jobdir, parties, deadline, timeout, kill_party, started, address, port, provider) -> PartyRun:
-    kill_at: float | None = None
-    first_failure: int | None = None
-    grace_end: float | None = None
-    while True:
-        now = time.time()
-        codes = [p.poll() for p in procs]
-        if kill_party is not None and kill_at is None and (jobdir / f"ready_{kill_party[0]}").exists():
-            kill_at = now + kill_party[1]
-        if kill_at is not None and now >= kill_at and codes[kill_party[0]] is None:
-            procs[kill_party[0]].kill()
-            procs[kill_party[0]].wait(timeout=10)
-            continue
-        if first_failure is None:
-            failed = [r for r, c in enumerate(codes) if c not in (None, 0)]
-            if failed:
-                first_failure = failed[0]
-                grace_end = now + GRACE_SECONDS
-        if all(c == 0 for c in codes[:parties]) and first_failure is None:
-            break
-        if first_failure is not None and (now >= grace_end or all(c is not None for c in codes)):
-            _kill(procs)
-            raise PartyFailed(
-                f"party {_name(first_failure, parties)} {_describe_exit(codes[first_failure])}; "
-                "the run was stopped and every party process was ended.",
-                rank=first_failure, details=_details(procs, codes, jobdir, parties), pids=[p.pid for p in procs],
+class _Supervisor:
+    """Polls the local party processes until all succeed, one fails, or the deadline passes."""
+
+    def __init__(self, procs: dict[int, _Proc], jobdir: Path, parties: int, fault, rendezvous: str):
+        self.procs, self.jobdir, self.parties = procs, jobdir, parties
+        self.fault, self.rendezvous = fault, rendezvous
+        self.injected_at: float | None = None
+
+    def _inject(self, now: float, codes: dict[int, int | None], state: dict) -> None:
+        rank, seconds, how = self.fault
+        if state.get("at") is None and (self.jobdir / f"ready_{rank}").exists():
+            state["at"] = now + seconds
+        if state.get("at") is not None and now >= state["at"] and not state.get("done") and codes[rank] is None:
+            os.kill(self.procs[rank].pid, signal.SIGSTOP if how == "stop" else signal.SIGKILL)
+            self.injected_at = time.perf_counter()
+            state["done"] = True
+
+    def wait(self, deadline: float, timeout: float) -> None:
+        first_failure: int | None = None
+        grace_end = 0.0
+        fault_state: dict[str, Any] = {}
+        while True:
+            now = time.time()
+            codes = {r: p.poll() for r, p in self.procs.items()}
+            if self.fault is not None:
+                self._inject(now, codes, fault_state)
+            if first_failure is None:
+                failed = [r for r, c in codes.items() if c not in (None, 0)]
+                if failed:
+                    first_failure, grace_end = failed[0], now + GRACE_SECONDS
+                elif all(c == 0 for r, c in codes.items() if r < self.parties):
+                    return
+            if first_failure is not None and (now >= grace_end or all(c is not None for c in codes.values())):
+                self._fail(first_failure, codes)
+            if now >= deadline:
+                _kill(list(self.procs.values()))
+                absent = [r for r in self.procs if not (self.jobdir / f"ready_{r}").exists() and r < self.parties]
+                if absent and 0 not in self.procs:  # party 0 is remote and never answered
+                    raise RendezvousUnreachable(
+                        f"party {absent[0]} did not join the rendezvous at {self.rendezvous} within {timeout:g} s: "
+                        "is party 0 running there, and is the port reachable? Every local party was ended.",
+                        rank=absent[0], details=self._details(codes), pids=self._pids(), injected_at=self.injected_at,
+                    )  # fmt: skip
+                raise PartyTimeout(
+                    f"the parties did not finish within {timeout:g} s (rendezvous {self.rendezvous}); all were "
+                    "killed. A party may be stuck or unreachable; raise timeout for bigger workloads.",
+                    details=self._details(codes), pids=self._pids(), injected_at=self.injected_at,
+                )  # fmt: skip
+            time.sleep(_POLL)
+
+    def _fail(self, rank: int, codes: dict[int, int | None]) -> None:
+        _kill(list(self.procs.values()))
+        details = self._details(codes)
+        text = " ".join(details)
+        if "trying to connect to" in text or ("Connection refused" in text and codes.get(0) is None):
+            raise RendezvousUnreachable(
+                f"party {rank} could not reach the rendezvous at {self.rendezvous}: is party 0 running there, "
+                "and is the port open? Every local party was ended.",
+                rank=rank, details=details, pids=self._pids(), injected_at=self.injected_at,
             )  # fmt: skip
-        if now >= deadline:
-            _kill(procs)
-            raise PartyTimeout(
-                f"the parties did not finish within {timeout:g} s (rendezvous tcp://{address}:{port}); "
-                "all were killed. A party may be unreachable or stuck; raise timeout for bigger workloads.",
-                details=_details(procs, codes, jobdir, parties), pids=[p.pid for p in procs],
-            )  # fmt: skip
-        time.sleep(_POLL)
-    wall = time.perf_counter() - started
-    results = [pickle.loads((jobdir / f"output_{r}.pkl").read_bytes()) for r in range(parties)]
-    _kill(procs)  # the dealer, if any, exits once party 0 says goodbye; make sure
-    return PartyRun(
-        outputs=[r["output"] for r in results],
-        party_info=[{k: v for k, v in r.items() if k != "output"} for r in results],
-        wall_seconds=wall, host=address, port=port, provider=provider, pids=[p.pid for p in procs],
-    )  # fmt: skip
+        raise PartyFailed(
+            f"party {_name(rank, self.parties)} {_describe_exit(codes[rank])}; "
+            "the run was stopped and every party process was ended.",
+            rank=rank, details=details, pids=self._pids(), injected_at=self.injected_at,
+        )  # fmt: skip
+
+    def _pids(self) -> list[int]:
+        return [p.pid for p in self.procs.values()]
+
+    def _details(self, codes: dict[int, int | None]) -> list[str]:
+        lines = []
+        for rank, code in codes.items():
+            error = _tail(self.jobdir / f"error_{rank}.txt", 1)
+            if not error and code is not None and code > 0:
+                error = _tail(self.jobdir / f"log_{rank}.txt", 2)
+            text = f"  party {_name(rank, self.parties)}: {_describe_exit(code)}"
+            lines.append(text + (f": {error}" if error else ""))
+        return lines
 
 
 def _name(rank: int, parties: int) -> str:
     return f"{rank} (the triple dealer)" if rank == parties else str(rank)
-
-
-def _details(procs, codes, jobdir: Path, parties: int) -> list[str]:
-    lines = []
-    for rank, code in enumerate(codes):
-        error = _tail(jobdir / f"error_{rank}.txt", 2) or _tail(jobdir / f"log_{rank}.txt", 2)
-        lines.append(f"  party {_name(rank, parties)}: {_describe_exit(code)}" + (f": {error}" if error else ""))
-    return lines
 
 
 __all__ = [
@@ -416,6 +520,7 @@ __all__ = [
     "PartyRun",
     "PartyTimeout",
     "RendezvousError",
+    "RendezvousUnreachable",
     "check_parties",
     "check_rendezvous",
     "free_port",

@@ -1,0 +1,119 @@
+"""A curious model owner: what party 0 learns from its own view of private inference.
+
+The first multiplication of an inference is ``x @ W.T`` with the data
+owner's input ``x``. CrypTen multiplies with a Beaver triple ``(a, b, ab)``:
+the parties open ``epsilon = x - a`` to each other. If party 0 also knows
+``a`` it simply adds it back and reads ``x``. That is the case with CrypTen's
+"TFP" provider (party 0 generates every triple); with the "TTP" provider the
+triples come from a separate dealer and party 0 holds only a random share of
+``a``, so the same computation returns noise.
+
+:func:`curious_model_owner` runs the real protocol, lets party 0 follow it
+honestly while recording what it sees (the opened ``epsilon`` and its own
+knowledge of ``a``), and reports how well it reconstructs the data owner's
+inputs under each provider.
+
+References
+----------
+Beaver, "Efficient Multiparty Protocols Using Circuit Randomization", CRYPTO 1991.
+Knott et al., "CrypTen", NeurIPS 2021, section 3 (trusted first/third party tuple generation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import config
+from ..errors import InsecureParameters, InvalidInput
+from ..results import NOT_FOR_PRODUCTION, Result
+from .inference import DATA_OWNER, MODEL_OWNER, build_crypten_model
+from .models import PlainModel
+from .models import load as load_model
+from .parties import run_parties
+
+PRECISION_BITS = 16
+
+
+def _curious_task(party: Any, private: Any) -> dict[str, Any] | None:
+    """Party side: an honest protocol run; party 0 records the first opened value and its triple knowledge."""
+    crypten, torch, opt = party.crypten, party.torch, party.options
+    seen: dict[str, Any] = {}
+    if party.rank == MODEL_OWNER:
+        providers = crypten.mpc.provider
+        for module in (providers.tfp_provider, providers.ttp_provider):
+            original = module.generate_random_ring_element
+
+            def recording(*args, _original=original, **kwargs):
+                value = _original(*args, **kwargs)
+                seen.setdefault("a", value.clone())  # the first ring element drawn for a triple is a
+                return value
+
+            module.generate_random_ring_element = recording
+        AST = crypten.mpc.primitives.ArithmeticSharedTensor
+        reveal_batch = AST.reveal_batch
+
+        def recording_reveal(tensors, dst=None):
+            opened = reveal_batch(tensors, dst=dst)
+            seen.setdefault("epsilon", opened[0].clone())
+            return opened
+
+        AST.reveal_batch = staticmethod(recording_reveal)
+    weights = private["weights"] if party.rank == MODEL_OWNER else None
+    model = build_crypten_model(crypten, torch, opt["arch"], weights)
+    model.encrypt(src=MODEL_OWNER)
+    model.eval()
+    shape = (opt["n"], *opt["input_shape"])
+    with crypten.no_grad():
+        x = party.share(private["X"] if party.rank == DATA_OWNER else None, shape=shape, src=DATA_OWNER)
+        model(x).get_plain_text(dst=DATA_OWNER)
+    if party.rank != MODEL_OWNER:
+        return None
+    guess = (seen["epsilon"] + seen["a"]).double() / 2**PRECISION_BITS  # int64 addition wraps mod 2**64
+    return {"guess": guess.numpy().reshape(opt["n"], -1)}
+
+
+def curious_model_owner(
+    inputs: Any, *, model: PlainModel | str = "digits_mlp", provider: str = "TTP", allow_insecure: bool = False
+) -> tuple[np.ndarray, Result]:
+    """Run private inference and let party 0 try to read the data owner's inputs.
+
+    Parameters
+    ----------
+    inputs : array (n, features)
+    model : PlainModel or name
+    provider : {"TTP", "TFP"}
+        "TFP" needs ``allow_insecure=True`` (it is the insecure setting under test).
+
+    Returns
+    -------
+    guess : ndarray (n, features)
+        Party 0's reconstruction.
+    Result
+        metrics: ``max_abs_error`` and ``exact_fraction`` (values recovered within 1e-3)
+        of the guess against the true inputs, and ``correlation`` between them.
+    """
+    model = load_model(model) if isinstance(model, str) else model
+    if provider not in ("TTP", "TFP"):
+        raise InvalidInput(f"provider must be 'TTP' or 'TFP', not {provider!r}.")
+    if provider == "TFP" and not allow_insecure:
+        raise InsecureParameters("provider='TFP' is the insecure setting; pass allow_insecure=True to attack it.")
+    X = model.prepare(inputs)
+    if not 1 <= len(X) <= 500:
+        raise InvalidInput(f"give 1 to 500 samples, not {len(X)}.")
+    options = {"arch": model.architecture(), "input_shape": model.input_shape, "n": len(X)}
+    run = run_parties("labkit.mpc.attacks:_curious_task", [{"weights": model.weights()}, {"X": X}], options=options,
+                      provider=provider, timeout=config.pick(120.0, 60.0))  # fmt: skip
+    guess = run.outputs[MODEL_OWNER]["guess"]
+    truth = X.reshape(len(X), -1).astype(np.float64)
+    err = np.abs(guess - truth)
+    result = Result("mpc", "curious_model_owner", params={"model": model.name, "n": len(X), "provider": provider})
+    result.metrics["max_abs_error"] = float(err.max())
+    result.metrics["exact_fraction"] = float((err < 1e-3).mean())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(guess.reshape(-1), truth.reshape(-1))[0, 1]
+    result.metrics["correlation"] = float(np.nan_to_num(corr))
+    if provider == "TFP":
+        result.flag(NOT_FOR_PRODUCTION)
+    return guess, result
