@@ -1,0 +1,68 @@
+"""A small federated-learning simulation, shared by the gradient-inversion lab and the capstone.
+
+Clients hold disjoint splits of a data set (``digits`` or ``patches32``), compute
+updates with FedSGD (one gradient) or FedAvg (several local SGD steps), and a
+server aggregates them by mean, coordinate-wise median, trimmed mean or Krum.
+Two hooks let other labs plug in:
+
+- a client-side :class:`~labkit.fl.hooks.GradientDefense` (noise, clipping,
+  DP-SGD, pruning... from :mod:`labkit.inversion.defenses`) that changes what a
+  client sends;
+- a :class:`~labkit.fl.secure_agg.SecureAggregator` that gives the server only the
+  sum over clients (a plain sum here; the HE and MPC labs plug in their own).
+
+Typical use::
+
+    from labkit import fl
+    data = fl.image_data("digits")
+    run = fl.train(data=data, n_clients=4, rounds=5)
+    run.accuracy            # test accuracy after each round
+    run.result              # a labkit Result (metrics, timings, params)
+
+Importing this package is light: torch loads when a function needs it.
+
+References
+----------
+McMahan et al., "Communication-Efficient Learning of Deep Networks from
+Decentralized Data", AISTATS 2017 (FedSGD, FedAvg).
+Bonawitz et al., "Practical Secure Aggregation for Privacy-Preserving Machine
+Learning", CCS 2017.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ImageData": "data",
+    "ClientData": "data",
+    "image_data": "data",
+    "split_clients": "data",
+    "make_model": "models",
+    "accuracy": "models",
+    "AGGREGATORS": "aggregation",
+    "aggregate": "aggregation",
+    "flatten": "aggregation",
+    "unflatten": "aggregation",
+    "GradientDefense": "hooks",
+    "NoDefense": "hooks",
+    "SecureAggregator": "secure_agg",
+    "PlainSum": "secure_agg",
+    "Update": "simulation",
+    "client_update": "simulation",
+    "train": "simulation",
+    "TrainingRun": "simulation",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'labkit.fl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,117 @@
+"""labkit.fl: data splits, aggregation rules, secure-aggregation interface, training that learns."""
+
+import numpy as np
+import pytest
+
+from labkit import fl
+from labkit.errors import InvalidInput
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return fl.image_data("digits")
+
+
+def test_image_data_shapes_and_range(digits):
+    assert digits.image_shape == (1, 8, 8)
+    assert digits.X_train.min() >= 0 and digits.X_train.max() <= 1
+    patches = fl.image_data("patches32")
+    assert patches.image_shape == (3, 32, 32) and patches.n_classes == 10
+    assert fl.image_data("patches32", n_classes=2).label_meaning == "the source photo"
+    with pytest.raises(InvalidInput, match="image data set"):
+        fl.image_data("breast_cancer")
+
+
+def test_split_is_disjoint_and_covers(digits):
+    X = np.arange(100).reshape(100, 1, 1, 1).astype(np.float32)
+    parts = fl.split_clients(X, np.arange(100) % 10, n_clients=7, rng=0)
+    seen = np.concatenate([p.X.ravel() for p in parts])
+    assert sorted(seen.tolist()) == list(range(100))
+    non_iid = fl.split_clients(X, np.arange(100) % 10, n_clients=10, non_iid=True, rng=0)
+    assert all(len(set(p.y.tolist())) == 1 for p in non_iid)
+
+
+def test_split_bad_inputs():
+    X = np.zeros((3, 1, 2, 2))
+    with pytest.raises(InvalidInput, match="cannot fill"):
+        fl.split_clients(X, np.arange(3), n_clients=5)
+    with pytest.raises(InvalidInput, match="n_clients"):
+        fl.split_clients(X, np.arange(3), n_clients=0)
+    with pytest.raises(InvalidInput, match="one label per image"):
+        fl.split_clients(X, np.arange(4), n_clients=1)
+
+
+def test_aggregation_rules():
+    ups = [np.array([1.0, 1.0]), np.array([2.0, 2.0]), np.array([3.0, 3.0]), np.array([100.0, -100.0])]
+    assert np.allclose(fl.aggregate(ups, rule="mean"), [26.5, -23.5])
+    assert np.allclose(fl.aggregate(ups, rule="mean", weights=[1, 1, 2, 0]), [2.25, 2.25])
+    assert np.allclose(fl.aggregate(ups, rule="median"), [2.5, 1.5])
+    assert np.allclose(fl.aggregate(ups, rule="trimmed_mean", trim=0.25), [2.5, 1.5])
+    five = [*ups, np.array([2.5, 2.5])]
+    assert fl.aggregate(five, rule="krum", n_byzantine=1).tolist() == [2.5, 2.5]  # closest to its 2 neighbours
+    with pytest.raises(InvalidInput, match="no client updates"):
+        fl.aggregate([], rule="mean")
+    with pytest.raises(InvalidInput, match="different lengths"):
+        fl.aggregate([np.zeros(2), np.zeros(3)])
+    with pytest.raises(InvalidInput, match="NaN"):
+        fl.aggregate([np.array([np.nan])])
+    with pytest.raises(InvalidInput, match="Krum"):
+        fl.aggregate(ups[:3], rule="krum", n_byzantine=1)
+
+
+def test_plain_sum_interface():
+    agg = fl.PlainSum()
+    vs = [np.arange(5.0), np.ones(5), -np.arange(5.0)]
+    assert np.allclose(agg.sum(vs), np.ones(5))
+    assert agg.last_stats["clients"] == 3 and agg.last_stats["bytes_to_server"] == 3 * 5 * 8
+    assert agg.simulated
+    with pytest.raises(InvalidInput, match="at least one"):
+        agg.sum([])
+    with pytest.raises(InvalidInput, match="one length"):
+        agg.sum([np.zeros(2), np.zeros(3)])
+
+
+def test_empty_client_is_refused(digits):
+    model = fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10)
+    empty = fl.ClientData(3, digits.X_train[:0], digits.y_train[:0])
+    with pytest.raises(InvalidInput, match="client 3 holds no data"):
+        fl.client_update(model, empty)
+
+
+def test_fedsgd_update_is_the_gradient(digits):
+    import torch
+
+    from labkit.fl.hooks import batch_gradients
+
+    model = fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10, seed=1)
+    c = fl.ClientData(0, digits.X_train[:5], digits.y_train[:5])
+    u = fl.client_update(model, c, lr=0.1)
+    g = fl.flatten(batch_gradients(model, torch.as_tensor(c.X), torch.as_tensor(c.y)))
+    assert np.allclose(u.vector, g, atol=1e-5)
+    assert u.n_samples == 5
+
+
+def test_fedavg_learns_and_reports(digits):
+    run = fl.train(data=digits, n_clients=4, rounds=6, local_steps=5, batch_size=16, seed=0)
+    assert run.accuracy[-1] > 0.6  # chance is 0.1
+    assert run.result.technique == "fl" and run.result.metrics["rounds"] == 6
+    assert len(run.result.artifacts["accuracy_per_round"]) == 6
+
+
+def test_secure_aggregation_gives_the_same_model_and_hides_updates(digits):
+    seen = []
+    kw = dict(data=digits, n_clients=3, rounds=2, samples_per_client=40, seed=0)
+    plain = fl.train(**kw)
+    secure = fl.train(**kw, secure_aggregator=fl.PlainSum(), observer=lambda r, view: seen.append(view))
+    assert np.allclose(plain.accuracy, secure.accuracy)
+    assert all(set(v) == {"sum", "n_samples", "n_clients"} for v in seen)
+    assert secure.result.insecure  # PlainSum protects nothing: flagged
+    with pytest.raises(InvalidInput, match="only their sum"):
+        fl.train(**kw, rule="median", secure_aggregator=fl.PlainSum())
+
+
+def test_robust_rule_resists_a_sign_flipping_client(digits):
+    kw = dict(data=digits, n_clients=5, rounds=6, local_steps=5, batch_size=16, n_byzantine=1, seed=0)
+    poisoned = fl.train(**kw, rule="mean").accuracy[-1]
+    robust = fl.train(**kw, rule="median").accuracy[-1]
+    assert poisoned < 0.2 and robust > poisoned + 0.2
