@@ -48,7 +48,7 @@ class OpenFHEBackend:
 
     name = "openfhe"
 
-    def __init__(self, params, *, check_security: bool):
+    def __init__(self, params, *, check_security: bool, key_switching: str | None = None):
         o = self._o = _openfhe()
         self.params = params
         n = params.poly_modulus_degree
@@ -65,6 +65,8 @@ class OpenFHEBackend:
         else:
             p = o.CCParamsBFVRNS() if params.scheme == "bfv" else o.CCParamsBGVRNS()
             p.SetPlaintextModulus(params.plain_modulus)
+            if key_switching is not None:  # "BV" or "HYBRID" (the benchmark matches SEAL where it can)
+                p.SetKeySwitchTechnique(getattr(o, key_switching))
         p.SetMultiplicativeDepth(params.depth)
         p.SetRingDim(n)
         p.SetSecurityLevel(levels[params.security] if check_security else o.HEStd_NotSet)

@@ -1,0 +1,316 @@
+"""The SEAL vs OpenFHE head-to-head and the ``labkit bench he`` benchmark.
+
+Three suites, each a list of Results stored in the ResultStore:
+
+- ``"wrapper"``: labkit's multiply (+relinearize +rescale) against the same
+  calls made directly on sealapi / OpenFHE, interleaved (target: <= 5%).
+- ``"ops"``: op level, matched parameters: ring dimension, modulus chain (CKKS:
+  [50, 40 x depth | 60]; BFV: OpenFHE's chain rebuilt in SEAL), 128-bit
+  security, single thread, and SEAL's key-switching layout (one special prime,
+  one RNS limb per digit = OpenFHE HYBRID with dnum = limbs). Each op is timed
+  by direct library calls, OpenFHE and SEAL interleaved (``labkit.bench.overhead``),
+  so the ratio OpenFHE/SEAL has the spread of paired ratios. BGV runs on
+  OpenFHE only: TenSEAL does not expose SEAL's BGV.
+- ``"inference"``: the encrypted-inference workloads on both backends.
+
+References
+----------
+Chen & Revels, "Robust benchmarking in noisy environments", 2016.
+Al Badawi et al., OpenFHE, WAHC 2022 (ePrint 2022/915). Microsoft SEAL 4.x.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import bench as lbench
+from .. import config
+from ..errors import InvalidInput
+from ..results import NOT_FOR_PRODUCTION, Result, ResultStore
+from .api import HEContext
+from .params import make_params
+from .security import check_security
+
+OPS = ("encode_encrypt", "add", "multiply_relin", "rescale", "rotate", "decrypt")
+SUITES = ("wrapper", "ops", "inference")
+CKKS_DEPTH = {8192: 2, 16384: 8, 32768: 18}  # the longest [50, 40 x d | 60] chain at 128-bit
+# OpenFHE BFV (depth, key switching) per N: HYBRID where OpenFHE fits it at 128-bit, else BV.
+BFV_OPENFHE = {8192: (1, "BV"), 16384: (4, "HYBRID"), 32768: (8, "HYBRID")}
+BGV_OPENFHE = {8192: (1, "HYBRID"), 16384: (4, "HYBRID"), 32768: (8, "HYBRID")}
+TIE_BAND = 0.10
+
+
+def verdict(ratio: float, low: float, high: float) -> str:
+    """Name the faster library from the OpenFHE/SEAL time ratio and its IQR.
+
+    >>> verdict(0.5, 0.45, 0.55), verdict(1.5, 1.3, 1.6), verdict(1.02, 0.9, 1.1)
+    ('OpenFHE faster', 'SEAL faster', 'tie (within 10%)')
+    """
+    if ratio < 1 - TIE_BAND and high < 1:
+        return "OpenFHE faster"
+    if ratio > 1 + TIE_BAND and low > 1:
+        return "SEAL faster"
+    return "tie (within 10%)"
+
+
+def _context(backend: str, scheme: str, n: int, *, key_switching: str | None = None, **kw) -> HEContext:
+    from .openfhe_backend import OpenFHEBackend, set_threads
+    from .seal_backend import SealBackend
+
+    params = make_params(backend, scheme, poly_modulus_degree=n, **kw)
+    if backend == "openfhe":
+        set_threads(1)
+        impl = OpenFHEBackend(params, check_security=True, key_switching=key_switching)
+        log_qp = params.log_qp if scheme == "ckks" else impl.log_q
+    else:
+        impl = SealBackend(params, check_security=True)
+        log_qp = params.log_qp
+    return HEContext(params, impl, check_security(n, log_qp, security=params.security))
+
+
+def matched_pair(scheme: str, n: int) -> tuple[HEContext | None, HEContext]:
+    """(SEAL context or None for BGV, OpenFHE context) with matched parameters at ring dimension n."""
+    if scheme == "ckks":
+        d = CKKS_DEPTH[n]
+        kw = dict(depth=d, scale_bits=40, first_mod_bits=50, special_mod_bits=60)
+        return _context("seal", "ckks", n, **kw), _context("openfhe", "ckks", n, **kw)
+    depth, ks = (BFV_OPENFHE if scheme == "bfv" else BGV_OPENFHE)[n]
+    ofhe = _context("openfhe", scheme, n, depth=depth, key_switching=ks)
+    if scheme == "bgv":
+        return None, ofhe
+    limbs = max(1, round(ofhe.impl.log_q / 60))
+    seal = _context("seal", "bfv", n, depth=1, coeff_mod_bit_sizes=[60] * (limbs + 1))
+    return seal, ofhe
+
+
+def _seal_ops(ctx: HEContext, values: np.ndarray) -> dict:
+    """Closures calling sealapi directly (no labkit code on the timed path)."""
+    s, impl = ctx.impl._s, ctx.impl
+    ev, enc, ckks = impl.evaluator, impl.encoder, impl.ckks
+    vec = values.tolist()
+    a, b = impl.encrypt(values), impl.encrypt(values)
+    prod = impl.multiply(a, b) if not ckks else None
+    if ckks:
+        prod = s.Ciphertext()
+        ev.multiply(a, b, prod)
+        ev.relinearize_inplace(prod, impl.relin_keys)
+    gk = impl._galois_key(1)
+
+    def encode_encrypt():
+        pt, ct = s.Plaintext(), s.Ciphertext()
+        enc.encode(vec, impl.scale, pt) if ckks else enc.encode(vec, pt)
+        impl.encryptor.encrypt(pt, ct)
+
+    def add():
+        ev.add(a, b, s.Ciphertext())
+
+    def multiply_relin():
+        out = s.Ciphertext()
+        ev.multiply(a, b, out)
+        ev.relinearize_inplace(out, impl.relin_keys)
+
+    def rescale():
+        ev.rescale_to_next(prod, s.Ciphertext())
+
+    def rotate():
+        out = s.Ciphertext()
+        (ev.rotate_vector if ckks else ev.rotate_rows)(a, 1, gk, out)
+
+    def decrypt():
+        pt = s.Plaintext()
+        impl.decryptor.decrypt(a, pt)
+        enc.decode_double(pt) if ckks else enc.decode_int64(pt)
+
+    ops = dict(encode_encrypt=encode_encrypt, add=add, multiply_relin=multiply_relin, rotate=rotate, decrypt=decrypt)
+    if ckks:
+        ops["rescale"] = rescale
+    return ops
+
+
+def _openfhe_ops(ctx: HEContext, values: np.ndarray) -> dict:
+    """Closures calling OpenFHE directly."""
+    impl = ctx.impl
+    cc, ckks = impl.cc, impl.ckks
+    vec = values.tolist() if ckks else [int(v) for v in values]
+    a, b = impl.encrypt(values), impl.encrypt(values)
+    prod = cc.EvalMult(a, b)
+    impl._rotation_key(1)
+    sk, pk = impl._keys.secretKey, impl.public_key
+    make = cc.MakeCKKSPackedPlaintext if ckks else cc.MakePackedPlaintext
+
+    def decrypt():
+        pt = cc.Decrypt(sk, a)
+        pt.SetLength(impl.slots)
+        pt.GetRealPackedValue() if ckks else pt.GetPackedValue()
+
+    ops = dict(
+        encode_encrypt=lambda: cc.Encrypt(pk, make(vec)),
+        add=lambda: cc.EvalAdd(a, b),
+        multiply_relin=lambda: cc.EvalMult(a, b),
+        rotate=lambda: cc.EvalRotate(a, 1),
+        decrypt=decrypt,
+    )
+    if ckks:
+        ops["rescale"] = lambda: cc.Rescale(prod)
+    return ops
+
+
+def _values(ctx: HEContext) -> np.ndarray:
+    rng = np.random.default_rng(config.seed())
+    if ctx.scheme == "ckks":
+        return rng.uniform(-1, 1, ctx.slots)
+    return rng.integers(-1000, 1000, ctx.slots)
+
+
+def race(scheme: str, n: int, *, ops=OPS, repeat: int | None = None) -> list[Result]:
+    """Op-level head-to-head at ring dimension n: one Result per op."""
+    if scheme not in ("ckks", "bfv", "bgv"):
+        raise InvalidInput(f"scheme must be ckks, bfv or bgv, not {scheme!r}.")
+    if n not in CKKS_DEPTH:
+        raise InvalidInput(f"ring dimension must be one of {sorted(CKKS_DEPTH)}, not {n!r}.")
+    unknown = set(ops) - set(OPS)
+    if unknown:
+        raise InvalidInput(f"unknown ops {sorted(unknown)}; choose from {OPS}.")
+    repeat = repeat or config.pick(21, 7)
+    seal, ofhe = matched_pair(scheme, n)
+    o_ops = _openfhe_ops(ofhe, _values(ofhe))
+    s_ops = _seal_ops(seal, _values(seal)) if seal is not None else {}
+    matched = {
+        "poly_modulus_degree": n,
+        "openfhe_log_q": round(float(ofhe.impl.log_q), 1),
+        "seal_coeff_mod_bits": list(seal.params.coeff_mod_bit_sizes) if seal else None,
+        "security_bits": ofhe.security.level,
+        "threads": 1,
+    }
+    results = []
+    for op in ops:
+        if op not in o_ops:
+            continue  # rescale: CKKS only
+        params = {"scheme": scheme, "op": op, **matched}
+        r = Result(technique="he", name="backend_race", params=params)
+        if op in s_ops:
+            ov = lbench.overhead(o_ops[op], s_ops[op], repeat=repeat, names=("openfhe", "seal"))
+            r.add_overhead("openfhe_over_seal", ov)
+            r.metrics.update(seal_median_s=ov.baseline.median, openfhe_median_s=ov.candidate.median,
+                             seal_iqr_s=ov.baseline.iqr, openfhe_iqr_s=ov.candidate.iqr)  # fmt: skip
+            r.artifacts["verdict"] = verdict(ov.ratio, ov.ratio_low, ov.ratio_high)
+        else:
+            t = lbench.measure(o_ops[op], name="openfhe", repeat=repeat)
+            r.timings["openfhe"] = t
+            r.metrics.update(openfhe_median_s=t.median, openfhe_iqr_s=t.iqr)
+            r.artifacts["verdict"] = "OpenFHE only: TenSEAL does not expose SEAL's BGV"
+        results.append(r)
+    return results
+
+
+def wrapper_overhead(backend: str, *, n: int = 8192, repeat: int | None = None) -> Result:
+    """labkit's ``a * b`` (checks, relinearize, rescale) vs the same library calls made directly."""
+    ctx = _context(backend, "ckks", n, depth=CKKS_DEPTH[n], scale_bits=40, first_mod_bits=50)
+    values = _values(ctx)
+    x, y = ctx.encrypt(values), ctx.encrypt(values)
+    impl = ctx.impl
+    if backend == "seal":
+        s, ev = impl._s, impl.evaluator
+
+        def direct():
+            out = s.Ciphertext()
+            ev.multiply(x.raw, y.raw, out)
+            ev.relinearize_inplace(out, impl.relin_keys)
+            ev.rescale_to_next_inplace(out)
+    else:
+        cc = impl.cc
+
+        def direct():
+            cc.Rescale(cc.EvalMult(x.raw, y.raw))
+
+    ov = lbench.overhead(lambda: x * y, direct, repeat=repeat or config.pick(41, 11), names=("labkit", backend))
+    r = Result(technique="he", name="wrapper_overhead", params={"backend": backend, "poly_modulus_degree": n,
+               "op": "multiply_relin_rescale", "threads": 1})  # fmt: skip
+    r.add_overhead("overhead", ov)
+    r.metrics["overhead_percent"] = ov.percent
+    r.artifacts["target"] = "<= 5%"
+    return r
+
+
+def run(
+    *,
+    suites=SUITES,
+    ring_dimensions=None,
+    schemes=("ckks", "bfv", "bgv"),
+    repeat: int | None = None,
+    store: ResultStore | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> list[Result]:
+    """Run the HE benchmark (what ``labkit bench he`` calls) and store every Result.
+
+    Points already in the store for the same parameters and environment mode are reused
+    unless ``force=True`` (so an interrupted run resumes).
+    """
+    from tqdm.auto import tqdm
+
+    bad = set(suites) - set(SUITES)
+    if bad:
+        raise InvalidInput(f"unknown suites {sorted(bad)}; choose from {SUITES}.")
+    ring_dimensions = tuple(ring_dimensions or config.pick((8192, 16384, 32768), (8192,)))
+    store = store if store is not None else ResultStore()
+    plan = []
+    if "wrapper" in suites:
+        plan += [("wrapper", b, None) for b in ("seal", "openfhe")]
+    if "ops" in suites:
+        plan += [("ops", s, n) for n in ring_dimensions for s in schemes]
+    if "inference" in suites:
+        plan += [("inference", (m, mode, b), None) for m in ("logreg", "mlp") for mode in ("batched", "single")
+                 for b in ("seal", "openfhe")]  # fmt: skip
+    out: list[Result] = []
+    for suite, what, n in tqdm(plan, desc="labkit bench he", disable=not progress):
+        out += _run_point(suite, what, n, repeat=repeat, store=store, force=force)
+    return out
+
+
+def _run_point(suite, what, n, *, repeat, store, force) -> list[Result]:
+    fast = config.fast()
+    if suite == "wrapper":
+        key = {"backend": what, "poly_modulus_degree": 8192, "op": "multiply_relin_rescale", "threads": 1}
+        found = None if force else store.latest("he", "wrapper_overhead", key)
+        if found is not None and found.environment.get("fast") == fast:
+            return [found]
+        r = wrapper_overhead(what, repeat=repeat)
+        store.add(r)
+        return [r]
+    if suite == "ops":
+        found = [] if force else [r for r in store.query("he", "backend_race")
+                                  if r.params.get("scheme") == what and r.params.get("poly_modulus_degree") == n
+                                  and r.environment.get("fast") == fast]  # fmt: skip
+        if found:
+            latest = {}
+            for r in found:  # newest first
+                latest.setdefault(r.params["op"], r)
+            return list(latest.values())
+        results = race(what, n, repeat=repeat)
+        store.add_many(results)
+        return results
+    from .inference import run as infer
+
+    model, mode, backend = what
+    r = infer(model=model, backend=backend, mode=mode, repeat=repeat)
+    if r.insecure:  # pragma: no cover - presets are secure
+        r.flag(NOT_FOR_PRODUCTION)
+    store.add(r)
+    return [r]
+
+
+def table(results: list[Result]) -> list[dict]:
+    """Rows for display: one per backend_race Result."""
+    rows = []
+    for r in results:
+        if r.name != "backend_race":
+            continue
+        m = r.metrics
+        rows.append({"scheme": r.params["scheme"], "N": r.params["poly_modulus_degree"], "op": r.params["op"],
+                     "seal_ms": 1e3 * m["seal_median_s"] if "seal_median_s" in m else None,
+                     "openfhe_ms": 1e3 * m["openfhe_median_s"],
+                     "ratio_openfhe_over_seal": m.get("openfhe_over_seal"),
+                     "ratio_iqr": (m.get("openfhe_over_seal_low"), m.get("openfhe_over_seal_high")),
+                     "verdict": r.artifacts.get("verdict")})  # fmt: skip
+    return rows

@@ -1,0 +1,61 @@
+"""The SEAL vs OpenFHE benchmark: matched parameters, ratios, verdicts, resumable storage."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from labkit.errors import InvalidInput
+from labkit.he import bench
+from labkit.results import ResultStore
+
+
+def test_matched_ckks_pair_has_the_same_chain_and_security():
+    seal, ofhe = bench.matched_pair("ckks", 8192)
+    assert seal.params.coeff_mod_bit_sizes == (50, 40, 40, 60)
+    assert round(ofhe.impl.log_q) == 50 + 40 + 40  # OpenFHE's Q (its P is the 60-bit special prime's twin)
+    assert seal.security.level == ofhe.security.level == 128
+
+
+def test_matched_bfv_pair_rebuilds_openfhes_chain_in_seal():
+    seal, ofhe = bench.matched_pair("bfv", 8192)
+    limbs = round(ofhe.impl.log_q / 60)
+    assert seal.params.coeff_mod_bit_sizes == (60,) * (limbs + 1)
+
+
+def test_race_reports_ratio_spread_and_verdict():
+    results = bench.race("ckks", 8192, ops=("add", "rescale"), repeat=3)
+    assert [r.params["op"] for r in results] == ["add", "rescale"]
+    for r in results:
+        m = r.metrics
+        assert math.isclose(m["openfhe_over_seal"], m["openfhe_median_s"] / m["seal_median_s"])
+        assert m["openfhe_over_seal_low"] <= m["openfhe_over_seal_high"]
+        assert r.artifacts["verdict"] in ("OpenFHE faster", "SEAL faster", "tie (within 10%)")
+    rows = bench.table(results)
+    assert rows[0]["op"] == "add" and rows[0]["seal_ms"] > 0
+
+
+def test_bgv_is_openfhe_only():
+    (r,) = bench.race("bgv", 8192, ops=("add",), repeat=3)
+    assert "seal_median_s" not in r.metrics and "TenSEAL" in r.artifacts["verdict"]
+
+
+def test_bad_arguments():
+    with pytest.raises(InvalidInput):
+        bench.race("tfhe", 8192)
+    with pytest.raises(InvalidInput):
+        bench.race("ckks", 4096)
+    with pytest.raises(InvalidInput):
+        bench.race("ckks", 8192, ops=("bootstrap",))
+    with pytest.raises(InvalidInput):
+        bench.run(suites=("everything",))
+
+
+def test_run_stores_and_resumes(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    first = bench.run(suites=("wrapper",), repeat=3, store=store, progress=False)
+    assert {r.params["backend"] for r in first} == {"seal", "openfhe"}
+    assert all(r.metrics["overhead"] > 0 for r in first)
+    again = bench.run(suites=("wrapper",), repeat=3, store=store, progress=False)
+    assert [r.id for r in again] == [r.id for r in first] and len(store) == 2
