@@ -43,7 +43,13 @@ class SealBackend:
         scheme = s.SCHEME_TYPE.CKKS if params.scheme == "ckks" else s.SCHEME_TYPE.BFV
         parms = s.EncryptionParameters(scheme)
         parms.set_poly_modulus_degree(n)
-        parms.set_coeff_modulus(s.CoeffModulus.Create(n, list(params.coeff_mod_bit_sizes)))
+        try:
+            parms.set_coeff_modulus(s.CoeffModulus.Create(n, list(params.coeff_mod_bit_sizes)))
+        except RuntimeError as exc:  # e.g. too few primes = 1 mod 2N of a small bit size
+            raise InvalidInput(
+                f"SEAL cannot build the modulus chain {list(params.coeff_mod_bit_sizes)} for N={n} ({exc}); "
+                "use larger prime sizes (scale_bits >= 25 at N >= 8192)."
+            ) from None
         if params.scheme != "ckks":
             parms.set_plain_modulus(s.Modulus(params.plain_modulus))
         levels = {128: s.SEC_LEVEL_TYPE.TC128, 192: s.SEC_LEVEL_TYPE.TC192, 256: s.SEC_LEVEL_TYPE.TC256}
