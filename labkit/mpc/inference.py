@@ -237,7 +237,12 @@ def private_inference(
     outs = run.outputs
     revealed = outs[DATA_OWNER]["revealed"]
     plain = expected(model, X, reveal)
-    preds = revealed.astype(np.int64).reshape(-1) if reveal == "label" else predictions(revealed, model.output)
+    if reveal == "label":
+        preds = revealed.astype(np.int64).reshape(-1)
+    elif reveal == "probabilities" and model.output == "sigmoid":
+        preds = (revealed.reshape(len(X), -1)[:, 0] > 0.5).astype(np.int64)
+    else:
+        preds = predictions(revealed, model.output)
     plain_preds = predictions(model.logits(X), model.output)
 
     result = Result(

@@ -457,7 +457,8 @@ class _Supervisor:
             if self.fault is not None:
                 self._inject(now, codes, fault_state)
             if first_failure is None:
-                failed = [r for r, c in codes.items() if c not in (None, 0)]
+                # a party killed by a signal is the cause; the others' errors are how they noticed
+                failed = sorted((r for r, c in codes.items() if c not in (None, 0)), key=lambda r: codes[r] > 0)
                 if failed:
                     first_failure, grace_end = failed[0], now + GRACE_SECONDS
                 elif all(c == 0 for r, c in codes.items() if r < self.parties):
