@@ -122,6 +122,7 @@ print(f"wrapped model key: {len(release.wrapped)} bytes (X25519 32 + ML-KEM-768 
 # %%
 enclave.install_key("model", release.wrapped)
 enclave.load_model(dep.model_blob)
+enclave.resume()  # nothing was ever sealed on this new platform, so the enclave may start fresh (section 5)
 client = tee.Client(tee.Verifier(dep.policy))
 client.connect(enclave)
 X, y = tee_model.test_levels(50)
@@ -187,6 +188,7 @@ print(f"{catalogue.metrics['stopped']:.0f} of {catalogue.metrics['attacks']:.0f}
 # - **swapped key**: the host puts its own public key next to the quote so the model key would
 #   be wrapped to the host; the report data binds the enclave's key, not the host's.
 # - **old security version**: a genuine, vendor-signed build from before a fix: `svn_below_policy`.
+# - **rolled-back or reset state**, **tampered sealed blob**: see section 5.
 # - **restart**: the new instance has new ephemeral keys, so yesterday's wrapped key does not open;
 #   the enclave must attest again (the guide's "renew attestation when the enclave restarts").
 #
@@ -232,6 +234,18 @@ try:
 except tee.RollbackDetected as exc:
     print("rollback stopped:", exc)
 print("latest state restored:", enclave.unseal_state(newer))
+
+# %% [markdown]
+# A subtler rollback: restart the enclave and never hand back any sealed blob, so that it starts
+# over with a full budget. The enclave serves nothing after a start until it has either restored
+# the latest state or learned from the authenticated counter that none was ever sealed; here one
+# was, so starting fresh is refused (`reset_state` in the catalogue above):
+
+# %%
+try:
+    enclave.start_fresh()
+except tee.RollbackDetected as exc:
+    print("reset stopped:", exc)
 
 # %% [markdown]
 # Real platforms get such counters from a TPM or from replay-protected flash, which are slow

@@ -39,13 +39,13 @@ def handle(state, msg, touch):
 """
 
 ATTACKS = ("honest", "modified_code", "replayed_quote", "forged_quote", "resigned_quote", "swapped_key",
-           "old_svn", "debug_enclave", "restart_reuse", "rolled_back_state", "tampered_blob")  # fmt: skip
+           "old_svn", "debug_enclave", "restart_reuse", "rolled_back_state", "reset_state", "tampered_blob")  # fmt: skip
 
 EXPECTED = {
     "honest": None, "modified_code": "measurement_mismatch", "replayed_quote": "stale_nonce",
     "forged_quote": "bad_signature", "resigned_quote": "untrusted_platform", "swapped_key": "stale_nonce",
     "old_svn": "svn_below_policy", "debug_enclave": "debug_enclave", "restart_reuse": "TamperDetected",
-    "rolled_back_state": "RollbackDetected", "tampered_blob": "TamperDetected",
+    "rolled_back_state": "RollbackDetected", "reset_state": "RollbackDetected", "tampered_blob": "TamperDetected",
 }  # fmt: skip
 
 
@@ -217,6 +217,20 @@ def rolled_back_state(dep) -> AttackOutcome:
     restored = enclave.unseal_state(newer)
     return AttackOutcome("rolled_back_state", stopped, (reason,) if reason else (), False, detail,
                          {"restored_budget": int(np.int64(restored["budget"]))})  # fmt: skip
+
+
+def reset_state(dep) -> AttackOutcome:
+    """Restart and simply never hand back the sealed state, hoping for a fresh query budget."""
+    dep.enclave.seal_state()
+    dep.enclave.restart()
+    dep.attest_and_provision(resume=False)
+    try:
+        dep.enclave.start_fresh()
+        stopped, reason, detail = False, "", "the enclave started fresh: the budget was reset"
+    except RollbackDetected as exc:
+        stopped, reason, detail = True, "RollbackDetected", str(exc)
+    dep.enclave.resume()  # the honest path: restore the latest sealed state
+    return AttackOutcome("reset_state", stopped, (reason,) if reason else (), False, detail)
 
 
 def tampered_blob(dep) -> AttackOutcome:

@@ -89,6 +89,7 @@ class Enclave:
         self._proc: subprocess.Popen | None = None
         self._record = None
         self.restarts = 0
+        self.last_sealed: dict | None = None  # the host's storage: it keeps the latest sealed blob
         self.start()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -203,10 +204,24 @@ class Enclave:
         """
         if policy not in ("measurement", "signer"):
             raise InvalidInput(f"policy must be 'measurement' or 'signer', not {policy!r}.")
-        return self.call("seal_state", policy=policy, **self._counter(counter_id, increment=True))["sealed"]
+        sealed = self.call("seal_state", policy=policy, **self._counter(counter_id, increment=True))["sealed"]
+        self.last_sealed = sealed
+        return sealed
 
     def unseal_state(self, sealed: dict, *, counter_id: str = "state") -> dict:
         """Restore sealed state; TamperDetected if modified, RollbackDetected if not the latest."""
         if not isinstance(sealed, dict) or not {"header", "blob"} <= set(sealed):
             raise InvalidInput("sealed must be the dict returned by seal_state().")
         return self.call("unseal_state", sealed=sealed, **self._counter(counter_id, increment=False))
+
+    def resume(self, sealed: dict | None = None, *, counter_id: str = "state") -> dict:
+        """Make the enclave ready to serve: restore ``sealed`` (default: the latest blob the host
+        stored), or start fresh, which the enclave allows only while no state was ever sealed."""
+        sealed = sealed if sealed is not None else self.last_sealed
+        if sealed is not None:
+            return self.unseal_state(sealed, counter_id=counter_id)
+        return self.start_fresh(counter_id=counter_id)
+
+    def start_fresh(self, *, counter_id: str = "state") -> dict:
+        """Ask the enclave to serve from its initial state; RollbackDetected once any state was sealed."""
+        return self.call("start_fresh", **self._counter(counter_id, increment=False))

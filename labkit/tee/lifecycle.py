@@ -41,14 +41,20 @@ class Deployment:
     client: Client | None = None
     release: Release | None = None
 
-    def attest_and_provision(self) -> Release:
-        """Fresh nonce -> quote -> appraisal -> wrapped model key -> model load -> client session."""
+    def attest_and_provision(self, *, resume: bool = True) -> Release:
+        """Fresh nonce -> quote -> appraisal -> wrapped model key -> model load -> client session.
+
+        With ``resume`` the host then restores the enclave's latest sealed state (or starts it
+        fresh if none was ever sealed), as an honest host does after every (re)start.
+        """
         nonce = self.key_service.challenge()
         self.release = self.key_service.release("model", self.enclave.quote(nonce), nonce)
         if not self.release.released:
             raise VerificationFailed(f"key service refused the model key: {self.release.appraisal}")
         self.enclave.install_key("model", self.release.wrapped)
         self.enclave.load_model(self.model_blob)
+        if resume:
+            self.enclave.resume()
         self.client = Client(Verifier(self.policy))
         self.client.connect(self.enclave)
         return self.release

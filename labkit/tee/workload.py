@@ -68,6 +68,7 @@ def _hello(state, msg):
     state["table"] = dequant_table()
     state["budget"] = int(state["config"]["query_budget"])
     state["served"] = 0
+    state["ready"] = False  # no queries until the latest sealed state is restored (or none exists)
     return {"public_key": state["hpke"].public.to_bytes().hex()}
 
 
@@ -100,6 +101,8 @@ def _open_session(state, msg):
 
 
 def _infer(state, msg, touch):
+    if not state["ready"]:
+        raise PermissionError("state not restored: resume from the latest sealed state before serving queries")
     seq = int(msg["seq"])
     if "session" not in state or seq <= state["seq"]:
         raise PermissionError("no session or replayed request sequence number")
@@ -160,6 +163,16 @@ def _unseal_state(state, msg):
     if header["counter_id"] != msg["counter_id"] or header["counter"] != current:
         raise PermissionError(f"rollback: sealed at counter {header['counter']}, platform counter is {current}")
     state["budget"], state["served"] = body["budget"], body["served"]
+    state["ready"] = True
+    return {"budget": state["budget"], "served": state["served"]}
+
+
+def _start_fresh(state, msg):
+    # Starting from the initial budget is itself a rollback (to the genesis state) once any state was sealed.
+    value = _check_counter(state, msg)
+    if value != 0:
+        raise PermissionError(f"rollback: sealed state exists (counter {value}); restore it instead of starting fresh")
+    state["ready"] = True
     return {"budget": state["budget"], "served": state["served"]}
 
 
@@ -170,7 +183,7 @@ def _status(state, msg):
 HANDLERS = {
     "hello": _hello, "report": _report, "install_key": _install_key, "load_model": _load_model,
     "open_session": _open_session, "counter_nonce": _counter_nonce, "seal_state": _seal_state,
-    "unseal_state": _unseal_state, "status": _status,
+    "unseal_state": _unseal_state, "start_fresh": _start_fresh, "status": _status,
 }  # fmt: skip
 
 

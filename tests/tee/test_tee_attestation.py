@@ -8,7 +8,7 @@ import pytest
 from labkit.errors import InvalidInput, TamperDetected, VerificationFailed
 from labkit.tee import attacks, model
 from labkit.tee import primitives as P
-from labkit.tee.enclave import Enclave, RollbackDetected
+from labkit.tee.enclave import Enclave, EnclaveError, RollbackDetected
 from labkit.tee.image import EnclaveImage
 from labkit.tee.platform import Platform, Quote
 from labkit.tee.verifier import Policy, Verifier
@@ -101,11 +101,11 @@ def test_ml_dsa_chain_attests_and_rejects_forgery():
 
 
 def test_enclave_refuses_after_budget_and_replayed_request(dep):
-    from labkit.tee.enclave import EnclaveError
 
+    plat = Platform()  # a fresh platform: no state sealed yet, so the enclave may start fresh
     small = EnclaveImage.build(dep.vendor_key, config={**dep.image.config, "query_budget": 3}, svn=dep.image.svn)
-    with Enclave(small, platform=dep.platform) as enc:
-        pol = Policy.for_image(small, trusted_roots=[dep.platform.root_certificate])
+    with Enclave(small, platform=plat) as enc:
+        pol = Policy.for_image(small, trusted_roots=[plat.root_certificate])
         from labkit.tee.keyservice import Client, KeyService
 
         ks = KeyService(Verifier(pol), {"model": dep.key_service._keys["model"]})
@@ -114,6 +114,9 @@ def test_enclave_refuses_after_budget_and_replayed_request(dep):
         enc.load_model(dep.model_blob)
         client = Client(Verifier(pol))
         client.connect(enc)
+        with pytest.raises(EnclaveError, match="state not restored"):
+            client.infer(enc, np.zeros((1, 64), dtype=np.uint8))
+        enc.start_fresh()  # allowed: nothing was ever sealed on this platform
         X, _ = model.test_levels(4)
         client.infer(enc, X[:3])
         with pytest.raises(EnclaveError, match="budget"):
@@ -148,6 +151,19 @@ def test_forged_counter_answer_is_refused(dep):
     with pytest.raises(VerificationFailed, match="counter"):
         enc.call("unseal_state", sealed=sealed, counter_id="state", counter_value=sealed["header"]["counter"],
                  counter_tag="00" * 32)  # fmt: skip
+
+
+def test_enclave_serves_nothing_until_state_is_restored(dep):
+    enc = dep.enclave
+    enc.seal_state()
+    enc.restart()
+    dep.attest_and_provision(resume=False)
+    with pytest.raises(EnclaveError, match="state not restored"):
+        dep.client.infer(enc, model.test_levels(1)[0])
+    with pytest.raises(RollbackDetected, match="sealed state exists"):
+        enc.start_fresh()
+    enc.resume()  # the latest blob the host stored
+    assert len(dep.client.infer(enc, model.test_levels(2)[0])) == 2
 
 
 def test_rollback_exception_type(dep):
