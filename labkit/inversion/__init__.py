@@ -1,0 +1,54 @@
+"""Gradient inversion: attacks on federated gradients, and the defenses that stop them.
+
+- :func:`attack` (``dlg``, ``idlg``, ``ig``) rebuilds images from a shared gradient;
+- :func:`recover_labels` reads a batch's labels off the classifier head's gradient;
+- :mod:`~labkit.inversion.metrics`: PSNR, SSIM, label accuracy, optimal matching;
+- :mod:`~labkit.inversion.defenses`: client-side gradient defenses;
+- :func:`run_scenario` plays one federated round with an honest-but-curious
+  server and scores what it recovers; :func:`sweep` maps the privacy-utility
+  frontier; :func:`benchmark` is ``labkit bench inversion``.
+
+Importing this package does not import torch.
+
+References
+----------
+Zhu, Liu & Han, "Deep Leakage from Gradients", NeurIPS 2019.
+Zhao, Mopuri & Bilen, "iDLG: Improved Deep Leakage from Gradients", 2020.
+Geiping et al., "Inverting Gradients", NeurIPS 2020.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ATTACKS": "attacks",
+    "AttackOutcome": "attacks",
+    "attack": "attacks",
+    "check_gradients": "attacks",
+    "recover_labels": "labels",
+    "psnr": "metrics",
+    "ssim": "metrics",
+    "match": "metrics",
+    "label_accuracy": "metrics",
+    "DEFENSES": "defenses",
+    "make_defense": "defenses",
+    "run_scenario": "scenario",
+    "Scenario": "scenario",
+    "defense_utility": "scenario",
+    "sweep": "sweep",
+    "benchmark": "bench",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'labkit.inversion' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
