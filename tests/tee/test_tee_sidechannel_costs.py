@@ -87,3 +87,15 @@ def test_boundary_sweep_is_resumable(tmp_path):
     first = benchmarks.boundary_sweep(points=[(2, 32)], repeat=3, store=store)
     again = benchmarks.boundary_sweep(points=[(2, 32)], repeat=3, store=store)
     assert again[0].id == first[0].id and len(store) == 1
+
+
+def test_claims_check_rows(dep):
+    ov = benchmarks.boundary_overhead(batch_size=4, repeat=3, dep=dep)
+    res = costs.claims_check(boundary=[ov], working_sets_mb=(32, 1024))
+    rows = res.artifacts["rows"]
+    assert [r["kind"] for r in rows] == ["modelled", "modelled", "modelled", "measured"]
+    assert rows[1]["verdict"] == "holds" and rows[2]["verdict"] == "does not hold"
+    assert rows[3]["ratio"] == ov.metrics["overhead"]
+    assert res.metrics["rows_holding"] == sum(r["verdict"] == "holds" for r in rows)
+    with pytest.raises(InvalidInput):
+        costs.claims_check(boundary=[res])
