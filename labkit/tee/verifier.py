@@ -6,6 +6,7 @@ minimum security version, whether debug enclaves are acceptable. It issues a
 fresh nonce, receives a quote and checks, in this order and without stopping
 at the first failure, so the appraisal lists every reason:
 
+``malformed_quote``      the bytes are not a quote at all (nothing else is checked);
 ``untrusted_platform``   the platform certificate does not chain to a trusted root;
 ``bad_signature``        the quote's signature does not verify under that certificate;
 ``stale_nonce``          the report data is not SHA-256(this fresh nonce || the enclave key):
@@ -32,6 +33,7 @@ from . import primitives as P
 from .platform import Quote, load_certificate
 
 REASONS = {
+    "malformed_quote": "the quote cannot be parsed: wrong fields or types",
     "untrusted_platform": "the platform certificate does not chain to a trusted vendor root",
     "bad_signature": "the quote signature does not verify: forged or altered after signing",
     "stale_nonce": "report data does not bind this verifier's fresh nonce to the enclave key (replayed quote)",
@@ -138,14 +140,20 @@ class Verifier:
 
     def appraise(self, quote: Quote | bytes, nonce: bytes) -> Appraisal:
         """Check ``quote`` against the policy and ``nonce``; never raises on a bad quote."""
-        if isinstance(quote, (bytes, bytearray)):
-            quote = Quote.from_bytes(bytes(quote))
-        if not isinstance(quote, Quote):
+        if not isinstance(quote, (Quote, bytes, bytearray)):
             raise InvalidInput(f"appraise needs a Quote or its bytes, not {type(quote).__name__}.")
         if not isinstance(nonce, (bytes, bytearray)) or len(nonce) < 16:
             raise InvalidInput("nonce must be the bytes from Verifier.challenge() (at least 16 bytes).")
         fresh = bytes(nonce) in self._outstanding
         self._outstanding.discard(bytes(nonce))
+        try:
+            if isinstance(quote, (bytes, bytearray)):
+                quote = Quote.from_bytes(bytes(quote))
+            return self._check(quote, bytes(nonce), fresh)
+        except (InvalidInput, TypeError, ValueError, AttributeError):
+            return Appraisal("untrusted", (("malformed_quote", REASONS["malformed_quote"]),), {})
+
+    def _check(self, quote: Quote, nonce: bytes, fresh: bool) -> Appraisal:
         pol, codes = self.policy, []
         try:
             cert = load_certificate(quote.platform_certificate)
@@ -160,14 +168,14 @@ class Verifier:
             codes.append("untrusted_platform")
         if cert is None or not P.verify(cert.public_key(), _unhex(quote.signature), quote.body()):
             codes.append("bad_signature")
-        expected = report_data_for(bytes(nonce), _unhex(quote.enclave_public_key))
+        expected = report_data_for(nonce, _unhex(quote.enclave_public_key))
         if not fresh or _unhex(quote.report_data) != expected:
             codes.append("stale_nonce")
         if quote.measurement.lower() not in pol.measurements:
             codes.append("measurement_mismatch")
         if pol.signer_id is not None and quote.signer_id.lower() != pol.signer_id:
             codes.append("signer_mismatch")
-        if quote.svn < pol.min_svn:
+        if not isinstance(quote.svn, int) or quote.svn < pol.min_svn:
             codes.append("svn_below_policy")
         if quote.debug and not pol.allow_debug:
             codes.append("debug_enclave")

@@ -200,3 +200,18 @@ def test_no_enclave_process_left_behind():
     proc = d.enclave._proc
     d.close()
     assert proc.poll() is not None
+
+
+@pytest.mark.parametrize("garbage", [b"not json", b"{}", b'{"svn": "two"}', b"[]"])
+def test_malformed_quote_is_untrusted_not_a_crash(dep, garbage):
+    nonce = dep.key_service.challenge()
+    rel = dep.key_service.release("model", garbage, nonce)
+    assert not rel.released and rel.appraisal.codes == ("malformed_quote",)
+
+
+def test_quote_with_wrong_field_types_is_refused(dep):
+    nonce = dep.key_service.challenge()
+    d = json.loads(dep.enclave.quote(nonce).to_bytes())
+    d["svn"] = "99"
+    appraisal = dep.key_service.verifier.appraise(Quote(**d), nonce)
+    assert not appraisal.passed and "bad_signature" in appraisal.codes
