@@ -1,0 +1,45 @@
+"""Differential privacy: DP-SGD with Opacus, epsilon-accuracy sweeps and an empirical audit.
+
+- :func:`train_private` trains a small network with DP-SGD (Opacus) and the
+  same network without privacy in the same run, reports accuracy, the
+  ``(epsilon, delta)`` spent, the per-epoch time ratio, and audits both models
+  with membership-inference attacks.
+- :func:`sweep` runs it over target epsilons (or clip norms, batch sizes),
+  cached in the ResultStore and resumable; :func:`frontier` tabulates it.
+- :mod:`labkit.dp.audit` holds the attacks and the empirical epsilon bound;
+  :mod:`labkit.dp.accounting` queries Opacus' accountants directly.
+
+Importing this package does not import torch or Opacus; they load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "train_private": "training",
+    "plan": "training",
+    "sweep": "sweeps",
+    "frontier": "sweeps",
+    "leak_setting": "sweeps",
+    "SWEEP_EPSILONS": "sweeps",
+    "epsilon": "accounting",
+    "default_delta": "accounting",
+    "split": "data",
+}
+_SUBMODULES = {"accounting", "audit", "data", "training", "sweeps", "benchmark", "models"}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
+
+
+__all__ = sorted(_EXPORTS)

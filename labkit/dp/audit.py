@@ -1,0 +1,226 @@
+"""Empirical privacy audit: membership inference against a trained model.
+
+The attacker sees one example and the model's loss on it, and guesses
+whether the example was in the training set. Two attacks:
+
+- **loss threshold** (Yeom et al. 2018): members tend to have lower loss;
+  the score is ``-loss``.
+- **calibrated loss** (Watson et al. 2022, difficulty calibration): some
+  examples are hard for any model, so their high loss says little. The score
+  is ``-(loss - mean reference loss)``, where reference models were trained
+  on public data that never contains the example ("offline" calibration, as
+  in Carlini et al. 2022's offline LiRA, with a difference instead of a
+  likelihood ratio).
+
+Each attack gives its ROC AUC (0.5 = guessing) and its true-positive rate at a
+low false-positive rate (Carlini et al. 2022 argue this is the number that
+matters). The attack also gives an **empirical lower bound on epsilon**: an
+``(epsilon, delta)``-DP training run forces every membership test to satisfy
+``TPR <= exp(epsilon) * FPR + delta`` and ``TNR <= exp(epsilon) * FNR + delta``
+(Kairouz, Oh, Viswanath 2015), so an observed (TPR, FPR) proves
+``epsilon >= log((TPR - delta) / FPR)``. To keep the bound honest, the
+threshold and the attack are chosen on one random half of the examples and
+the rates are measured on the other half with Clopper-Pearson 95% intervals
+(TPR at its lower limit, FPR at its upper limit), following Jagielski,
+Ullman, Oprea 2020.
+
+Caveat: DP's guarantee is about one example's presence in one training run.
+Scoring many members of one model is the usual, cheaper heuristic; it gives
+an indicative bound, not a proof (Steinke, Nasr, Jagielski 2023 show how a
+one-run audit can be made rigorous with randomly included canaries). The
+bound can only show leakage, never certify privacy: a bound near 0 means
+this attack found nothing, not that nothing leaks.
+
+References
+----------
+Yeom et al., "Privacy risk in machine learning: analyzing the connection to overfitting", CSF 2018.
+Watson et al., "On the importance of difficulty calibration in membership inference attacks", ICLR 2022.
+Carlini et al., "Membership inference attacks from first principles", IEEE S&P 2022.
+Kairouz, Oh, Viswanath, "The composition theorem for differential privacy", ICML 2015.
+Jagielski, Ullman, Oprea, "Auditing differentially private machine learning: how private is private SGD?",
+NeurIPS 2020.
+Steinke, Nasr, Jagielski, "Privacy auditing with one (1) training run", NeurIPS 2023.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import config
+from ..errors import InvalidInput
+
+LOW_FPR = 0.05  # a few hundred non-members cannot resolve 0.1% FPR; 5% is the lowest we can read honestly
+CONFIDENCE = 0.95
+
+
+def _finite_1d(name: str, a) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim != 1 or arr.size < 2:
+        raise InvalidInput(f"{name} must be a 1-D array of at least 2 scores, not shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInput(f"{name} holds NaN or infinite scores; compute losses in float64 and clamp them.")
+    return arr
+
+
+def auc(member_scores, nonmember_scores) -> float:
+    """Probability that a random member scores above a random non-member (ties count half).
+
+    >>> auc([3, 4, 5], [0, 1, 2])
+    1.0
+    >>> auc([1, 2], [1, 2])
+    0.5
+    """
+    m = _finite_1d("member_scores", member_scores)
+    n = _finite_1d("nonmember_scores", nonmember_scores)
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([m, n]))
+    u = ranks[: len(m)].sum() - len(m) * (len(m) + 1) / 2
+    return float(u / (len(m) * len(n)))
+
+
+def tpr_at_fpr(member_scores, nonmember_scores, fpr: float = LOW_FPR) -> float:
+    """Largest TPR of a threshold whose FPR is at most ``fpr``.
+
+    >>> tpr_at_fpr([5, 6, 1, 2], [0, 1, 2, 3], fpr=0.0)
+    0.5
+    """
+    m = np.sort(_finite_1d("member_scores", member_scores))
+    n = _finite_1d("nonmember_scores", nonmember_scores)
+    if not 0 <= fpr < 1:
+        raise InvalidInput(f"fpr must be in [0, 1), not {fpr!r}.")
+    # Threshold: guess "member" when score > t. Allow at most floor(fpr * len(n)) false positives.
+    allowed = int(math.floor(fpr * len(n) + 1e-9))
+    n_desc = np.sort(n)[::-1]
+    t = n_desc[allowed] if allowed < len(n_desc) else -np.inf
+    return float(np.mean(m > t))
+
+
+def _clopper_pearson(k: int, n: int, alpha: float) -> tuple[float, float]:
+    from scipy.stats import beta
+
+    lo = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return lo, hi
+
+
+def epsilon_bound(tp: int, n_members: int, fp: int, n_nonmembers: int, *, delta: float) -> float:
+    """Lower bound on epsilon from counts, with Clopper-Pearson intervals (0 when nothing is shown).
+
+    >>> epsilon_bound(50, 100, 50, 100, delta=1e-5)
+    0.0
+    >>> round(epsilon_bound(90, 100, 5, 100, delta=1e-5), 2)
+    1.99
+    """
+    alpha = 1 - CONFIDENCE
+    tpr_lo, tpr_hi = _clopper_pearson(tp, n_members, alpha)
+    fpr_lo, fpr_hi = _clopper_pearson(fp, n_nonmembers, alpha)
+    best = 0.0
+    # Both directions of the test: "member" when above, and the complementary guess.
+    for hit, false in ((tpr_lo, fpr_hi), (1 - fpr_hi, 1 - tpr_lo)):
+        if hit - delta > 0 and false > 0:
+            best = max(best, math.log((hit - delta) / false))
+    return best
+
+
+def _thresholds(m: np.ndarray, n: np.ndarray, max_count: int = 200) -> np.ndarray:
+    qs = np.linspace(0, 1, max_count)
+    return np.unique(np.quantile(np.concatenate([m, n]), qs))
+
+
+def _counts(m: np.ndarray, n: np.ndarray, t: float) -> tuple[int, int]:
+    return int(np.sum(m > t)), int(np.sum(n > t))
+
+
+@dataclass(frozen=True)
+class AttackScores:
+    """Per-example attack scores of one attack (higher = "more likely a member")."""
+
+    name: str
+    members: np.ndarray
+    nonmembers: np.ndarray
+
+
+def empirical_epsilon(attacks: list[AttackScores], *, delta: float, rng=None) -> tuple[float, str]:
+    """Epsilon lower bound: attack and threshold picked on one half, measured on the other.
+
+    Returns the bound and the name of the attack that gave it.
+    """
+    if not attacks:
+        raise InvalidInput("empirical_epsilon needs at least one attack's scores.")
+    gen = config.rng(rng)
+    n_m, n_n = len(attacks[0].members), len(attacks[0].nonmembers)
+    if n_m < 4 or n_n < 4:
+        raise InvalidInput("an epsilon bound needs at least 4 members and 4 non-members.")
+    pm, pn = gen.permutation(n_m), gen.permutation(n_n)
+    pick_m, eval_m = pm[: n_m // 2], pm[n_m // 2 :]
+    pick_n, eval_n = pn[: n_n // 2], pn[n_n // 2 :]
+    best = (-1.0, attacks[0].name, math.inf)
+    for att in attacks:
+        m, n = att.members[pick_m], att.nonmembers[pick_n]
+        for t in _thresholds(m, n):
+            tp, fp = _counts(m, n, t)
+            bound = epsilon_bound(tp, len(m), fp, len(n), delta=delta)
+            if bound > best[0]:
+                best = (bound, att.name, float(t))
+    _, name, t = best
+    chosen = next(a for a in attacks if a.name == name)
+    tp, fp = _counts(chosen.members[eval_m], chosen.nonmembers[eval_n], t)
+    return epsilon_bound(tp, len(eval_m), fp, len(eval_n), delta=delta), name
+
+
+def run(
+    *,
+    member_loss,
+    nonmember_loss,
+    member_reference_loss,
+    nonmember_reference_loss,
+    delta: float,
+    rng=None,
+) -> dict[str, float | str]:
+    """Both attacks on one model: AUCs, TPR at low FPR and the epsilon lower bound.
+
+    Parameters
+    ----------
+    member_loss, nonmember_loss : array of float
+        The target model's per-example loss on members and non-members.
+    member_reference_loss, nonmember_reference_loss : array of float
+        The mean loss of reference models (trained on public data) on the same examples.
+    delta : float
+        The delta of the guarantee being audited.
+
+    Returns
+    -------
+    dict
+        ``attack_auc`` (loss threshold), ``attack_auc_calibrated``, ``tpr_at_low_fpr`` and
+        ``tpr_at_low_fpr_calibrated`` (at ``LOW_FPR``), ``empirical_epsilon`` and ``best_attack``
+        (the name of the attack that gave the bound).
+
+    Examples
+    --------
+    >>> r = np.random.default_rng(0)
+    >>> out = run(member_loss=r.exponential(0.2, 300), nonmember_loss=r.exponential(1.0, 300),
+    ...           member_reference_loss=np.ones(300), nonmember_reference_loss=np.ones(300), delta=1e-5, rng=0)
+    >>> out["attack_auc"] > 0.75, out["empirical_epsilon"] > 0.5
+    (True, True)
+    """
+    ml = _finite_1d("member_loss", member_loss)
+    nl = _finite_1d("nonmember_loss", nonmember_loss)
+    mr = _finite_1d("member_reference_loss", member_reference_loss)
+    nr = _finite_1d("nonmember_reference_loss", nonmember_reference_loss)
+    if mr.shape != ml.shape or nr.shape != nl.shape:
+        raise InvalidInput("reference losses must have one value per member and per non-member.")
+    loss_attack = AttackScores("loss", -ml, -nl)
+    calibrated = AttackScores("calibrated", -(ml - mr), -(nl - nr))
+    eps_lb, best = empirical_epsilon([loss_attack, calibrated], delta=delta, rng=rng)
+    return {
+        "attack_auc": auc(loss_attack.members, loss_attack.nonmembers),
+        "attack_auc_calibrated": auc(calibrated.members, calibrated.nonmembers),
+        "tpr_at_low_fpr": tpr_at_fpr(loss_attack.members, loss_attack.nonmembers, LOW_FPR),
+        "tpr_at_low_fpr_calibrated": tpr_at_fpr(calibrated.members, calibrated.nonmembers, LOW_FPR),
+        "empirical_epsilon": eps_lb,
+        "best_attack": best,
+    }
