@@ -350,5 +350,5 @@ def attack(
     if true_images is not None:
         s = metrics.score(true_images, rec, true_labels, found if true_labels is not None else None)
         result.metrics.update({k: s[k] for k in ("psnr", "psnr_mean", "ssim", "label_accuracy") if k in s})
-        result.artifacts.update({"psnr_per_image": s["psnr_per_image"], "ssim_per_image": s["ssim_per_image"]})
+        result.artifacts.update({k: s[k] for k in ("psnr_per_image", "ssim_per_image", "matching")})
     return AttackOutcome(rec, found, history, snaps, result)

@@ -218,3 +218,32 @@ def make_defense(name: str, value: float | None = None) -> GradientDefense:
     if knob is not None and value is None:
         raise InvalidInput(f"defense {name!r} needs a value for {knob}.")
     return factory(value)
+
+
+class Stack(GradientDefense):
+    """Several defenses at once: the first computes the gradient (DP-SGD may), the rest transform it in turn.
+
+    >>> Stack([make_defense("pruning", 0.5), make_defense("gaussian_noise", 0.01)]).name
+    'pruning+gaussian_noise'
+    """
+
+    def __init__(self, defenses: list[GradientDefense]):
+        self.defenses = [d for d in defenses if not isinstance(d, NoDefense)]
+        if any(isinstance(d, DPSGD) for d in self.defenses[1:]):
+            raise InvalidInput("put dp_sgd first in a Stack: it computes the gradient from per-sample ones.")
+        self.name = "+".join(d.name for d in self.defenses) or "none"
+        self.strength = float(sum(d.strength for d in self.defenses))
+
+    def params(self):
+        out: dict[str, Any] = {"defense": self.name}
+        for d in self.defenses:
+            out.update({f"{d.name}.{k}": v for k, v in d.params().items() if k != "defense"})
+        return out
+
+    def client_gradients(self, model, X, y, *, generator):
+        if not self.defenses:
+            return NoDefense().client_gradients(model, X, y, generator=generator)
+        grads = self.defenses[0].client_gradients(model, X, y, generator=generator)
+        for d in self.defenses[1:]:
+            grads = d.transform(grads, generator=generator)
+        return grads
