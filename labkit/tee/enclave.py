@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import select
 import subprocess
 import sys
@@ -96,8 +97,10 @@ class Enclave:
     def start(self) -> None:
         """Launch: signature check and measurement by the platform, then the child process."""
         record = self.platform.launch(self.image)  # raises VerificationFailed on a bad SIGSTRUCT
+        # One BLAS thread in the enclave (like a single enclave thread); benchmarks pin the baseline to one too.
+        env = {**os.environ, **{k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
         self._proc = subprocess.Popen([sys.executable, "-m", "labkit.tee.enclave_worker"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)  # fmt: skip
         self._finalizer = weakref.finalize(self, _kill, self._proc)
         self._record = record
         launch = {"code": self.image.code, "config": self.image.config, "svn": self.image.svn,

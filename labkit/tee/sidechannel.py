@@ -110,12 +110,15 @@ def trace_attack(*, n_images: int | None = None, oblivious: bool = False, repeat
     table = W.dequant_table()
     Xl = X.astype(np.int64)
     decode = W.decode_oblivious if oblivious else W.decode_leaky
-    ov = bench.overhead(lambda: W.decode_oblivious(Xl, table), lambda: W.decode_leaky(Xl, table), repeat=repeat,
-                        names=("oblivious decode", "leaky decode"))  # fmt: skip
-    params = dep.params
-    ov_inf = bench.overhead(lambda: W.forward(params, W.decode_oblivious(Xl, table)),
-                            lambda: W.forward(params, W.decode_leaky(Xl, table)), repeat=repeat,
-                            names=("oblivious inference", "leaky inference"))  # fmt: skip
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        ov = bench.overhead(lambda: W.decode_oblivious(Xl, table), lambda: W.decode_leaky(Xl, table), repeat=repeat,
+                            names=("oblivious decode", "leaky decode"))  # fmt: skip
+        params = dep.params
+        ov_inf = bench.overhead(lambda: W.forward(params, W.decode_oblivious(Xl, table)),
+                                lambda: W.forward(params, W.decode_leaky(Xl, table)), repeat=repeat,
+                                names=("oblivious inference", "leaky inference"))  # fmt: skip
     res = results.Result(
         technique="tee", name="controlled_channel", params={"n_images": n, "oblivious": oblivious},
         metrics={
