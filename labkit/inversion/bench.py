@@ -68,7 +68,7 @@ def benchmark(
     metrics: dict[str, float] = {}
     t0 = time.perf_counter()
     common = {"n_images": n, "seed": seed, "store": store, "progress": progress}
-    for data, kind, iters in (("digits", "idlg", config.pick(100, 40)), ("patches32", "ig", config.pick(800, 100))):
+    for data, kind, iters in (("digits", "idlg", config.pick(100, 40)), ("patches32", "ig", config.pick(400, 100))):
         r = frontier_point("batch_size", 1, data=data, attack_kind=kind, iterations=iters,
                            measure_utility=False, **common)  # fmt: skip
         rows.append({"what": f"{kind} batch 1 on {data}", "psnr_db": r.metrics["psnr"], "ssim": r.metrics["ssim"],

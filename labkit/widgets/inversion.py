@@ -103,11 +103,11 @@ def attack_explorer(*, data: str = "digits", iterations: int = 40, run: bool = F
 def defense_frame(settings: dict[str, Any], *, batch_size: int = 1, attack_kind: str = "ig",
                   iterations: int = 100, image_index: int = 0, utility_rounds: int | None = None,
                   seed: int = 0) -> dict[str, Any]:  # fmt: skip
-    """Attack one digit under the defenses in ``settings`` (knob -> value or None) and measure utility."""
+    """Attack one digit under the defenses in ``settings`` (knob -> value, or None / "off") and measure utility."""
     from ..inversion.defenses import DPSGD, Stack, make_defense
     from ..inversion.scenario import run_scenario
 
-    chosen = [make_defense(k, v) for k, v in settings.items() if v is not None]
+    chosen = [make_defense(k, v) for k, v in settings.items() if v is not None and v != "off"]
     chosen.sort(key=lambda d: not isinstance(d, DPSGD))  # DP-SGD computes the gradient, so it goes first
     s = run_scenario(attack_kind=attack_kind, iterations=iterations, batch_size=batch_size, defense=Stack(chosen),
                      image_index=image_index, seed=seed, measure_utility=True,
@@ -138,8 +138,8 @@ def defense_explorer(*, iterations: int = 100, utility_rounds: int | None = None
     base.update_yaxes(title_text="test accuracy", range=[0, 1], row=1, col=3)
     base.update_layout(height=340, showlegend=False, margin=dict(l=10, r=10, t=40, b=40))
     fig = go.FigureWidget(base)
-    sliders = {k: w.SelectionSlider(options=[("off", None)] + [(f"{v:g}", v) for v in default_values(k)],
-                                    value=None, description=k.replace("_", " "),
+    sliders = {k: w.SelectionSlider(options=[("off", "off")] + [(f"{v:g}", v) for v in default_values(k)],
+                                    value="off", description=k.replace("_", " "),
                                     style={"description_width": "110px"}) for k in SLIDER_KNOBS}  # fmt: skip
     batch = w.SelectionSlider(options=[1, 2, 4, 8, 16, 32], value=1, description="batch size",
                               style={"description_width": "110px"})  # fmt: skip

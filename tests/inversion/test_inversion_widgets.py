@@ -31,7 +31,7 @@ def test_defense_frame_and_explorer():
     strong = wi.defense_frame({"pruning": 0.99, "gaussian_noise": 1.0}, iterations=60, utility_rounds=2)
     assert strong["psnr"] < 12 and strong["defense"] == "pruning+gaussian_noise"
     assert 0 <= strong["accuracy"] <= 1
-    box = wi.defense_explorer(iterations=30, utility_rounds=2)
+    box = wi.defense_explorer(iterations=150, utility_rounds=2)
     box.run()  # no defense: the attack works
     box.sliders["gaussian_noise"].value = 1.0
     box.run()
