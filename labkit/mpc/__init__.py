@@ -1,5 +1,11 @@
 """Secure multi-party computation with CrypTen: parties as real processes.
 
+Public entry points: :func:`private_inference` (a model owner and a data
+owner run a model neither shows the other), :func:`secure_sum` (clients'
+updates summed without any server seeing one), :func:`party_views` (what each
+party holds), :func:`smoke_add` (the doctor's one-second check) and
+:func:`run_parties` (the launcher: parties are OS processes over TCP).
+
 Importing ``labkit.mpc`` is light: torch and CrypTen load only inside the
 functions that need them (CrypTen through :func:`labkit.mpc._crypten.load`,
 the one place that imports it).
@@ -10,6 +16,9 @@ from __future__ import annotations
 import importlib
 
 _LAZY = {
+    "private_inference": (".inference", "private_inference"),
+    "secure_sum": (".aggregation", "secure_sum"),
+    "party_views": (".views", "party_views"),
     "load": ("._crypten", "load"),
     "smoke_add": ("._crypten", "smoke_add"),
     "run_parties": (".parties", "run_parties"),

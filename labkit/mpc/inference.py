@@ -144,6 +144,13 @@ def _check_inputs(model: PlainModel, inputs: Any, labels: Any) -> tuple[np.ndarr
     return X, y.astype(np.int64)
 
 
+def run_params(model: str, *, n: int, parties: int, reveal: str, provider: str, repeat: int | None) -> dict:
+    """The parameters a private-inference Result is stored under (for resuming sweeps)."""
+    repeat = config.pick(5, 3) if repeat is None else repeat
+    return {"model": model, "n": n, "parties": parties, "reveal": reveal, "provider": provider,
+            "repeat": repeat, "fast": config.fast()}  # fmt: skip
+
+
 def expected(model: PlainModel, X: np.ndarray, reveal: str) -> np.ndarray:
     """What a plaintext run reveals: logits, probabilities or labels."""
     logits = model.logits(X)
@@ -248,15 +255,7 @@ def private_inference(
     result = Result(
         technique="mpc",
         name=f"{model.name}_inference",
-        params={
-            "model": model.name,
-            "n": len(X),
-            "parties": parties,
-            "reveal": reveal,
-            "provider": provider,
-            "repeat": repeat,
-            "fast": config.fast(),
-        },  # fmt: skip
+        params=run_params(model.name, n=len(X), parties=parties, reveal=reveal, provider=provider, repeat=repeat),
         artifacts={
             "security_model": SECURITY_MODEL,
             "host": run.host,
