@@ -46,10 +46,8 @@ doctor: setup
 	$(BIN)/labkit doctor
 
 notebooks: setup
-	@mkdir -p build/notebooks
-	@for nb in notebooks/[0-9][0-9]_*.py; do \
-		$(BIN)/jupytext --quiet --to ipynb "$$nb" -o "build/notebooks/$$(basename "$$nb" .py).ipynb" || exit 1; \
-	done
+	@# the "../build/notebooks//ipynb" format writes next to notebooks/, into build/notebooks/
+	$(BIN)/jupytext --quiet --to "../build/notebooks//ipynb" notebooks/[0-9][0-9]_*.py
 	@echo "wrote build/notebooks/*.ipynb"
 
 # Regenerate constraints.txt: a clean throw-away venv, the project's dependency
