@@ -32,3 +32,15 @@ def test_lab_and_test_targets_use_the_documented_commands():
     env = {**os.environ, "MAKEFLAGS": ""}
     assert "labkit lab" in _make("-n", "lab", env=env).stdout
     assert "pytest" in _make("-n", "test", env=env).stdout
+
+
+@pytest.mark.skipif(not (ROOT / ".venv" / ".labkit-installed").exists(), reason="environment not built by make")
+def test_make_notebooks_writes_an_ipynb_per_notebook():
+    import nbformat
+
+    proc = _make("notebooks")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for src in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"):
+        nb = nbformat.read(ROOT / "build" / "notebooks" / f"{src.stem}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        assert any(c.cell_type == "code" for c in nb.cells)
