@@ -187,8 +187,8 @@ def run(
 
         per_batch = 1
         input_bytes = ctx.encrypt(prepared[0], replicate=True).size_bytes
-    ov = bench.overhead(candidate, baseline, repeat=repeat or config.pick(5, 2), warmup=0,
-                        names=(f"{ctx.backend} encrypted {mode}", "plaintext model"))  # fmt: skip
+    ov = _timed_with_matched_threads(candidate, baseline, threads, repeat=repeat or config.pick(5, 2),
+                                     names=(f"{ctx.backend} encrypted {mode}", "plaintext model"))  # fmt: skip
     enc_pred = _predict(m, enc_out)
     plain_pred_poly = _predict(m, plain_out)
     acc_plain = float(np.mean(m.predict(x_raw) == y))
@@ -231,6 +231,20 @@ def run(
     if ctx.insecure:
         result.flag(NOT_FOR_PRODUCTION)
     return result
+
+
+def _timed_with_matched_threads(candidate, baseline, threads: int, **kw) -> bench.Overhead:
+    """bench.overhead with numpy's BLAS held to the same thread count as the HE backend.
+
+    SEAL runs single-threaded and OpenFHE gets ``threads`` OpenMP threads; letting the
+    plaintext baseline use every core would inflate the overhead ratio.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return bench.overhead(candidate, baseline, warmup=0, **kw)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return bench.overhead(candidate, baseline, warmup=0, **kw)
 
 
 def _plain_forward_prepared(m, prepared: np.ndarray) -> np.ndarray:
