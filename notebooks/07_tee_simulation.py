@@ -323,7 +323,11 @@ print(benchmarks.format_report(lat + sweep))
 # (AES-GCM both ways, two pipe crossings, JSON framing) against the same forward pass in the
 # clear, interleaved in one run. The digits MLP is tiny, so the fixed cost of a crossing
 # dominates; widening the hidden layer (extra units with zero output weights: same labels,
-# more work per image) shows the ratio falling as compute per byte grows.
+# more work per image) adds compute without adding bytes to the crossing. Both sides use one
+# BLAS thread. Each row also splits the extra time per request into *crypto and framing*
+# (AES-GCM and JSON for request and reply, timed in-process) and *crossing* (the rest: two pipe
+# crossings and the wait for the enclave process to get a CPU). Read the IQRs: on a busy machine the enclave process also waits for a CPU after
+# every crossing, and that wait is part of what you measure.
 #
 # ### Modelled: what the hardware would add
 #
@@ -362,8 +366,9 @@ print(f"modelled SGX stays within 7% up to {model_res.metrics['claim_holds_up_to
 # which have no EPC limit; it fails by an order of magnitude once an SGX enclave pages. The
 # **measured** rows are this simulation's own price, not a TEE's: a process crossing with
 # encryption costs tens to hundreds of microseconds, several times the tiny MLP's inference.
-# That overhead shrinks as the work per request grows, and it is the same kind of cost a real
-# deployment pays at its boundary (enclave transitions, TLS into the enclave), on top of the
+# The bytes crossing per image stay the same while the compute grows, so the ratio should fall
+# with width and batch on a quiet machine (check whether it did in your run, within the IQRs).
+# It is the same kind of cost a real deployment pays at its boundary (enclave transitions, TLS into the enclave), on top of the
 # modelled hardware cost. Attestation itself is a one-off cost of about a millisecond per
 # (re)start, larger with ML-DSA, whose quotes are about five times bigger.
 #

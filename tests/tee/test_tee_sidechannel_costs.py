@@ -74,6 +74,11 @@ def test_attestation_latency_and_boundary_overhead(dep):
     ov = benchmarks.boundary_overhead(batch_size=16, repeat=3, dep=dep)
     assert ov.metrics["labels_agree"] == 1
     assert ov.metrics["overhead"] > 1.0  # encryption + two pipe crossings cost something
+    assert ov.metrics["crypto_framing_us"] > 0 and "crypto_and_framing" in ov.timings
+    extra = ov.metrics["crypto_framing_us"] + ov.metrics["crossing_us"]
+    assert extra == pytest.approx(
+        (ov.timings["overhead.candidate"].median - ov.timings["overhead.baseline"].median) * 1e6
+    )
     with pytest.raises(InvalidInput):
         benchmarks.boundary_overhead(batch_size=0, dep=dep)
     with pytest.raises(InvalidInput):
