@@ -12,6 +12,7 @@ Zhu, Liu & Han, "Deep Leakage from Gradients", NeurIPS 2019 (the LeNet variant).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -86,6 +87,24 @@ def make_model(
     finally:
         torch.random.set_rng_state(gen_state)
     return model
+
+
+@contextmanager
+def torch_threads(n: int = 1):
+    """Run a block with ``n`` torch intra-op threads, then restore the setting.
+
+    These models are tiny: splitting their kernels across threads costs more in
+    synchronisation than it gains, and on a shared 2-core machine it made the
+    attacks ~30x slower. The lab's loops therefore run single-threaded.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:

@@ -34,7 +34,7 @@ from ..results import NOT_FOR_PRODUCTION, Result
 from .aggregation import AGGREGATORS, aggregate, flatten, unflatten
 from .data import ClientData, ImageData, image_data, split_clients
 from .hooks import GradientDefense, NoDefense
-from .models import accuracy, make_model
+from .models import accuracy, make_model, torch_threads
 from .secure_agg import SecureAggregator
 
 
@@ -212,30 +212,33 @@ def train(
     accs, round_times = [], []
     from tqdm.auto import tqdm
 
-    for r in tqdm(range(rounds), desc="federated rounds", disable=not progress):
-        t0 = time.perf_counter()
-        updates = []
-        for c in clients:
-            u = client_update(global_model, c, local_steps=local_steps, lr=lr, batch_size=batch_size,
-                              defense=defense, rng=gen)  # fmt: skip
-            if c.client_id < n_byzantine:
-                u.vector = -5.0 * u.vector
-            updates.append(u)
-        weights = [u.n_samples for u in updates]
-        if secure_aggregator is not None:
-            total = secure_aggregator.sum([w * u.vector for w, u in zip(weights, updates)])
-            agg = total / sum(weights)
-            if observer is not None:
-                observer(r, {"sum": total, "n_samples": sum(weights), "n_clients": len(updates)})
-        else:
-            if observer is not None:
-                observer(r, {"updates": updates})
-            agg = aggregate([u.vector for u in updates], rule=rule, weights=weights, n_byzantine=max(n_byzantine, 1))
-        with torch.no_grad():
-            for p, g in zip(params, unflatten(agg, params)):
-                p -= lr * g
-        round_times.append(time.perf_counter() - t0)
-        accs.append(accuracy(global_model, data.X_test, data.y_test))
+    with torch_threads(1):  # tiny models: one thread is faster (see models.torch_threads)
+        for r in tqdm(range(rounds), desc="federated rounds", disable=not progress):
+            t0 = time.perf_counter()
+            updates = []
+            for c in clients:
+                u = client_update(global_model, c, local_steps=local_steps, lr=lr, batch_size=batch_size,
+                                  defense=defense, rng=gen)  # fmt: skip
+                if c.client_id < n_byzantine:
+                    u.vector = -5.0 * u.vector
+                updates.append(u)
+            weights = [u.n_samples for u in updates]
+            if secure_aggregator is not None:
+                total = secure_aggregator.sum([w * u.vector for w, u in zip(weights, updates)])
+                agg = total / sum(weights)
+                if observer is not None:
+                    observer(r, {"sum": total, "n_samples": sum(weights), "n_clients": len(updates)})
+            else:
+                if observer is not None:
+                    observer(r, {"updates": updates})
+                agg = aggregate(
+                    [u.vector for u in updates], rule=rule, weights=weights, n_byzantine=max(n_byzantine, 1)
+                )
+            with torch.no_grad():
+                for p, g in zip(params, unflatten(agg, params)):
+                    p -= lr * g
+            round_times.append(time.perf_counter() - t0)
+            accs.append(accuracy(global_model, data.X_test, data.y_test))
     result = Result(
         technique="fl",
         name="train",

@@ -199,6 +199,28 @@ def _optimise(ctx, x, logits, steps, iterations, lr, record_every, true_images, 
     return loss_value, history, snaps
 
 
+def _restarts(restarts, iterations, batch_size, input_shape, n_classes, fixed, gen, kind, model, params, target,
+              target_norm, tv, lr, record_every, true_images, callback, t_start, max_seconds, progress):  # fmt: skip
+    """Run the restarts; return (loss, reconstruction, labels, history, snapshots) of the lowest-loss one."""
+    import torch
+    from tqdm.auto import tqdm
+
+    best = None
+    for restart in range(restarts):
+        x = torch.rand((batch_size, *input_shape), generator=gen).requires_grad_(True)
+        logits = torch.randn((batch_size, n_classes), generator=gen).requires_grad_(True) if fixed is None else None
+        ctx = _Context(kind, model, params, target, target_norm, fixed, tv)
+        bar = tqdm(range(iterations), desc=f"{kind} restart {restart + 1}/{restarts}", disable=not progress)
+        loss_value, history, snaps = _optimise(ctx, x, logits, bar, iterations, lr, record_every, true_images,
+                                               callback, t_start, max_seconds)  # fmt: skip
+        if best is None or loss_value < best[0]:
+            found = fixed if logits is None else logits.detach().argmax(dim=1)
+            best = (loss_value, x.detach().clamp(0, 1).nan_to_num(0.5).numpy().copy(), found, history, snaps)
+        if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
+            break
+    return best
+
+
 def attack(
     kind: str,
     *,
@@ -309,23 +331,14 @@ def attack(
     model.eval()
     target_norm = torch.sqrt(sum((t * t).sum() for t in target))
     gen = torch.Generator().manual_seed(int(seed))
-    best = None
     t_start = time.perf_counter()
-    from tqdm.auto import tqdm
+    from ..fl.models import torch_threads
 
     try:
-        for restart in range(restarts):
-            x = torch.rand((batch_size, *input_shape), generator=gen).requires_grad_(True)
-            logits = torch.randn((batch_size, n_classes), generator=gen).requires_grad_(True) if fixed is None else None
-            ctx = _Context(kind, model, params, target, target_norm, fixed, tv)
-            bar = tqdm(range(iterations), desc=f"{kind} restart {restart + 1}/{restarts}", disable=not progress)
-            loss_value, history, snaps = _optimise(ctx, x, logits, bar, iterations, lr, record_every, true_images,
-                                                   callback, t_start, max_seconds)  # fmt: skip
-            if best is None or loss_value < best[0]:
-                found = fixed if logits is None else logits.detach().argmax(dim=1)
-                best = (loss_value, x.detach().clamp(0, 1).nan_to_num(0.5).numpy().copy(), found, history, snaps)
-            if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
-                break
+        with torch_threads(1):
+            best = _restarts(restarts, iterations, batch_size, input_shape, n_classes, fixed, gen, kind, model, params,
+                             target, target_norm, tv, lr, record_every, true_images, callback, t_start, max_seconds,
+                             progress)  # fmt: skip
     finally:
         model.train(was_training)
     seconds = time.perf_counter() - t_start

@@ -120,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit bench inversion")
     parser.add_argument("--images", type=int, default=None, help="images per point (default 8; 2 in fast mode)")
     parser.add_argument("--store", default=None, help="ResultStore file (default under LABKIT_HOME)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fairest on a shared machine)")
     args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
     result, rows = benchmark(n_images=args.images, store=ResultStore(args.store) if args.store else None)
     print(format_table(rows))
     print(f"total {result.metrics['wall_seconds']:.0f} s")
