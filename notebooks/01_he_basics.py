@@ -110,7 +110,7 @@ store = ResultStore()
 trips = [lab.roundtrip(backend=bk, scheme=sc, poly_modulus_degree=N, n_values=N_VALUES, repeat=REPEAT)
          for bk, sc in (("seal", "ckks"), ("openfhe", "ckks"), ("seal", "bfv"), ("openfhe", "bfv"))]  # fmt: skip
 store.add_many(trips)
-pd.DataFrame([{"backend": r.params["backend"], "scheme": r.params["scheme"], "max error": r.metrics["max_error"],
+pd.DataFrame([{"backend": r.params["backend"], "scheme": r.params["scheme"], "max error": f"{r.metrics['max_error']:.1e}",
                "ciphertext KiB": r.metrics["ciphertext_bytes"] / 1024, "expansion x": r.metrics["expansion"],
                **{f"{k} ms": 1e3 * t.median for k, t in r.timings.items()}} for r in trips]).round(4)  # fmt: skip
 
