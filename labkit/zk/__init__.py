@@ -1,0 +1,51 @@
+"""Zero-knowledge proofs of inference with ezkl: audit trails, provenance, update bounds, tampering, cost.
+
+A torch model becomes a zk-SNARK circuit (ezkl, Halo2 with KZG commitments);
+a prover shows that the circuit maps an input to an output, and anyone with
+the verifying key checks it in milliseconds. Importing this package is cheap:
+torch and ezkl load when a function runs.
+
+>>> import labkit.zk
+>>> callable(labkit.zk.ZKModel)
+True
+
+References
+----------
+The Halo2
+book (https://zcash.github.io/halo2/); ezkl documentation
+(https://docs.ezkl.xyz/); Kang et al., "Scaling up trustless DNN inference
+with zero-knowledge proofs", arXiv:2210.08674 (2022).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ZKModel": "model",
+    "Proof": "model",
+    "Visibility": "circuit",
+    "cache_info": "circuit",
+    "clear_cache": "circuit",
+    "reference_string": "srs",
+    "tamper": "tamper",
+    "TAMPER_CASES": "tamper",
+    "swap_weights": "provenance",
+    "norm_module": "norm",
+    "UpdateNormProver": "norm",
+    "measure_costs": "costs",
+    "sweep": "costs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'labkit.zk' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

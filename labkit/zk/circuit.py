@@ -1,0 +1,305 @@
+"""From a torch module to a proving circuit and its keys, cached by content hash.
+
+The pipeline: torch module -> ONNX (the TorchScript exporter,
+``dynamo=False``) -> ezkl settings (visibility of input, parameters and
+output) -> calibration (fixed-point scale and circuit size) -> compiled
+circuit -> reference string -> setup (proving and verifying keys).
+
+The proving key of even a small MLP is a hundred megabytes or more and setup
+takes seconds, so everything lands in a folder under
+``labkit.config.cache_dir("zk")`` named after a SHA-256 over the ONNX bytes,
+the requested settings, the calibration sample and the reference string. A
+second build of the same model finds the folder and skips every step.
+
+References
+----------
+ezkl documentation (settings, calibration, visibility): https://docs.ezkl.xyz/
+ONNX operator specification: https://onnx.ai/onnx/operators/
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import config
+from ..errors import InvalidInput
+from ..results import canonical_json
+from . import backend
+from .srs import ReferenceString, reference_string
+
+VISIBILITIES = ("public", "private", "hashed")
+TARGETS = ("resources", "accuracy")
+OPSET = 17  # ezkl's ONNX front end (tract) is tested on opsets 9 to 18
+FILES = {"onnx": "model.onnx", "settings": "settings.json", "compiled": "model.ezkl", "pk": "pk.key", "vk": "vk.key"}
+_META = "meta.json"
+MIN_SEARCH_LOGROWS, MAX_SEARCH_LOGROWS = 10, 20
+# Parameters "public" means fixed constants of the circuit: the verifying key commits to them.
+_EZKL_VISIBILITY = {"input": {}, "params": {"public": "fixed"}, "output": {}}
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Who sees what: each of input, params and output is public, private or hashed.
+
+    - public: the values are public inputs of the proof (for params: constants
+      fixed in the circuit, so the verifying key pins the weights);
+    - private: the prover keeps them; the proof says only that *some* values work;
+    - hashed: a Poseidon hash of the values is public, the values stay private
+      (a commitment the verifier can compare with a published one).
+    """
+
+    input: str = "public"
+    params: str = "public"
+    output: str = "public"
+
+    def __post_init__(self):
+        for part in ("input", "params", "output"):
+            value = getattr(self, part)
+            if value not in VISIBILITIES:
+                raise InvalidInput(f"{part} visibility must be one of {', '.join(VISIBILITIES)}, not {value!r}.")
+
+    @classmethod
+    def of(cls, value: Visibility | dict[str, str] | None) -> Visibility:
+        if value is None:
+            return cls()
+        if isinstance(value, Visibility):
+            return value
+        if isinstance(value, dict):
+            unknown = set(value) - {"input", "params", "output"}
+            if unknown:
+                raise InvalidInput(f"visibility keys are input, params and output; {sorted(unknown)} is not one.")
+            return cls(**value)
+        raise InvalidInput(f"visibility must be a dict like {{'input': 'private'}}, not {type(value).__name__}.")
+
+    def ezkl(self, part: str) -> str:
+        value = getattr(self, part)
+        return _EZKL_VISIBILITY[part].get(value, value)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"input": self.input, "params": self.params, "output": self.output}
+
+
+def export_onnx(model: Any, sample: np.ndarray) -> bytes:
+    """ONNX bytes of ``model`` traced on ``sample`` (TorchScript exporter, opset 17)."""
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise InvalidInput(f"model must be a torch.nn.Module, not {type(model).__name__}.")
+    model = model.eval()
+    buffer = io.BytesIO()
+    try:
+        with torch.no_grad():
+            torch.onnx.export(model, (torch.as_tensor(sample, dtype=torch.float32),), buffer,
+                              input_names=["input"], output_names=["output"], opset_version=OPSET,
+                              dynamo=False)  # fmt: skip
+    except Exception as exc:
+        op = re.search(r"operator '([\w:.]+)'", str(exc))
+        what = f"operator {op.group(1)}" if op else type(exc).__name__
+        raise InvalidInput(f"the model cannot be exported to ONNX ({what}): {str(exc).splitlines()[0]}. "
+                           "Use layers with an ONNX equivalent (Linear, Conv, ReLU, pooling...).") from None  # fmt: skip
+    return buffer.getvalue()
+
+
+def onnx_ops(onnx_bytes: bytes) -> list[str]:
+    """The ONNX operator types in a model, sorted."""
+    import onnx
+
+    return sorted({node.op_type for node in onnx.load_from_string(onnx_bytes).graph.node})
+
+
+def _ezkl_error(exc: Exception, onnx_bytes: bytes, step: str) -> InvalidInput:
+    text = str(exc)
+    match = re.search(r"Unimplemented\((\w+)\)", text) or re.search(r'node #\d+ "/?(\w+)', text)
+    if match:
+        return InvalidInput(f"ezkl cannot build a circuit for the ONNX operator {match.group(1)} ({step}: {text}). "
+                            f"Replace that layer; the model uses {', '.join(onnx_ops(onnx_bytes))}.")  # fmt: skip
+    return InvalidInput(f"ezkl failed at {step}: {text}")
+
+
+@dataclass
+class Circuit:
+    """A compiled circuit with its keys, in one cache folder."""
+
+    key: str
+    folder: Path
+    visibility: Visibility
+    srs: ReferenceString
+    built: bool  # True when this call ran the pipeline, False when it came from the cache
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per pipeline step run now
+
+    def path(self, name: str) -> Path:
+        return self.folder / FILES[name]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return json.loads(self.path("settings").read_text())
+
+    @property
+    def logrows(self) -> int:
+        return int(self.settings["run_args"]["logrows"])
+
+    @property
+    def input_scale(self) -> int:
+        return int(self.settings["model_input_scales"][0])
+
+    @property
+    def output_scale(self) -> int:
+        return int(self.settings["model_output_scales"][0])
+
+    def sizes(self) -> dict[str, int]:
+        """Bytes on disk: ONNX, compiled circuit, proving key, verifying key, reference string."""
+        out = {name: self.path(name).stat().st_size for name in ("onnx", "compiled", "pk", "vk")}
+        out["srs"] = self.srs.size
+        return out
+
+
+def circuits_dir() -> Path:
+    return config.cache_dir("zk", "circuits")
+
+
+def _data_json(path: Path, arrays: list[np.ndarray]) -> None:
+    path.write_text(json.dumps({"input_data": [np.asarray(a, dtype=float).ravel().tolist() for a in arrays]}))
+
+
+def content_key(onnx_bytes: bytes, request: dict[str, Any], calibration: np.ndarray, srs_id: str) -> str:
+    """SHA-256 naming a circuit: model bytes, settings asked for, calibration data, reference string."""
+    h = hashlib.sha256()
+    for part in (onnx_bytes, canonical_json(request).encode(), np.ascontiguousarray(calibration, "<f8").tobytes(),
+                 srs_id.encode(), backend.version().encode()):  # fmt: skip
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def build(onnx_bytes: bytes, calibration: np.ndarray, *, visibility: Visibility, scale: int | None = None,
+          logrows: int | None = None, target: str = "resources", srs_path: str | os.PathLike | None = None,
+          cache: bool = True) -> Circuit:  # fmt: skip
+    """Settings, calibration, compile, reference string and setup for one ONNX model (or the cached result).
+
+    ``calibration`` holds one or more sample inputs (first axis = samples)
+    used to pick the fixed-point scale and the circuit size.
+    """
+    if target not in TARGETS:
+        raise InvalidInput(f"target must be one of {', '.join(TARGETS)}, not {target!r}.")
+    request = {"visibility": visibility.as_dict(), "scale": scale, "logrows": logrows, "target": target}
+    srs_id = "dev" if srs_path is None else hashlib.sha256(Path(srs_path).read_bytes()).hexdigest()
+    key = content_key(onnx_bytes, request, calibration, srs_id)
+    folder = circuits_dir() / key[:32]
+    if cache and (folder / _META).exists():
+        meta = json.loads((folder / _META).read_text())
+        srs = reference_string(meta["logrows"], path=srs_path)
+        return Circuit(key, folder, visibility, srs, built=False)
+    work = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        timings = _run_pipeline(work, onnx_bytes, calibration, visibility, scale, logrows, target, srs_path)
+        settings = json.loads((work / FILES["settings"]).read_text())
+        (work / _META).write_text(json.dumps({"key": key, "request": request, "logrows": settings["run_args"]["logrows"],
+                                              "ezkl": backend.version(), "created": time.time()}))  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(work, folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    srs = reference_string(int(json.loads((folder / _META).read_text())["logrows"]), path=srs_path)
+    return Circuit(key, folder, visibility, srs, built=True, timings=timings)
+
+
+def _run_pipeline(work: Path, onnx_bytes: bytes, calibration: np.ndarray, visibility: Visibility,
+                  scale: int | None, logrows: int | None, target: str, srs_path) -> dict[str, float]:  # fmt: skip
+    ezkl = backend.ezkl()
+    paths = {name: work / fname for name, fname in FILES.items()}
+    paths["onnx"].write_bytes(onnx_bytes)
+    _data_json(work / "calibration.json", list(calibration))
+    timings: dict[str, float] = {}
+
+    start = time.perf_counter()
+    run_args = ezkl.PyRunArgs()
+    run_args.input_visibility = visibility.ezkl("input")
+    run_args.param_visibility = visibility.ezkl("params")
+    run_args.output_visibility = visibility.ezkl("output")
+    if scale is not None:
+        run_args.input_scale = run_args.param_scale = scale
+    try:
+        backend.call("gen_settings", paths["onnx"], paths["settings"], py_run_args=run_args)
+    except RuntimeError as exc:
+        raise _ezkl_error(exc, onnx_bytes, "settings") from None
+    _calibrate(work, paths, onnx_bytes, scale, logrows, target)
+    settings = json.loads(paths["settings"].read_text())
+    timings["settings"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    try:
+        backend.call("compile_circuit", paths["onnx"], paths["compiled"], paths["settings"])
+    except RuntimeError as exc:
+        raise _ezkl_error(exc, onnx_bytes, "compile") from None
+    timings["compile"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    srs = reference_string(int(settings["run_args"]["logrows"]), path=srs_path)
+    timings["srs"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    backend.call("setup", paths["compiled"], paths["vk"], paths["pk"], srs_path=srs.path)
+    timings["setup"] = time.perf_counter() - start
+    return timings
+
+
+def _calibrate(work: Path, paths: dict[str, Path], onnx_bytes: bytes, scale: int | None, logrows: int | None,
+               target: str) -> None:  # fmt: skip
+    """Calibrate scale and size. ezkl's calibration fills the row budget it is given, so the
+    smallest budget that works is searched for (from just under the uncalibrated row count)."""
+    scales = [scale] if scale is not None else None
+    if logrows is not None:
+        budgets = [logrows]
+    else:
+        rows = int(json.loads(paths["settings"].read_text())["num_rows"])
+        budgets = list(range(max(MIN_SEARCH_LOGROWS, math.ceil(math.log2(max(rows, 2))) - 1), MAX_SEARCH_LOGROWS + 1))
+    last: Exception | None = None
+    for budget in budgets:
+        try:
+            backend.call("calibrate_settings", work / "calibration.json", paths["onnx"], paths["settings"], target,
+                         scales=scales, max_logrows=budget)  # fmt: skip
+        except RuntimeError as exc:
+            last = exc
+            continue
+        needed = int(json.loads(paths["settings"].read_text())["run_args"]["logrows"])
+        if logrows is not None and needed > logrows:
+            raise InvalidInput(f"this circuit needs 2**{needed} rows; raise logrows to at least {needed}.")
+        return
+    if logrows is not None:
+        raise InvalidInput(f"the circuit does not fit in 2**{logrows} rows ({last}); raise logrows or lower scale.")
+    raise _ezkl_error(last or RuntimeError("calibration failed"), onnx_bytes, "calibration")
+
+
+def cache_info() -> dict[str, Any]:
+    """What the zk cache holds: circuits, reference strings, bytes on disk."""
+    root = config.cache_dir("zk")
+    files = [p for p in root.rglob("*") if p.is_file()]
+    circuits = [p for p in circuits_dir().iterdir() if (p / _META).exists()]
+    return {"folder": str(root), "circuits": len(circuits), "reference_strings": len(list(root.glob("srs/*.srs"))),
+            "bytes": sum(p.stat().st_size for p in files)}  # fmt: skip
+
+
+def clear_cache(*, keep_reference_strings: bool = False) -> int:
+    """Delete cached circuits and keys (and the development reference strings); returns bytes freed."""
+    before = cache_info()["bytes"]
+    for entry in config.cache_dir("zk").iterdir():
+        if keep_reference_strings and entry.name == "srs":
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink()
+    return before - cache_info()["bytes"]

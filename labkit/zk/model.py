@@ -1,0 +1,337 @@
+"""``ZKModel``: prove that a torch model produced an output, and check such proofs.
+
+>>> import labkit.zk
+>>> labkit.zk.Visibility(input="private").params
+'public'
+
+Building a ZKModel runs (or loads from the cache) the whole pipeline of
+:mod:`labkit.zk.circuit`. ``prove(x)`` makes a witness and a proof;
+``verify(proof)`` checks it against this model's verifying key and returns
+True or False, never raising on a proof that is merely invalid.
+
+What a proof covers is the list of public instances: public inputs and
+outputs as field elements, and Poseidon hashes for hashed parts. The
+"pretty" values ezkl also writes into a proof file are not checked by the
+verifier, so this module decodes what a proof claims from the instances only.
+
+References
+----------
+Gabizon, Williamson, Ciobotaru, "PLONK", ePrint 2019/953; the Halo2 book
+(https://zcash.github.io/halo2/); ezkl documentation (https://docs.ezkl.xyz/).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidInput, LabkitError
+from . import backend
+from .circuit import Circuit, Visibility, build, export_onnx
+
+# Fixed-point values must stay well inside the field and lookup ranges: |x| * 2**scale below this.
+_MAX_FIXED_POINT = 2**20
+
+
+@dataclass
+class Proof:
+    """A proof as ezkl writes it (``data``), with what this lab knows about it."""
+
+    data: dict[str, Any]
+    circuit: str  # content key of the circuit that made it
+    seconds: float = 0.0  # proving time
+    witness_seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def instances(self) -> list[str]:
+        """The public instances (field elements, little-endian hex) the proof is about."""
+        return list(self.data["instances"][0])
+
+    @property
+    def size(self) -> int:
+        """Bytes of the proof itself (without the public instances)."""
+        return len(self.data["proof"])
+
+    def copy(self) -> Proof:
+        return Proof(copy.deepcopy(self.data), self.circuit, self.seconds, self.witness_seconds, dict(self.meta))
+
+    def to_json(self) -> str:
+        return json.dumps({"data": self.data, "circuit": self.circuit})
+
+    @classmethod
+    def from_json(cls, text: str) -> Proof:
+        d = json.loads(text)
+        return cls(d["data"], d["circuit"])
+
+
+def _as_array(x: Any, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} must be an array of numbers, not {type(x).__name__}.") from None
+    if arr.size == 0:
+        raise InvalidInput(f"{what} is empty.")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInput(f"{what} holds NaN or infinity; give finite numbers.")
+    return arr
+
+
+class ZKModel:
+    """A torch model compiled to a zk-SNARK circuit (ezkl), ready to prove and verify.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A feed-forward model whose operators ezkl supports (Linear, Conv,
+        ReLU, pooling, ...). It is exported once with the TorchScript exporter.
+    sample_input : array-like
+        One input with the exact shape every later input must have (batch
+        axis included, e.g. ``(1, 64)``); also used for calibration.
+    visibility : dict or Visibility, optional
+        ``{"input": ..., "params": ..., "output": ...}``, each "public",
+        "private" or "hashed" (default: all public).
+    scale : int, optional
+        Fixed-point scale (bits after the point); calibrated when omitted.
+    logrows : int, optional
+        Circuit size (log2 of the rows); the smallest that fits when omitted.
+    target : {"resources", "accuracy"}
+        What calibration optimises.
+    calibration : array-like, optional
+        More inputs (first axis = samples) to calibrate on.
+    srs_path : path-like, optional
+        A reference string you trust. Without one a development string is
+        generated here, and :attr:`development_setup` is True: such proofs
+        can be forged by whoever knows its secret (not for production).
+    cache : bool
+        Reuse the compiled circuit and keys of an identical earlier build.
+    """
+
+    def __init__(self, model: Any, sample_input: Any, *, visibility: Visibility | dict | None = None,
+                 scale: int | None = None, logrows: int | None = None, target: str = "resources",
+                 calibration: Any = None, srs_path: str | os.PathLike | None = None, cache: bool = True):  # fmt: skip
+        import torch
+
+        if not isinstance(model, torch.nn.Module):
+            raise InvalidInput(f"model must be a torch.nn.Module, not {type(model).__name__}.")
+        sample = _as_array(sample_input, "sample_input")
+        if sample.ndim < 2:
+            raise InvalidInput(f"sample_input needs a batch axis: shape (1, ...), not {sample.shape}.")
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int) or not 0 <= scale <= 20):
+            raise InvalidInput(f"scale must be an integer between 0 and 20, not {scale!r}.")
+        self.visibility = Visibility.of(visibility)
+        self.model = model.eval()
+        self.input_shape = tuple(sample.shape)
+        calib = sample[None] if calibration is None else _as_array(calibration, "calibration")
+        if calib.shape[1:] != self.input_shape:
+            raise InvalidInput(f"calibration samples must each have shape {self.input_shape}, not {calib.shape[1:]}.")
+        start = time.perf_counter()
+        self.onnx = export_onnx(self.model, sample)
+        export_seconds = time.perf_counter() - start
+        with torch.no_grad():
+            self.output_size = int(np.prod(self.model(torch.as_tensor(sample, dtype=torch.float32)).shape))
+        self.circuit: Circuit = build(self.onnx, calib, visibility=self.visibility, scale=scale, logrows=logrows,
+                                      target=target, srs_path=srs_path, cache=cache)  # fmt: skip
+        self.timings = {"export": export_seconds, **self.circuit.timings}
+        self._commitment: str | None = None
+
+    # -- facts -------------------------------------------------------------------------
+    @property
+    def development_setup(self) -> bool:
+        """True when the reference string was generated here (not for production)."""
+        return self.circuit.srs.development
+
+    @property
+    def logrows(self) -> int:
+        return self.circuit.logrows
+
+    def sizes(self) -> dict[str, int]:
+        return self.circuit.sizes()
+
+    @property
+    def verifying_key_id(self) -> str:
+        """SHA-256 of the verifying key: what a verifier pins."""
+        return hashlib.sha256(self.circuit.path("vk").read_bytes()).hexdigest()
+
+    # -- inputs ------------------------------------------------------------------------
+    def check_input(self, x: Any) -> np.ndarray:
+        """``x`` as an array of this model's input shape, or InvalidInput saying what is wrong."""
+        arr = _as_array(x, "x")
+        if arr.shape != self.input_shape:
+            if arr.size == int(np.prod(self.input_shape)) and arr.ndim == len(self.input_shape) - 1:
+                hint = f" (add the batch axis: x[None] has shape {(1, *arr.shape)})"
+            else:
+                hint = ""
+            raise InvalidInput(f"x has shape {arr.shape}; this circuit takes shape {self.input_shape}{hint}.")
+        limit = _MAX_FIXED_POINT / 2**self.circuit.input_scale
+        if np.max(np.abs(arr)) > limit:
+            raise InvalidInput(f"|x| reaches {np.max(np.abs(arr)):.3g}; at scale {self.circuit.input_scale} this "
+                               f"circuit takes values up to {limit:.3g}: normalise the input.")  # fmt: skip
+        return arr
+
+    def plaintext(self, x: Any) -> np.ndarray:
+        """The model's ordinary (float) output on ``x``."""
+        import torch
+
+        arr = self.check_input(x)
+        with torch.no_grad():
+            return self.model(torch.as_tensor(arr, dtype=torch.float32)).numpy().ravel()
+
+    # -- proving -----------------------------------------------------------------------
+    def witness(self, x: Any, folder: Path) -> dict[str, Any]:
+        """Run the circuit on ``x`` (ezkl ``gen_witness``) and return the witness."""
+        arr = self.check_input(x)
+        data, out = folder / "input.json", folder / "witness.json"
+        data.write_text(json.dumps({"input_data": [arr.ravel().tolist()]}))
+        backend.call("gen_witness", data, self.circuit.path("compiled"), out)
+        return json.loads(out.read_text())
+
+    def prove(self, x: Any) -> Proof:
+        """A proof that this circuit, run on ``x``, gives the output it states."""
+        arr = self.check_input(x)
+        with tempfile.TemporaryDirectory(prefix="labkit-zk-") as tmp:
+            folder = Path(tmp)
+            start = time.perf_counter()
+            wit = self.witness(arr, folder)
+            witness_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            backend.call("prove", folder / "witness.json", self.circuit.path("compiled"),
+                         self.circuit.path("pk"), folder / "proof.json", srs_path=self.circuit.srs.path)  # fmt: skip
+            seconds = time.perf_counter() - start
+            # The file, not the returned dict: the file is what ezkl's verifier reads back.
+            data = json.loads((folder / "proof.json").read_text())
+        outputs = wit.get("pretty_elements", {}).get("rescaled_outputs") or [[]]
+        proof = Proof(data, self.circuit.key, seconds, witness_seconds,
+                      meta={"circuit_output": [float(v) for v in outputs[0]]})  # fmt: skip
+        self._check_layout(proof, wit)
+        return proof
+
+    # -- verifying ---------------------------------------------------------------------
+    def verify(self, proof: Proof, *, output: Any = None, input: Any = None, commitment: str | None = None,
+               atol: float | None = None) -> bool:  # fmt: skip
+        """True when ``proof`` verifies under this model's key (and matches what you expect).
+
+        Parameters
+        ----------
+        proof : Proof
+        output, input : array-like, optional
+            Values the proof must state (public parts only), within ``atol``
+            (default: two steps of the fixed-point grid).
+        commitment : str, optional
+            The published parameter hash (``params_commitment``): a proof made
+            with other weights states another hash and fails.
+
+        Returns
+        -------
+        bool
+            False for any invalid or mismatching proof; never raises on one.
+        """
+        if not isinstance(proof, Proof):
+            raise InvalidInput(f"verify takes a Proof (from prove), not {type(proof).__name__}.")
+        try:
+            if not self._snark_verifies(proof):
+                return False
+            if output is not None and not self._close(self.claimed_output(proof), output, atol):
+                return False
+            if input is not None and not self._close(self.claimed_input(proof), input, atol):
+                return False
+            return commitment is None or self.claimed_commitment(proof) == commitment
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # a malformed proof is an invalid proof
+            return False
+
+    def _snark_verifies(self, proof: Proof) -> bool:
+        with tempfile.TemporaryDirectory(prefix="labkit-zk-") as tmp:
+            path = Path(tmp) / "proof.json"
+            path.write_text(json.dumps(proof.data))
+            try:
+                return bool(backend.call("verify", path, self.circuit.path("settings"), self.circuit.path("vk"),
+                                         srs_path=self.circuit.srs.path))  # fmt: skip
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # ezkl raises on a failed check; a Rust panic arrives as a BaseException
+                return False
+
+    @staticmethod
+    def _close(claimed: np.ndarray | None, expected: Any, atol: float | None) -> bool:
+        if claimed is None:
+            return False
+        want = np.asarray(expected, dtype=float).ravel()
+        return claimed.shape == want.shape and bool(np.allclose(claimed, want, rtol=0, atol=atol or 0.05))
+
+    # -- what a proof states -----------------------------------------------------------
+    def _layout(self, proof: Proof) -> dict[str, slice]:
+        """Where each part sits among the instances: parameter hashes, then input, then output
+        (ezkl 23's order, checked against the witness on every proof by :meth:`prove`)."""
+        n_in = {"public": int(np.prod(self.input_shape)), "hashed": 1, "private": 0}[self.visibility.input]
+        n_out = {"public": self.output_size, "hashed": 1, "private": 0}[self.visibility.output]
+        total = len(proof.instances)
+        n_params = total - n_in - n_out
+        return {"params": slice(0, n_params), "input": slice(n_params, n_params + n_in),
+                "output": slice(total - n_out, total)}  # fmt: skip
+
+    def _check_layout(self, proof: Proof, wit: dict[str, Any]) -> None:
+        layout, inst = self._layout(proof), proof.instances
+        expected = {"params": (wit.get("processed_params") or {}).get("poseidon_hash") or [],
+                    "input": (wit.get("processed_inputs") or {}).get("poseidon_hash") or [],
+                    "output": (wit.get("processed_outputs") or {}).get("poseidon_hash") or []}  # fmt: skip
+        if self.visibility.input == "public":
+            expected["input"] = [f for group in wit["inputs"] for f in group]
+        if self.visibility.output == "public":
+            expected["output"] = [f for group in wit["outputs"] for f in group]
+        for part, want in expected.items():
+            if inst[layout[part]] != list(want):
+                raise LabkitError(f"ezkl {backend.version()} orders the public instances differently than labkit "
+                                  f"expects ({part}); claimed values cannot be decoded.")  # fmt: skip
+
+    def claimed_output(self, proof: Proof) -> np.ndarray | None:
+        """The output a proof states (decoded from its public instances); None unless output is public."""
+        if self.visibility.output != "public":
+            return None
+        felts = proof.instances[self._layout(proof)["output"]]
+        return np.array([backend.felt_to_float(f, self.circuit.output_scale) for f in felts])
+
+    def claimed_input(self, proof: Proof) -> np.ndarray | None:
+        """The input a proof states; None unless input is public."""
+        if self.visibility.input != "public":
+            return None
+        felts = proof.instances[self._layout(proof)["input"]]
+        return np.array([backend.felt_to_float(f, self.circuit.input_scale) for f in felts])
+
+    def claimed_input_hash(self, proof: Proof) -> str | None:
+        """The Poseidon hash of the input a proof states; None unless input is hashed."""
+        if self.visibility.input != "hashed":
+            return None
+        return ",".join(proof.instances[self._layout(proof)["input"]])
+
+    def claimed_commitment(self, proof: Proof) -> str | None:
+        """The parameter hash a proof states; None unless params are hashed."""
+        if self.visibility.params != "hashed":
+            return None
+        return ",".join(proof.instances[self._layout(proof)["params"]])
+
+    @property
+    def params_commitment(self) -> str | None:
+        """The Poseidon hash of this model's weights, as the owner publishes it (params="hashed")."""
+        if self.visibility.params != "hashed":
+            return None
+        if self._commitment is None:
+            with tempfile.TemporaryDirectory(prefix="labkit-zk-") as tmp:
+                wit = self.witness(np.zeros(self.input_shape), Path(tmp))
+            self._commitment = ",".join(wit["processed_params"]["poseidon_hash"])
+        return self._commitment
+
+    def __repr__(self) -> str:
+        dev = " [development setup: not for production]" if self.development_setup else ""
+        return (f"ZKModel(input {self.input_shape}, visibility {self.visibility.as_dict()}, "
+                f"logrows {self.logrows}){dev}")  # fmt: skip

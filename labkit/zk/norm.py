@@ -1,0 +1,123 @@
+"""A proof that a private federated update has norm within a public bound.
+
+A federated-learning client sends an update vector ``u``. Poisoned updates are
+often large; a server that caps ``||u||_2 <= B`` limits what one client can
+do (Sun et al., 2019). With secure aggregation the server never sees ``u``,
+so it cannot measure the norm itself. Here the client proves it instead: the
+circuit computes ``excess = relu(sum(u**2) - B**2)`` in fixed point, with
+
+- ``u`` private (optionally exposed only as a Poseidon hash, a commitment the
+  aggregation step can be tied to),
+- ``B`` a constant of the circuit, so the verifying key pins it (the server
+  builds the circuit, so the bound is public),
+- ``excess`` public: the server accepts when it is zero (up to the
+  fixed-point tolerance) and the proof verifies.
+
+A client with a large update can still make a valid proof, but it states a
+positive excess; to state zero it would have to break the SNARK.
+
+References
+----------
+Sun, Kairouz, Suresh, McMahan, "Can you really backdoor federated learning?",
+arXiv:1911.07963 (2019): norm bounding as a defence.
+Bonawitz et al., "Practical secure aggregation for privacy-preserving machine
+learning", CCS 2017.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidInput
+from .model import Proof, ZKModel, _as_array
+
+
+def norm_module(bound: float):
+    """The torch module behind the proof: ``relu(sum(u**2) - bound**2)``."""
+    import torch
+
+    class NormBound(torch.nn.Module):
+        """excess = relu(sum(u * u) - bound**2), one value per row."""
+
+        def __init__(self, bound_squared: float):
+            super().__init__()
+            self.bound_squared = float(bound_squared)
+
+        def forward(self, u):
+            return torch.relu((u * u).sum(dim=-1, keepdim=True) - self.bound_squared)
+
+    return NormBound(float(bound) * float(bound))
+
+
+class UpdateNormProver:
+    """Prove and check ``||u||_2 <= bound`` for private update vectors of length ``dim``.
+
+    Parameters
+    ----------
+    dim : int
+        Length of the update vector.
+    bound : float
+        The public L2 bound.
+    max_abs : float
+        Largest |u_i| the circuit is calibrated for (updates are rejected
+        above it before any proving).
+    commit : bool
+        Expose a Poseidon hash of the update (default) or nothing at all.
+    scale, srs_path, cache
+        As for :class:`~labkit.zk.ZKModel`.
+    """
+
+    def __init__(self, *, dim: int, bound: float, max_abs: float = 1.0, commit: bool = True, scale: int | None = 8,
+                 srs_path: str | os.PathLike | None = None, cache: bool = True):  # fmt: skip
+        if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= 4096:
+            raise InvalidInput(f"dim must be an integer between 1 and 4096, not {dim!r}.")
+        for name, value in (("bound", bound), ("max_abs", max_abs)):
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise InvalidInput(f"{name} must be a positive finite number, not {value!r}.")
+        self.dim, self.bound, self.max_abs = dim, float(bound), float(max_abs)
+        edge = np.linspace(-max_abs, max_abs, dim)[None]  # calibration: the extremes the circuit must hold
+        calibration = np.stack([edge, np.full((1, dim), max_abs), np.zeros((1, dim))])
+        visibility = {"input": "hashed" if commit else "private", "params": "public", "output": "public"}
+        self.zk = ZKModel(norm_module(self.bound), calibration[1], visibility=visibility, scale=scale,
+                          calibration=calibration, srs_path=srs_path, cache=cache)  # fmt: skip
+
+    @property
+    def tolerance(self) -> float:
+        """Largest stated excess still accepted: fixed-point rounding of ``dim`` squares."""
+        return (self.dim + 1) * 2.0 ** (-self.zk.circuit.input_scale) * max(1.0, self.max_abs)
+
+    def _vector(self, update: Any) -> np.ndarray:
+        u = _as_array(update, "update").reshape(-1)
+        if u.size != self.dim:
+            raise InvalidInput(f"update has {u.size} values; this prover takes vectors of length {self.dim}.")
+        if np.max(np.abs(u)) > self.max_abs:
+            raise InvalidInput(f"update values reach {np.max(np.abs(u)):.3g}, above max_abs={self.max_abs}: "
+                               "build the prover with a larger max_abs.")  # fmt: skip
+        return u[None]
+
+    def prove(self, update: Any) -> Proof:
+        """A proof stating the excess of ``||update||^2`` over ``bound^2`` (zero when within)."""
+        return self.zk.prove(self._vector(update))
+
+    def excess(self, proof: Proof) -> float:
+        """The excess the proof states (decoded from its public output)."""
+        return float(self.zk.claimed_output(proof)[0])
+
+    def commitment(self, proof: Proof) -> str | None:
+        """The Poseidon hash of the update the proof states (None without ``commit``)."""
+        return self.zk.claimed_input_hash(proof)
+
+    def verify(self, proof: Proof, *, commitment: str | None = None) -> bool:
+        """Accept: the proof verifies, states an excess within tolerance (and the given commitment)."""
+        if not self.zk.verify(proof):
+            return False
+        try:
+            if commitment is not None and self.commitment(proof) != commitment:
+                return False
+            return self.excess(proof) <= self.tolerance
+        except Exception:  # a malformed proof is an invalid proof
+            return False
