@@ -19,7 +19,7 @@ python.org. To use another interpreter anyway: `make lab PYTHON=python3.11`.
 endef
 export PYTHON_HELP
 
-.PHONY: setup lab test notebooks lock binder-check doctor clean
+.PHONY: setup lab test notebooks lock binder-check browser-deps doctor clean
 
 setup: $(STAMP)
 
@@ -72,6 +72,12 @@ binder-check:
 	build/binder-venv/bin/python -m pip install --quiet -r binder/requirements.txt
 	PATH="$(CURDIR)/build/binder-venv/bin:$$PATH" bash binder/postBuild
 	PATH="$(CURDIR)/build/binder-venv/bin:$$PATH" build/binder-venv/bin/python -m pytest -p no:cacheprovider tests/test_notebooks.py
+
+# Debian's Chromium for the browser tests (they skip without it). Needs root or sudo.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
