@@ -169,3 +169,17 @@ def defense_explorer(*, iterations: int = 100, utility_rounds: int | None = None
     if run:
         run_defended()
     return box
+
+
+def image_grid(images: list[np.ndarray], titles: list[str], *, height: int = 220):
+    """A static row of (C, H, W) images with titles (a plotly Figure)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(images), subplot_titles=titles)
+    for i, img in enumerate(images, start=1):
+        fig.add_trace(go.Image(z=to_rgb(img)), row=1, col=i)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=40, b=5))
+    return fig

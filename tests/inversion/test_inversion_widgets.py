@@ -37,3 +37,8 @@ def test_defense_frame_and_explorer():
     box.run()
     xs = box.figure.data[2].x
     assert len(xs) == 2 and xs[0] > 25 and xs[1] < 12
+
+
+def test_image_grid():
+    fig = wi.image_grid([np.zeros((1, 8, 8)), np.ones((3, 32, 32))], ["a", "b"])
+    assert len(fig.data) == 2 and np.asarray(fig.data[1].z).shape == (32, 32, 3)
