@@ -387,12 +387,28 @@ print(f"modelled SGX stays within 7% up to {model_res.metrics['claim_holds_up_to
 
 # %%
 ks.release("model", quote, nonce)  # the quote and nonce from section 3, replayed
-for entry in ks.audit[-4:]:
-    print(entry["key"], "released" if entry["released"] else "refused", entry["reasons"])
+for entry in ks.audit[-3:]:
+    print(f"v{entry['version']} {entry['key']}: {'released' if entry['released'] else 'refused'} {entry['reasons']}")
 
 # %% [markdown]
-# Rotation is not automated here: rotating the model key means re-encrypting the model blob
-# and releasing the new key to attested enclaves, which the same `release` path already does.
+# - rotation on a schedule: the key service replaces the key, the model owner re-encrypts the
+#   model under it, and the enclave gets the new key only through a fresh attestation. The old
+#   blob no longer opens:
+
+# %%
+from labkit.errors import TamperDetected
+
+old_blob = dep.model_blob
+dep.rotate_model_key()
+for entry in ks.audit[-2:]:
+    print(
+        f"v{entry['version']} {entry['key']}: {entry['event']}" + (" (attested first)" if entry.get("released") else "")
+    )
+try:
+    enclave.load_model(old_blob)
+except TamperDetected as exc:
+    print("old blob refused:", exc)
+print("still serving:", dep.client.infer(enclave, X[:5]), "true labels:", y[:5])
 
 # %% [markdown]
 # ## 10. Exercises

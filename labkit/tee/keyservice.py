@@ -55,6 +55,7 @@ class KeyService:
             raise InvalidInput(f"KeyService needs a Verifier, not {type(verifier).__name__}.")
         self.verifier = verifier
         self._keys: dict[str, bytes] = {}
+        self.versions: dict[str, int] = {}
         self.audit: list[dict] = []
         for name, key in (keys or {}).items():
             self.add_key(name, key)
@@ -70,6 +71,18 @@ class KeyService:
     def challenge(self) -> bytes:
         return self.verifier.challenge()
 
+    def rotate(self, name: str) -> bytes:
+        """Replace key ``name`` with a fresh one (the guide's scheduled rotation); returns the new key.
+
+        Data under the old key must be re-encrypted by its owner; enclaves holding the old key keep
+        it until they restart, and get the new one only through a fresh attestation.
+        """
+        if name not in self._keys:
+            raise InvalidInput(f"no key named {name!r}; known: {sorted(self._keys)}.")
+        self.versions[name] = self.versions.get(name, 1) + 1
+        self.audit.append({"time": time.time(), "key": name, "event": "rotated", "version": self.versions[name]})
+        return self.add_key(name)
+
     def release(self, name: str, quote, nonce: bytes) -> Release:
         """Appraise ``quote``; if trusted, wrap key ``name`` to the enclave key the quote binds."""
         if name not in self._keys:
@@ -79,7 +92,8 @@ class KeyService:
         if appraisal.passed:
             recipient = P.HybridPublicKey.from_bytes(bytes.fromhex(appraisal_quote_key(quote)))
             wrapped = P.wrap(recipient, self._keys[name], b"key:" + name.encode())
-        self.audit.append({"time": time.time(), "key": name, "released": appraisal.passed,
+        self.audit.append({"time": time.time(), "key": name, "event": "release", "version": self.versions.get(name, 1),
+                           "released": appraisal.passed,
                            "reasons": list(appraisal.codes), "measurement": appraisal.claims.get("measurement")})  # fmt: skip
         return Release(name, appraisal.passed, appraisal, wrapped)
 

@@ -59,6 +59,17 @@ class Deployment:
         self.client.connect(self.enclave)
         return self.release
 
+    def rotate_model_key(self) -> Release:
+        """Scheduled rotation: new model key, the owner re-encrypts the model, the enclave re-attests for it."""
+        self.model_blob = encrypt_model(M.to_npz(self.params), self.key_service.rotate("model"))
+        nonce = self.key_service.challenge()
+        self.release = self.key_service.release("model", self.enclave.quote(nonce), nonce)
+        if not self.release.released:
+            raise VerificationFailed(f"key service refused the rotated model key: {self.release.appraisal}")
+        self.enclave.install_key("model", self.release.wrapped)
+        self.enclave.load_model(self.model_blob)
+        return self.release
+
     def close(self) -> None:
         if self.enclave is not None:
             self.enclave.close()
@@ -68,6 +79,14 @@ class Deployment:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def smoke() -> str:
+    """One honest run for ``labkit doctor``: launch, attest, release, classify four digits."""
+    with deploy() as dep:
+        X, _ = M.test_levels(4)
+        agree = int((dep.client.infer(dep.enclave, X) == M.plaintext_predict(dep.params, X)).sum())
+        return f"enclave process attested ({dep.platform.scheme}), key released, {agree}/4 labels match plaintext"
 
 
 def deploy(*, scheme: str = "ecdsa-p256", oblivious: bool = False, query_budget: int = 100_000, svn: int = 2,

@@ -215,3 +215,21 @@ def test_quote_with_wrong_field_types_is_refused(dep):
     d["svn"] = "99"
     appraisal = dep.key_service.verifier.appraise(Quote(**d), nonce)
     assert not appraisal.passed and "bad_signature" in appraisal.codes
+
+
+def test_key_rotation_needs_reencryption_and_fresh_attestation(dep):
+    old_blob, old_key = dep.model_blob, dep.key_service._keys["model"]
+    rel = dep.rotate_model_key()
+    assert rel.released and dep.key_service._keys["model"] != old_key
+    assert dep.key_service.versions["model"] >= 2
+    assert any(e.get("event") == "rotated" for e in dep.key_service.audit)
+    with pytest.raises(TamperDetected):
+        dep.enclave.load_model(old_blob)  # the old blob does not open under the new key
+    X, _ = model.test_levels(4)
+    assert np.array_equal(dep.client.infer(dep.enclave, X), model.plaintext_predict(dep.params, X))
+
+
+def test_smoke_for_doctor():
+    from labkit.tee.lifecycle import smoke
+
+    assert "4/4 labels match" in smoke()
