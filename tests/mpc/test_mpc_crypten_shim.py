@@ -58,6 +58,7 @@ def test_smoke_add_leaves_no_party_behind():
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
+@pytest.mark.slow  # starts fresh interpreters: ~3 s each on a loaded machine
 def test_smoke_add_fresh_interpreters_agree():
     run = parties.run_parties(
         "labkit.mpc._crypten:_smoke_task", [[1.5, 2.5], [3.0, 4.0]], provider="TFP", start_method="subprocess"

@@ -29,9 +29,9 @@ def test_killed_party_surfaces_within_30s_and_nothing_is_left(n, victim):
 
 
 def test_hung_party_times_out_and_is_killed():
-    with pytest.raises(parties.PartyTimeout, match="did not finish within 4") as info:
+    with pytest.raises(parties.PartyTimeout, match="did not finish within 3") as info:
         parties.run_parties("labkit.mpc.faults:_long_task", [[0.5] * 64, None], options={"seconds": 30},
-                            provider="TFP", kill_party=(1, 0.1, "stop"), timeout=4)  # fmt: skip
+                            provider="TFP", kill_party=(1, 0.1, "stop"), timeout=3)  # fmt: skip
     assert _gone(info.value.pids)
 
 
@@ -55,7 +55,7 @@ def test_bad_rendezvous_host_is_a_clear_error(host, match):
 def test_unreachable_rendezvous_is_a_clear_error():
     port = parties.free_port()  # nobody listens there
     with pytest.raises(parties.RendezvousUnreachable, match="did not join the rendezvous") as info:
-        parties.run_parties(SMOKE, [None, [3.0, 4.0]], port=port, local_ranks=[1], timeout=4)
+        parties.run_parties(SMOKE, [None, [3.0, 4.0]], port=port, local_ranks=[1], timeout=3)
     assert _gone(info.value.pids)
 
 
