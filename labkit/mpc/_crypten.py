@@ -134,7 +134,8 @@ def smoke_add(parties: int = 2, *, timeout: float = 30.0) -> float:
     InvalidInput
         ``parties`` or ``timeout`` out of range.
     BackendUnavailable
-        CrypTen does not import in this process.
+        CrypTen is not installed (a failing import inside the parties surfaces as PartyFailed
+        naming BackendUnavailable and its reason).
     LabkitError
         A party failed, the rendezvous failed, the parties disagree, or the timeout expired.
         No party process is left running in any case.
@@ -146,6 +147,8 @@ def smoke_add(parties: int = 2, *, timeout: float = 30.0) -> float:
     from . import parties as _parties
 
     _parties.check_parties(parties, allowed=(2, 3))
+    if version() is None:
+        raise BackendUnavailable(BACKEND, "the crypten package is not installed (see the Makefile's crypten step)")
     run = _parties.run_parties(
         "labkit.mpc._crypten:_smoke_task",
         [list(SMOKE_A), list(SMOKE_B)] + [None] * (parties - 2),

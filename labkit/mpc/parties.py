@@ -1,9 +1,11 @@
 """Launch CrypTen parties as separate OS processes and collect what they reveal.
 
-Each party is a fresh Python process (``python -m labkit.mpc.worker``) that
-joins the others through a torch.distributed rendezvous over TCP (gloo
-backend) at ``host:port``: 127.0.0.1 by default, another host's address when
-the parties run on several machines. A party receives only its own owner's
+Each party is its own OS process (forked from a fork server that has
+imported torch and CrypTen once, or a fresh ``python -m labkit.mpc.worker``)
+that joins the others through a torch.distributed rendezvous over TCP (gloo
+backend) at ``host:port``: 127.0.0.1 by default. For parties on several
+machines, each machine calls :func:`run_parties` with party 0's address, the
+same port and its own ``local_ranks`` and private input. A party receives only its own owner's
 private input (a separate file the other processes never open) and secret
 shares it at its source; the parties then run a task function and return
 what it reveals.

@@ -9,6 +9,12 @@ is shown beside it, with its ciphertext upload through the same link.
 
 ``measure``, ``he_measure`` and ``cost_bars`` are the plain functions the
 tests call; :func:`explorer` builds the ipywidgets view around them.
+
+References
+----------
+Knott et al., "CrypTen: Secure Multi-Party Computation Meets Machine
+Learning", NeurIPS 2021 (rounds and bytes as MPC's cost measures).
+Gilad-Bachrach et al., "CryptoNets", ICML 2016 (batched HE inference, the comparison).
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def test_smoke_add_is_fast_once_warm():
     _crypten.smoke_add()
     start = time.perf_counter()
     assert _crypten.smoke_add() == pytest.approx(11.0, abs=1e-3)
-    assert time.perf_counter() - start < 3.0
+    assert time.perf_counter() - start < 5.0  # typically 0.2-0.6 s once the fork server is up
 
 
 def test_smoke_add_leaves_no_party_behind():
