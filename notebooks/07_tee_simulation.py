@@ -226,9 +226,9 @@ older = enclave.seal_state()
 client.infer(enclave, X[:10])
 newer = enclave.seal_state()
 print("sealed:", newer["header"])
-enclave.restart()  # new instance: must attest again before it gets any key
-dep.enclave = enclave
-dep.attest_and_provision()
+enclave.restart()  # a new instance with new keys: it must attest again before it gets any key
+dep.attest_and_provision()  # re-attest, re-release the key, restore the latest sealed state, new client session
+client = dep.client
 try:
     enclave.unseal_state(older)
 except tee.RollbackDetected as exc:
@@ -408,7 +408,7 @@ try:
     enclave.load_model(old_blob)
 except TamperDetected as exc:
     print("old blob refused:", exc)
-print("still serving:", dep.client.infer(enclave, X[:5]), "true labels:", y[:5])
+print("still serving:", client.infer(enclave, X[:5]), "true labels:", y[:5])
 
 # %% [markdown]
 # ## 10. Exercises
