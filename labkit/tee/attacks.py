@@ -141,7 +141,6 @@ def forged_quote(dep) -> AttackOutcome:
 def resigned_quote(dep) -> AttackOutcome:
     """Sign a perfect-looking quote with a platform key the attacker made (own root CA)."""
     fake = Platform(scheme=dep.platform.scheme, name="Simulated TEE Platform")
-    fake._secret = b"\0" * 32  # the attacker controls this platform entirely (simulated)
 
     def resign(quote: Quote, nonce):
         d = json.loads(quote.to_bytes())

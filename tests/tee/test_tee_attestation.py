@@ -233,3 +233,11 @@ def test_smoke_for_doctor():
     from labkit.tee.lifecycle import smoke
 
     assert "4/4 labels match" in smoke()
+
+
+def test_enclave_that_dies_at_launch_is_reported(dep):
+    from labkit.tee.enclave import EnclaveError
+
+    broken = EnclaveImage.build(dep.vendor_key, code="def handle(:\n", svn=dep.image.svn)
+    with pytest.raises(EnclaveError, match="did not answer"):
+        Enclave(broken, platform=dep.platform, timeout=20)
