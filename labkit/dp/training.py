@@ -41,6 +41,7 @@ TECHNIQUE = "dp"
 NAME = "train_private"
 CACHE_VERSION = 1  # bump when a change to the training or audit code makes stored points stale
 MOMENTUM = 0.9
+MIN_EPSILON = 0.1
 
 
 def _int_in(name: str, value: Any, lo: int, hi: int) -> int:
@@ -109,6 +110,11 @@ def plan(
         )
     if target_epsilon is not None:
         target_epsilon = _positive("target_epsilon", target_epsilon, hi=100.0)
+        if target_epsilon < MIN_EPSILON:
+            raise InvalidInput(
+                f"target_epsilon={target_epsilon:g} is below {MIN_EPSILON}: the noise needed would drown any "
+                "signal (and Opacus' noise search would run for minutes). Use a budget of 0.1 or more."
+            )
     if noise_multiplier is not None:
         noise_multiplier = _positive("noise_multiplier", noise_multiplier, hi=1e3)
     if delta is None:
