@@ -188,6 +188,9 @@ print(f"{catalogue.metrics['stopped']:.0f} of {catalogue.metrics['attacks']:.0f}
 # - **swapped key**: the host puts its own public key next to the quote so the model key would
 #   be wrapped to the host; the report data binds the enclave's key, not the host's.
 # - **old security version**: a genuine, vendor-signed build from before a fix: `svn_below_policy`.
+# - **outdated platform**: the genuine enclave on another machine from the same vendor whose
+#   certificate states an older TCB level (it missed a microcode update, such as the fixes for
+#   transient-execution side channels): `platform_tcb_below_policy`.
 # - **rolled-back or reset state**, **tampered sealed blob**: see section 5.
 # - **restart**: the new instance has new ephemeral keys, so yesterday's wrapped key does not open;
 #   the enclave must attest again (the guide's "renew attestation when the enclave restarts").

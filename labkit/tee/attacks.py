@@ -38,13 +38,15 @@ def handle(state, msg, touch):
     return reply
 """
 
-ATTACKS = ("honest", "modified_code", "replayed_quote", "forged_quote", "resigned_quote", "swapped_key",
-           "old_svn", "debug_enclave", "restart_reuse", "rolled_back_state", "reset_state", "tampered_blob")  # fmt: skip
+ATTACKS = (
+    "honest", "modified_code", "replayed_quote", "forged_quote", "resigned_quote", "swapped_key", "old_svn",
+    "outdated_platform", "debug_enclave", "restart_reuse", "rolled_back_state", "reset_state", "tampered_blob",
+)  # fmt: skip
 
 EXPECTED = {
     "honest": None, "modified_code": "measurement_mismatch", "replayed_quote": "stale_nonce",
     "forged_quote": "bad_signature", "resigned_quote": "untrusted_platform", "swapped_key": "stale_nonce",
-    "old_svn": "svn_below_policy", "debug_enclave": "debug_enclave", "restart_reuse": "TamperDetected",
+    "old_svn": "svn_below_policy", "outdated_platform": "platform_tcb_below_policy", "debug_enclave": "debug_enclave", "restart_reuse": "TamperDetected",
     "rolled_back_state": "RollbackDetected", "reset_state": "RollbackDetected", "tampered_blob": "TamperDetected",
 }  # fmt: skip
 
@@ -173,6 +175,15 @@ def old_svn(dep) -> AttackOutcome:
     """A genuine, vendor-signed, but older build (before a security fix)."""
     return _other_build(dep, "old_svn", "vendor-signed build at an older security version",
                         svn=max(0, dep.image.svn - 1))  # fmt: skip
+
+
+def outdated_platform(dep) -> AttackOutcome:
+    """The genuine enclave on another machine of the same vendor that missed a microcode update."""
+    old_machine = dep.platform.sibling(tcb=max(0, dep.platform.tcb - 1))
+    with Enclave(dep.image, platform=old_machine) as enclave:
+        rel = _release(dep, enclave)
+    return _from_release("outdated_platform", rel, "vendor-certified platform, but its certificate states an older "
+                         "TCB level (e.g. before a side-channel microcode fix)")  # fmt: skip
 
 
 def debug_enclave(dep) -> AttackOutcome:

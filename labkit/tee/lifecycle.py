@@ -114,7 +114,7 @@ def deploy(*, scheme: str = "ecdsa-p256", oblivious: bool = False, query_budget:
     platform = Platform(scheme=scheme)
     vendor_key = P.generate_signing_key(scheme)
     image = EnclaveImage.build(vendor_key, config={"oblivious": oblivious, "query_budget": query_budget}, svn=svn)
-    policy = Policy.for_image(image, trusted_roots=[platform.root_certificate])
+    policy = Policy.for_image(image, trusted_roots=[platform.root_certificate], min_platform_tcb=platform.tcb)
     key_service = KeyService(Verifier(policy))
     model_key = key_service.add_key("model")
     params, acc = M.digits_model()

@@ -39,6 +39,10 @@ from . import primitives as P
 from .image import EnclaveImage
 
 QUOTE_VERSION = 1
+ROOT_NAME = "Simulated TEE Vendor Root CA"
+# The platform's TCB level (microcode and firmware security version) as a certificate extension, as
+# Intel's PCK certificates carry the CPU SVN. A private OID under the UUID arc 2.25 (ITU-T X.667).
+TCB_OID = x509.ObjectIdentifier("2.25.46980152794580905045428418765286941216")
 
 
 @dataclass(frozen=True)
@@ -96,27 +100,40 @@ class Platform:
         ECDSA P-256 is what SGX/TDX DCAP quotes use; ML-DSA-65 shows a post-quantum chain.
     name : str
         Common name of the platform certificate.
+    tcb : int
+        The platform's TCB level (microcode/firmware security version), stated in its certificate;
+        vendors raise it after fixes such as those for transient-execution side channels.
 
     >>> plat = Platform()
     >>> plat.root_certificate.subject.rfc4514_string()
     'CN=Simulated TEE Vendor Root CA'
     """
 
-    def __init__(self, *, scheme: str = "ecdsa-p256", name: str = "Simulated TEE Platform"):
+    def __init__(self, *, scheme: str = "ecdsa-p256", name: str = "Simulated TEE Platform", tcb: int = 2,
+                 _vendor: tuple | None = None):  # fmt: skip
         if scheme not in P.SCHEMES:
             raise InvalidInput(f"scheme must be one of {P.SCHEMES}, not {scheme!r}.")
-        self.scheme = scheme
-        root_name = "Simulated TEE Vendor Root CA"
-        self._root_key = P.generate_signing_key(scheme)
-        self.root_certificate = P.make_certificate(root_name, self._root_key.public_key(), root_name, self._root_key,
-                                                   ca=True, days=3650)  # fmt: skip
+        if not isinstance(tcb, int) or isinstance(tcb, bool) or not 0 <= tcb <= 0xFFFF:
+            raise InvalidInput(f"tcb must be an integer in 0..65535, not {tcb!r}.")
+        self.scheme, self.tcb = scheme, tcb
+        if _vendor is None:
+            self._root_key = P.generate_signing_key(scheme)
+            self.root_certificate = P.make_certificate(ROOT_NAME, self._root_key.public_key(), ROOT_NAME,
+                                                       self._root_key, ca=True, days=3650)  # fmt: skip
+        else:
+            self._root_key, self.root_certificate = _vendor
         self._attestation_key = P.generate_signing_key(scheme)
-        self.certificate = P.make_certificate(name, self._attestation_key.public_key(), root_name, self._root_key,
-                                              ca=False)  # fmt: skip
+        tcb_ext = x509.UnrecognizedExtension(TCB_OID, tcb.to_bytes(2, "big"))
+        self.certificate = P.make_certificate(name, self._attestation_key.public_key(), ROOT_NAME, self._root_key,
+                                              ca=False, extensions=[tcb_ext])  # fmt: skip
         self._secret = os.urandom(32)  # the fused platform secret (simulated)
         self._counters: dict[tuple[bytes, str], int] = {}
         self._instances: dict[int, LaunchRecord] = {}
         self._next_instance = 1
+
+    def sibling(self, *, tcb: int, name: str = "Simulated TEE Platform (another machine)") -> Platform:
+        """Another machine from the same vendor (same root CA), e.g. one with older microcode (lower TCB)."""
+        return Platform(scheme=self.scheme, name=name, tcb=tcb, _vendor=(self._root_key, self.root_certificate))
 
     @property
     def certificate_pem(self) -> str:
@@ -194,6 +211,14 @@ class Platform:
         value = self._counters.get(key, 0)
         body = P.sha256(b"counter", counter_id.encode(), value.to_bytes(8, "big"), nonce)
         return value, P.mac(self._derive(b"counter", owner), body)
+
+
+def platform_tcb(cert: x509.Certificate) -> int:
+    """The TCB level a platform certificate states (0 when absent)."""
+    try:
+        return int.from_bytes(cert.extensions.get_extension_for_oid(TCB_OID).value.value, "big")
+    except x509.ExtensionNotFound:
+        return 0
 
 
 def load_certificate(pem: str) -> x509.Certificate:

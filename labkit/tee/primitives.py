@@ -120,8 +120,12 @@ def _hash_for(private_key):
     return hashes.SHA256() if isinstance(private_key, ec.EllipticCurvePrivateKey) else None
 
 
-def make_certificate(subject: str, public_key, issuer_name: str, issuer_key, *, ca: bool, days: int = 365):
-    """An X.509 certificate for ``public_key`` signed by ``issuer_key`` (cryptography.x509)."""
+def make_certificate(subject: str, public_key, issuer_name: str, issuer_key, *, ca: bool, days: int = 365,
+                     extensions=()):  # fmt: skip
+    """An X.509 certificate for ``public_key`` signed by ``issuer_key`` (cryptography.x509).
+
+    ``extensions`` are extra non-critical ``x509.ExtensionType`` values (e.g. the platform TCB level).
+    """
     now = _dt.datetime.now(_dt.timezone.utc)
     builder = (
         x509.CertificateBuilder()
@@ -133,6 +137,8 @@ def make_certificate(subject: str, public_key, issuer_name: str, issuer_key, *, 
         .not_valid_after(now + _dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
+    for ext in extensions:
+        builder = builder.add_extension(ext, critical=False)
     return builder.sign(issuer_key, _hash_for(issuer_key))
 
 

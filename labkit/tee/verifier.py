@@ -9,6 +9,7 @@ at the first failure, so the appraisal lists every reason:
 ``malformed_quote``      the bytes are not a quote at all (nothing else is checked);
 ``untrusted_platform``   the platform certificate does not chain to a trusted root;
 ``bad_signature``        the quote's signature does not verify under that certificate;
+``platform_tcb_below_policy`` the platform certificate states an older TCB (unpatched microcode);
 ``stale_nonce``          the report data is not SHA-256(this fresh nonce || the enclave key):
                          a replayed quote, or a key swapped in on the way;
 ``measurement_mismatch`` the code or config is not one the policy allows;
@@ -30,13 +31,14 @@ from dataclasses import dataclass, field
 
 from ..errors import InvalidInput
 from . import primitives as P
-from .platform import Quote, load_certificate
+from .platform import Quote, load_certificate, platform_tcb
 
 REASONS = {
     "malformed_quote": "the quote cannot be parsed: wrong fields or types",
     "untrusted_platform": "the platform certificate does not chain to a trusted vendor root",
     "bad_signature": "the quote signature does not verify: forged or altered after signing",
     "stale_nonce": "report data does not bind this verifier's fresh nonce to the enclave key (replayed quote)",
+    "platform_tcb_below_policy": "the platform's TCB level (microcode/firmware) is older than the policy allows",
     "measurement_mismatch": "the enclave's measurement is not in the policy: modified code or config",
     "signer_mismatch": "the enclave was signed by a key the policy does not trust",
     "svn_below_policy": "the enclave's security version is below the policy minimum",
@@ -58,6 +60,8 @@ class Policy:
         Required signer identity (MRSIGNER); None accepts any signer.
     min_svn : int
         Lowest acceptable security version.
+    min_platform_tcb : int
+        Lowest acceptable platform TCB level (from the platform certificate).
     allow_debug : bool
         Accept debug enclaves (never in production).
     """
@@ -67,12 +71,14 @@ class Policy:
     signer_id: str | None = None
     min_svn: int = 0
     allow_debug: bool = False
+    min_platform_tcb: int = 0
 
     @classmethod
-    def for_image(cls, image, *, trusted_roots, min_svn: int | None = None, allow_debug: bool = False) -> Policy:
+    def for_image(cls, image, *, trusted_roots, min_svn: int | None = None, allow_debug: bool = False,
+                  min_platform_tcb: int = 0) -> Policy:  # fmt: skip
         """Accept exactly this image's measurement and signer, at its security version or newer."""
         return cls(tuple(trusted_roots), frozenset([image.measurement.hex()]), image.signer_id.hex(),
-                   image.svn if min_svn is None else min_svn, allow_debug)  # fmt: skip
+                   image.svn if min_svn is None else min_svn, allow_debug, min_platform_tcb)  # fmt: skip
 
     def __post_init__(self):
         roots = tuple(self.trusted_roots)
@@ -85,8 +91,10 @@ class Policy:
         object.__setattr__(self, "measurements", ms)
         if isinstance(self.signer_id, bytes):
             object.__setattr__(self, "signer_id", self.signer_id.hex())
-        if not isinstance(self.min_svn, int) or self.min_svn < 0:
-            raise InvalidInput(f"min_svn must be a non-negative integer, not {self.min_svn!r}.")
+        for name in ("min_svn", "min_platform_tcb"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise InvalidInput(f"{name} must be a non-negative integer, not {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,8 @@ class Verifier:
         )
         if not chained:
             codes.append("untrusted_platform")
+        elif platform_tcb(cert) < pol.min_platform_tcb:
+            codes.append("platform_tcb_below_policy")
         if cert is None or not P.verify(cert.public_key(), _unhex(quote.signature), quote.body()):
             codes.append("bad_signature")
         expected = report_data_for(nonce, _unhex(quote.enclave_public_key))
@@ -179,7 +189,7 @@ class Verifier:
             codes.append("svn_below_policy")
         if quote.debug and not pol.allow_debug:
             codes.append("debug_enclave")
-        claims = {"measurement": quote.measurement, "signer_id": quote.signer_id, "svn": quote.svn,
+        claims = {"platform_tcb": platform_tcb(cert) if cert is not None else None, "measurement": quote.measurement, "signer_id": quote.signer_id, "svn": quote.svn,
                   "debug": quote.debug, "scheme": quote.scheme}  # fmt: skip
         return Appraisal("untrusted" if codes else "trusted", tuple((c, REASONS[c]) for c in codes), claims)
 

@@ -14,7 +14,7 @@ import html
 
 import numpy as np
 
-CHECKS = ("untrusted_platform", "bad_signature", "stale_nonce", "measurement_mismatch", "signer_mismatch",
+CHECKS = ("untrusted_platform", "platform_tcb_below_policy", "bad_signature", "stale_nonce", "measurement_mismatch", "signer_mismatch",
           "svn_below_policy", "debug_enclave", "TamperDetected", "RollbackDetected")  # fmt: skip
 PASS, FAIL = "#1b9e77", "#d95f02"
 

@@ -241,3 +241,13 @@ def test_enclave_that_dies_at_launch_is_reported(dep):
     broken = EnclaveImage.build(dep.vendor_key, code="def handle(:\n", svn=dep.image.svn)
     with pytest.raises(EnclaveError, match="did not answer"):
         Enclave(broken, platform=dep.platform, timeout=20)
+
+
+def test_platform_tcb_is_stated_in_the_certificate(dep):
+    from labkit.tee.platform import platform_tcb
+
+    old = dep.platform.sibling(tcb=1)
+    assert platform_tcb(dep.platform.certificate) == dep.platform.tcb == 2 and platform_tcb(old.certificate) == 1
+    assert old.root_certificate == dep.platform.root_certificate  # same vendor, so the chain itself is fine
+    with pytest.raises(InvalidInput):
+        Platform(tcb=-1)
