@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import logging
 from functools import lru_cache
 from importlib import metadata
 from typing import Any
@@ -25,11 +26,19 @@ from ..errors import BackendUnavailable
 
 @lru_cache(maxsize=1)
 def ezkl():
-    """The ezkl module, imported on first use."""
+    """The ezkl module, imported on first use.
+
+    ezkl reports progress (range-check columns, calibration tables) as Python
+    log warnings; unless the caller configured the "ezkl" logger, only its
+    errors are shown.
+    """
     try:
         import ezkl as module
     except ImportError as exc:  # pragma: no cover - the lab environment has it
         raise BackendUnavailable("ezkl", f"import failed ({exc})") from exc
+    logger = logging.getLogger("ezkl")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.ERROR)
     return module
 
 

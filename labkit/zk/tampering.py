@@ -49,10 +49,11 @@ def tamper(zk: ZKModel, proof: Proof, case: str) -> Proof:
         middle = len(bad.data["proof"]) // 2
         bad.data["proof"][middle] ^= 0x01
         return bad
-    part = {"output": "output", "public_input": "input", "commitment": "params"}[case]
+    part, needed = {"output": ("output", "public"), "public_input": ("input", "public"),
+                    "commitment": ("params", "hashed")}[case]  # fmt: skip
     positions = list(range(len(instances)))[layout[part]]
-    if not positions:
-        raise InvalidInput(f"this proof has no public {part} to change (visibility {zk.visibility.as_dict()}).")
+    if getattr(zk.visibility, part) != needed or not positions:
+        raise InvalidInput(f"this proof has no {needed} {part} to change (visibility {zk.visibility.as_dict()}).")
     if case == "output" and len(positions) >= 2 and instances[positions[0]] != instances[positions[1]]:
         i, j = positions[0], positions[1]
         instances[i], instances[j] = instances[j], instances[i]
