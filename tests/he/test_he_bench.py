@@ -59,3 +59,15 @@ def test_run_stores_and_resumes(tmp_path):
     assert all(r.metrics["overhead"] > 0 for r in first)
     again = bench.run(suites=("wrapper",), repeat=3, store=store, progress=False)
     assert [r.id for r in again] == [r.id for r in first] and len(store) == 2
+
+
+def test_ops_suite_resumes_from_the_store(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite")
+    first = bench.run(suites=("ops",), schemes=("bgv",), repeat=3, store=store, progress=False)
+    assert sorted(r.params["op"] for r in first) == sorted(
+        ["encode_encrypt", "add", "multiply_relin", "rotate", "decrypt"]
+    )
+    again = bench.run(suites=("ops",), schemes=("bgv",), repeat=3, store=store, progress=False)
+    assert {r.id for r in again} == {r.id for r in first}
+    fresh = bench.run(suites=("ops",), schemes=("bgv",), repeat=3, store=store, progress=False, force=True)
+    assert not {r.id for r in fresh} & {r.id for r in first}
