@@ -112,16 +112,31 @@ def _total_variation(x: Any) -> Any:
     return dx + dy
 
 
-def _dummy_gradients(model, params, x, labels_or_logits, soft: bool):
+def _loss(out, labels_or_logits, soft: bool):
     import torch
     import torch.nn.functional as F
 
-    out = model(x)
     if soft:
-        loss = torch.mean(torch.sum(-F.softmax(labels_or_logits, dim=-1) * F.log_softmax(out, dim=-1), dim=-1))
-    else:
-        loss = F.cross_entropy(out, labels_or_logits)
-    return torch.autograd.grad(loss, params, create_graph=True)
+        return torch.mean(torch.sum(-F.softmax(labels_or_logits, dim=-1) * F.log_softmax(out, dim=-1), dim=-1))
+    return F.cross_entropy(out, labels_or_logits)
+
+
+def _dummy_gradients(model, params, x, labels_or_logits, soft: bool, local_steps: int = 1, local_lr: float = 0.1):
+    """The update the dummy batch would produce: its gradient, or for several local SGD steps
+    the pseudo-gradient ``(w_0 - w_K) / lr`` of the simulated local path (differentiable)."""
+    import torch
+
+    if local_steps == 1:
+        return torch.autograd.grad(_loss(model(x), labels_or_logits, soft), params, create_graph=True)
+    from torch.func import functional_call
+
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    w = list(params)
+    for _ in range(local_steps):
+        out = functional_call(model, dict(zip(names, w)), (x,))
+        g = torch.autograd.grad(_loss(out, labels_or_logits, soft), w, create_graph=True)
+        w = [wi - local_lr * gi for wi, gi in zip(w, g)]
+    return [(p - wk) / local_lr for p, wk in zip(params, w)]
 
 
 def _euclid(dummy, target):
@@ -143,10 +158,12 @@ class _Context:
     target_norm: Any
     fixed: Any
     tv: float
+    local_steps: int = 1
+    local_lr: float = 0.1
 
     def objective(self, x, logits):
         dummy = _dummy_gradients(self.model, self.params, x, self.fixed if logits is None else logits,
-                                 logits is not None)  # fmt: skip
+                                 logits is not None, self.local_steps, self.local_lr)  # fmt: skip
         if self.kind == "ig":
             return _cosine(dummy, self.target, self.target_norm) + self.tv * _total_variation(x)
         return _euclid(dummy, self.target)
@@ -200,7 +217,8 @@ def _optimise(ctx, x, logits, steps, iterations, lr, record_every, true_images, 
 
 
 def _restarts(restarts, iterations, batch_size, input_shape, n_classes, fixed, gen, kind, model, params, target,
-              target_norm, tv, lr, record_every, true_images, callback, t_start, max_seconds, progress):  # fmt: skip
+              target_norm, tv, lr, record_every, true_images, callback, t_start, max_seconds, progress,
+              local_steps=1, local_lr=0.1):  # fmt: skip
     """Run the restarts; return (loss, reconstruction, labels, history, snapshots) of the lowest-loss one."""
     import torch
     from tqdm.auto import tqdm
@@ -209,7 +227,7 @@ def _restarts(restarts, iterations, batch_size, input_shape, n_classes, fixed, g
     for restart in range(restarts):
         x = torch.rand((batch_size, *input_shape), generator=gen).requires_grad_(True)
         logits = torch.randn((batch_size, n_classes), generator=gen).requires_grad_(True) if fixed is None else None
-        ctx = _Context(kind, model, params, target, target_norm, fixed, tv)
+        ctx = _Context(kind, model, params, target, target_norm, fixed, tv, local_steps, local_lr)
         bar = tqdm(range(iterations), desc=f"{kind} restart {restart + 1}/{restarts}", disable=not progress)
         loss_value, history, snaps = _optimise(ctx, x, logits, bar, iterations, lr, record_every, true_images,
                                                callback, t_start, max_seconds)  # fmt: skip
@@ -233,6 +251,8 @@ def attack(
     lr: float | None = None,
     tv: float | None = None,
     labels: Sequence[int] | None = None,
+    local_steps: int = 1,
+    local_lr: float = 0.1,
     true_images: np.ndarray | None = None,
     true_labels: Sequence[int] | None = None,
     seed: int = 0,
@@ -262,6 +282,10 @@ def attack(
     labels : sequence of int, optional
         Labels known to the attacker; otherwise ``idlg``/``ig`` recover them
         from the gradient and ``dlg`` optimises them.
+    local_steps, local_lr : int, float
+        The update is a FedAvg pseudo-gradient ``(w_0 - w_K) / local_lr`` after
+        ``local_steps`` full-batch SGD steps: the attack simulates those steps on
+        the dummy batch (Geiping et al. 2020, section 6). 1 means a plain gradient.
     true_images, true_labels : optional
         Only for scoring (PSNR, SSIM, label accuracy); the attack never reads them.
     seed : int
@@ -296,6 +320,10 @@ def attack(
         raise InvalidInput(f"attack kind must be one of {ATTACKS}, not {kind!r}.")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise InvalidInput(f"batch_size must be a positive integer, not {batch_size!r}.")
+    if isinstance(local_steps, bool) or not isinstance(local_steps, (int, np.integer)) or local_steps < 1:
+        raise InvalidInput(f"local_steps must be a positive integer, not {local_steps!r}.")
+    if not local_lr > 0:
+        raise InvalidInput(f"local_lr must be positive, not {local_lr!r}.")
     if restarts < 1:
         raise InvalidInput(f"restarts must be at least 1, not {restarts!r}.")
     if len(input_shape) != 3:
@@ -338,7 +366,7 @@ def attack(
         with torch_threads(1):
             best = _restarts(restarts, iterations, batch_size, input_shape, n_classes, fixed, gen, kind, model, params,
                              target, target_norm, tv, lr, record_every, true_images, callback, t_start, max_seconds,
-                             progress)  # fmt: skip
+                             progress, local_steps, local_lr)  # fmt: skip
     finally:
         model.train(was_training)
     seconds = time.perf_counter() - t_start
@@ -356,6 +384,8 @@ def attack(
             "tv": tv,
             "seed": int(seed),
             "labels_given": labels is not None,
+            "local_steps": int(local_steps),
+            "local_lr": float(local_lr),
         },  # fmt: skip
         metrics={"loss": loss_value if np.isfinite(loss_value) else 1e30, "seconds": seconds},
         timings={"attack": bench.Timing("attack", (seconds,))},

@@ -6,12 +6,13 @@ on its own batch (1 step = FedSGD) through its defense and sends its update.
 What the server sees, and therefore attacks, is stated in the Result
 (``artifacts["server_sees"]``):
 
-- without secure aggregation: the target's own update, divided by
-  ``local_steps`` (the attacker knows the protocol), inverted as a batch of
-  ``batch_size``;
+- without secure aggregation: the target's own update, inverted as a batch
+  of ``batch_size``; with several local steps the attacker (who knows the
+  protocol) simulates them on its dummy batch;
 - with secure aggregation: only the sample-weighted mean of all updates,
-  inverted as one batch of ``n_clients * batch_size`` images; the target's
-  images are scored against their best distinct matches among them.
+  inverted as one batch of ``n_clients * batch_size`` images (with local
+  steps, an approximation: each client's path differs); the target's images
+  are scored against their best distinct matches among them.
 
 The model is at its seeded initialisation (round 0), the case the attack
 papers study. Utility is the test accuracy of federated training on
@@ -146,10 +147,10 @@ def run_scenario(
         observed = updates[0].vector
         attacker_batch = batch_size
         sees = "the target client's own update"
-    observed = observed / local_steps
     target = clients[0]
     out = attack(attack_kind, model=model, gradients=observed, input_shape=data.image_shape,
                  batch_size=attacker_batch, iterations=iterations, restarts=restarts, seed=seed,
+                 local_steps=local_steps, local_lr=local_lr,
                  true_images=target.X, true_labels=target.y, max_seconds=max_seconds,
                  callback=callback, progress=progress)  # fmt: skip
     result = Result(

@@ -136,3 +136,12 @@ def test_bad_attack_parameters(digits, mlp):
         attack("ig", labels=[12], **kw)
     with pytest.raises(InvalidInput, match="true_images"):
         attack("ig", true_images=np.zeros((1, 3, 32, 32)), **kw)
+
+
+def test_local_steps_do_not_hide_one_image_from_a_protocol_aware_attacker():
+    s = run_scenario(attack_kind="idlg", iterations=30, local_steps=5, seed=2)
+    assert s.result.params["local_steps"] == 5
+    assert s.result.metrics["psnr"] > 25
+    with pytest.raises(InvalidInput, match="local_steps"):
+        attack("idlg", model=fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10), gradients=np.zeros(4810),
+               input_shape=(1, 8, 8), local_steps=0)  # fmt: skip
