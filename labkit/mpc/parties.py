@@ -377,6 +377,26 @@ def _forkserver() -> Any:
     return _CONTEXT
 
 
+def shutdown() -> bool:
+    """Stop the party fork server (it otherwise lives as long as this process); True if one was stopped.
+
+    The next run starts a new one. Uses multiprocessing's private ``_stop``; where that
+    is missing, nothing is stopped and False is returned.
+    """
+    global _CONTEXT
+    if _CONTEXT is None:
+        return False
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    stop = getattr(server, "_stop", None)
+    if stop is None or getattr(server, "_forkserver_pid", None) is None:
+        return False
+    stop()
+    _CONTEXT = None
+    return True
+
+
 def _start_forked(target: Any, args: tuple) -> Any:
     """Start ``target(*args)`` from the fork server without re-running the caller's ``__main__``.
 
@@ -528,4 +548,5 @@ __all__ = [
     "check_rendezvous",
     "free_port",
     "run_parties",
+    "shutdown",
 ]

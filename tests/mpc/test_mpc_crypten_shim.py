@@ -77,3 +77,15 @@ def test_smoke_add_times_out_cleanly():
     with pytest.raises(parties.PartyTimeout, match="did not finish within") as info:
         _crypten.smoke_add(timeout=0.05)
     assert all(not psutil.pid_exists(pid) for pid in info.value.pids)
+
+
+def test_fork_server_can_be_shut_down_and_restarted():
+    from multiprocessing import forkserver
+
+    _crypten.smoke_add()
+    pid = forkserver._forkserver._forkserver_pid
+    assert pid is not None and psutil.pid_exists(pid)
+    assert parties.shutdown() is True
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert parties.shutdown() is False
+    assert _crypten.smoke_add() == pytest.approx(11.0, abs=1e-3)  # a new server starts on demand
