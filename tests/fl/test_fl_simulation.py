@@ -115,3 +115,32 @@ def test_robust_rule_resists_a_sign_flipping_client(digits):
     poisoned = fl.train(**kw, rule="mean").accuracy[-1]
     robust = fl.train(**kw, rule="median").accuracy[-1]
     assert poisoned < 0.2 and robust > poisoned + 0.2
+
+
+def test_a_backend_plugs_into_the_interface():
+    class Recording(fl.SecureAggregator):
+        name = "recording"
+
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def _sum(self, vectors):
+            self.calls += 1
+            return np.add.reduce(vectors)
+
+        def _stats(self, vectors):
+            return {"bytes_to_server": 123}
+
+    class Broken(fl.SecureAggregator):
+        name = "broken"
+
+        def _sum(self, vectors):
+            return np.zeros(1)
+
+    rec = Recording()
+    assert np.allclose(rec.sum([np.ones(3), np.ones(3)]), 2.0) and rec.last_stats["bytes_to_server"] == 123
+    run = fl.train(n_clients=2, rounds=1, samples_per_client=20, secure_aggregator=rec, seed=0)
+    assert rec.calls == 2 and not run.result.insecure  # a real backend is not flagged
+    with pytest.raises(InvalidInput, match="returned shape"):
+        Broken().sum([np.ones(3)])
