@@ -19,6 +19,7 @@ import importlib
 _EXPORTS = {
     "train_private": "training",
     "plan": "training",
+    "retrain": "training",
     "sweep": "sweeps",
     "frontier": "sweeps",
     "leak_setting": "sweeps",

@@ -364,3 +364,11 @@ def _reference_losses_cached(key: tuple) -> tuple[np.ndarray, np.ndarray]:
     for a in out:
         a.setflags(write=False)
     return out
+
+
+def retrain(result: Result, *, progress: bool | Callable[[int, int], None] = False) -> Result:
+    """Train the point of a stored ``train_private`` Result again, for real, with the same parameters."""
+    if not isinstance(result, Result) or (result.technique, result.name) != (TECHNIQUE, NAME):
+        raise InvalidInput("retrain takes a dp/train_private Result (from train_private or sweep).")
+    params = {k: v for k, v in result.params.items() if k != "version"}
+    return train_private(params.pop("dataset"), progress=progress, **params)

@@ -101,3 +101,17 @@ def test_default_sweep_has_enough_points(monkeypatch):
     monkeypatch.setenv("LABKIT_FAST", "0")
     values = dp.sweeps.DEFAULTS["target_epsilon"]()
     assert len(values) >= 6 and min(values) <= 0.5 and max(values) >= 10
+
+
+def test_benchmark_summary_reuses_stored_sweep(digits_sweep, store):
+    from labkit.dp import benchmark
+
+    summary = benchmark.run(store=store, progress=False, recompute=False)
+    assert summary.artifacts["points"] == [r.id for r in digits_sweep]  # the fast sweep's points, not retrained
+    m = summary.metrics
+    assert m["accuracy_eps8"] >= m["accuracy_eps1"] - 0.03
+    assert m["overhead"] > 1.0
+    assert m["leak_baseline_attack_auc"] > 0.65
+    text = benchmark.format_report(summary)
+    assert "no DP" in text and "DP-SGD epoch / plain epoch" in text
+    assert store.latest("dp", "benchmark").id == summary.id
