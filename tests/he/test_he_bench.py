@@ -41,6 +41,13 @@ def test_bgv_is_openfhe_only():
     assert "seal_median_s" not in r.metrics and "TenSEAL" in r.artifacts["verdict"]
 
 
+def test_race_runs_openfhe_single_threaded():
+    import ctypes
+
+    bench.race("ckks", 8192, ops=("add",), repeat=1)
+    assert ctypes.CDLL("libgomp.so.1").omp_get_max_threads() == 1
+
+
 def test_bad_arguments():
     with pytest.raises(InvalidInput):
         bench.race("tfhe", 8192)
@@ -57,6 +64,8 @@ def test_run_stores_and_resumes(tmp_path):
     first = bench.run(suites=("wrapper",), repeat=3, store=store, progress=False)
     assert {r.params["backend"] for r in first} == {"seal", "openfhe"}
     assert all(r.metrics["overhead"] > 0 for r in first)
+    seal = next(r for r in first if r.params["backend"] == "seal")
+    assert "tenseal_vector_overhead" in seal.metrics  # TenSEAL's vector layer, for reference
     again = bench.run(suites=("wrapper",), repeat=3, store=store, progress=False)
     assert [r.id for r in again] == [r.id for r in first] and len(store) == 2
 
