@@ -282,7 +282,10 @@ class HEContext:
             return a._derive(raw, max(a.length, b.length), max(a.used, b.used) + 1)
         if self.scheme == "ckks":
             self._need_level(a, what="this plaintext multiplication")
-            arr = np.asarray(b, dtype=np.float64)
+            try:
+                arr = np.asarray(b, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InvalidInput("the plaintext operand must be numbers (a scalar or a 1-D sequence).") from None
             if arr.ndim == 0:
                 self._vector(arr, what="the plaintext operand")
                 return a._derive(self.impl.multiply_plain(a.raw, arr), used=a.used + 1)
@@ -373,6 +376,7 @@ class Ciphertext:
     """An encrypted vector: operators ``+ - *`` and methods mirror :class:`HEContext`."""
 
     __slots__ = ("ctx", "length", "period", "raw", "used")
+    __array_ufunc__ = None  # numpy defers to our operators: np.array([...]) * ct is a plaintext product
 
     def __init__(self, ctx: HEContext, raw, length: int, used: int = 0, period: int | None = None):
         self.ctx, self.raw, self.length, self.used, self.period = ctx, raw, length, used, period

@@ -182,3 +182,13 @@ def test_multiplying_by_zero_gives_zero_not_an_error(ctx):
     x = ctx.encrypt([1, 2, 3])
     _close(ctx, ctx.decrypt(x * 0), [0, 0, 0])
     _close(ctx, ctx.decrypt(x * [0, 0, 0] + x), [1, 2, 3])
+
+
+def test_numpy_operands_on_either_side(ctx):
+    a = np.array([1, 2, 3])
+    x = ctx.encrypt(a)
+    _close(ctx, ctx.decrypt(a * x), a * a)  # numpy defers to the ciphertext, no object array
+    _close(ctx, ctx.decrypt(a + x), a + a)
+    _close(ctx, ctx.decrypt(a - x), a - a)
+    with pytest.raises(InvalidInput):
+        x * "three"
