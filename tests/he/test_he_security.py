@@ -96,3 +96,11 @@ def test_import_is_light():
 
     code = "import sys, labkit.he; assert 'tenseal' not in sys.modules and 'openfhe' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("backend", ["seal", "openfhe"])
+def test_higher_security_levels_are_checked_too(backend):
+    with pytest.raises(InsecureParameters, match="192-bit"):
+        he.context(backend, "ckks", poly_modulus_degree=8192, security=192)  # 190 bits > 152
+    ctx = he.context(backend, "ckks", poly_modulus_degree=16384, security=192)
+    assert ctx.security.level == 256 and not ctx.insecure  # 190 bits at N=16384 clear even 256-bit
