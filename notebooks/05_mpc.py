@@ -332,7 +332,9 @@ pd.DataFrame(he_rows).round(4)
 
 # %%
 from labkit.mpc import benchmark
+from labkit.results import ResultStore
 
+ResultStore().add_many([runs[2], runs[3], lr_run, agg, crash])  # for the dashboard and `labkit report`
 print(benchmark.closing_note([runs[2], runs[3], lr_run]))
 claims = pd.DataFrame([
     {"model": "logistic regression", "published ratio": 61 / 0.11, "ours (2 parties)": lr_run.metrics["overhead"],

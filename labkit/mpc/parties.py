@@ -282,6 +282,20 @@ def run_parties(
     if not local or any(not isinstance(r, int) or not 0 <= r < parties for r in local):
         raise InvalidInput(f"local_ranks must be party ranks below {parties}, not {local_ranks!r}.")
     fault = _check_fault(kill_party, local)
+    picked = port is None and 0 in local
+    for attempt in (1, 2):
+        try:
+            return _launch(task, private_inputs, options, host, port, timeout, provider, threads, local, fault,
+                           start_method, parties)  # fmt: skip
+        except PartyFailed as exc:  # a port picked here was taken by someone else before party 0 bound it
+            if not (picked and attempt == 1 and ("EADDRINUSE" in str(exc) or "ddress already in use" in str(exc))):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _launch(task, private_inputs, options, host, port, timeout, provider, threads, local, fault, start_method,
+            parties) -> PartyRun:  # fmt: skip
+    local = list(local)
     if 0 in local:
         address, port = check_rendezvous(host, port)
     else:  # party 0 listens elsewhere: only resolve its address

@@ -98,3 +98,21 @@ def test_a_failing_task_reports_its_error():
         parties.run_parties("labkit.mpc._crypten:no_such_task", [[1.0], [2.0]], provider="TFP", timeout=20)
     assert "AttributeError" in str(info.value)
     assert _gone(info.value.pids)
+
+
+def test_a_picked_port_taken_in_the_meantime_is_retried(monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        real = parties.check_rendezvous
+        calls = []
+
+        def racy(host, port):
+            calls.append(port)
+            return ("127.0.0.1", taken) if len(calls) == 1 else real(host, port)
+
+        monkeypatch.setattr(parties, "check_rendezvous", racy)
+        run = parties.run_parties(SMOKE, [[1.5, 2.5], [3.0, 4.0]], provider="TFP", timeout=30)
+    assert run.outputs == [pytest.approx(11.0, abs=1e-3)] * 2
+    assert len(calls) == 2 and run.port != taken
