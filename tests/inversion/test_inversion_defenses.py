@@ -81,3 +81,11 @@ def test_sweep_is_stored_and_resumes(tmp_path, monkeypatch):
     assert calls == [] and [r["psnr"] for r in again] == [r["psnr"] for r in rows]
     with pytest.raises(InvalidInput, match="knob must be one of"):
         sweep_mod.sweep("magic", [1])
+
+
+def test_dp_sgd_utility_reports_an_epsilon():
+    from labkit.inversion.scenario import defense_utility
+
+    u = defense_utility(DPSGD(1.0), rounds=2)
+    assert 0 < u["epsilon_approx"] < 10 and 0 <= u["accuracy"] <= 1
+    assert "epsilon_approx" not in defense_utility(make_defense("pruning", 0.5), rounds=2)
