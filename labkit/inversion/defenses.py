@@ -13,7 +13,8 @@ name                what the client shares                       strength knob
                     N(0, (z C)^2), divide by batch size
 ``pruning``         the largest-magnitude (1 - p) of each tensor  p (fraction zeroed)
 ``quantization``    each tensor rounded to 2^b - 1 uniform        16 - b
-                    levels in [-max|g|, max|g|]
+                    levels in [-max|g|, max|g|]; 1 bit: sign
+                    times mean |g| (signSGD)
 ==================  ==========================================  ====================
 
 Larger batches and more local steps are protocol settings, not transforms:
@@ -24,6 +25,7 @@ References
 ----------
 Zhu, Liu & Han, "Deep Leakage from Gradients", NeurIPS 2019, section 5 (noise, pruning).
 Abadi et al., "Deep Learning with Differential Privacy", CCS 2016 (DP-SGD).
+Bernstein et al., "signSGD: Compressed Optimisation for Non-Convex Problems", ICML 2018.
 Yousefpour et al., "Opacus: User-Friendly Differential Privacy Library in PyTorch", 2021.
 """
 
@@ -118,7 +120,7 @@ class Pruning(GradientDefense):
 
 
 class Quantization(GradientDefense):
-    """Round each tensor to ``2**bits - 1`` uniform levels spanning [-max|g|, max|g|]."""
+    """Round each tensor to ``2**bits - 1`` uniform levels spanning [-max|g|, max|g|] (1 bit: signSGD)."""
 
     name = "quantization"
 
@@ -134,11 +136,16 @@ class Quantization(GradientDefense):
     def transform(self, grads, *, generator):
         import torch
 
-        half = max(1, 2 ** (self.bits - 1) - 1)  # levels -half..half (1 bit: sign and zero)
         out = []
         for g in grads:
             scale = g.abs().max()
-            out.append(g if scale == 0 else torch.round(g / scale * half) / half * scale)
+            if scale == 0:
+                out.append(g)
+            elif self.bits == 1:  # signSGD: one bit per coordinate, scaled by the mean magnitude
+                out.append(torch.sign(g) * g.abs().mean())
+            else:
+                half = 2 ** (self.bits - 1) - 1  # integer levels -half..half
+                out.append(torch.round(g / scale * half) / half * scale)
         return out
 
 

@@ -33,6 +33,7 @@ PROTOCOL_KNOBS = {
     "local_steps": [1, 2, 5, 10, 20],
     "secure_aggregation": [1, 2, 4, 8, 16, 32],  # number of clients summed
 }
+SWEEP_VERSION = 2  # bump when an attack, defense or scenario changes: stored points of older code are not reused
 KNOBS = tuple(k for k in DEFENSES if k != "none") + tuple(PROTOCOL_KNOBS)
 
 
@@ -89,7 +90,7 @@ def frontier_point(
     params = {"knob": knob, "value": value, "data": data, "attack": attack_kind, "n_images": n_images,
               "iterations": iterations, "measure_utility": measure_utility, "utility_rounds": utility_rounds,
               "secure_aggregator": getattr(secure_aggregator, "name", None), "seed": seed,
-              "fast": config.fast()}  # fmt: skip
+              "fast": config.fast(), "version": SWEEP_VERSION}  # fmt: skip
     if store is not None:
         found = store.latest("inversion", "frontier_point", params)
         if found is not None:
