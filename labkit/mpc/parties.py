@@ -446,8 +446,8 @@ def _start(jobdir: Path, rank: int, parties: int, address: str, port: int, threa
         "RENDEZVOUS": f"tcp://{address}:{port}", "OMP_NUM_THREADS": str(threads),
         "PYTHONUNBUFFERED": "1",
     }  # fmt: skip
-    if _is_loopback(address):
-        env["GLOO_SOCKET_IFNAME"] = os.environ.get("GLOO_SOCKET_IFNAME", "lo")
+    if _is_loopback(address):  # keep gloo's traffic on the loopback interface ("lo" on Linux, "lo0" elsewhere)
+        env["GLOO_SOCKET_IFNAME"] = os.environ.get("GLOO_SOCKET_IFNAME", "lo" if sys.platform == "linux" else "lo0")
     if method == "forkserver":
         from . import worker
 

@@ -116,3 +116,44 @@ def test_a_picked_port_taken_in_the_meantime_is_retried(monkeypatch):
         run = parties.run_parties(SMOKE, [[1.5, 2.5], [3.0, 4.0]], provider="TFP", timeout=30)
     assert run.outputs == [pytest.approx(11.0, abs=1e-3)] * 2
     assert len(calls) == 2 and run.port != taken
+
+
+LAUNCHER = """
+import sys, threading, time, psutil
+from labkit.mpc import parties
+
+def report():
+    me, stop = psutil.Process(), time.time() + float(sys.argv[1])
+    while len(me.children(recursive=True)) < 5 and time.time() < stop:  # server, tracker, 2 parties, dealer
+        time.sleep(0.2)
+    time.sleep(0.5)
+    print(" ".join(str(p.pid) for p in me.children(recursive=True)), flush=True)
+
+threading.Thread(target=report, daemon=True).start()
+parties.run_parties("labkit.mpc.faults:_long_task", [[0.5] * 64, None], options={"seconds": 60},
+                    provider="TTP", timeout=120)
+"""
+
+
+@pytest.mark.slow  # boots a fork server in a fresh interpreter
+def test_parties_exit_when_their_launcher_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "launcher.py"
+    script.write_text(LAUNCHER)
+    proc = subprocess.Popen([sys.executable, str(script), "40"], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) >= 5  # fork server, resource tracker, two parties, dealer
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.time() + 10
+        while time.time() < deadline and not _gone(pids):
+            time.sleep(0.2)
+        assert _gone(pids), [p for p in pids if psutil.pid_exists(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
