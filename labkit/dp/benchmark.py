@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 
 from .. import config
+from ..errors import InvalidInput
 from ..results import Result, ResultStore
 from . import sweeps, training
 
@@ -120,3 +121,44 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# Published anchors (../shared/CLAIMS.md): (source, epsilon, accuracy, non-private accuracy or None).
+PUBLISHED_ACCURACY = (
+    ("Opacus MNIST (delta=1e-5)", 1.16, 0.9463, 0.9894),
+    ("Opacus MNIST (delta=1e-5)", 2.91, 0.9678, 0.9894),
+    ("Opacus MNIST (delta=1e-5)", 6.86, 0.9709, 0.9894),
+    ("Abadi et al. 2016, MNIST", 0.5, 0.90, None),
+    ("Abadi et al. 2016, MNIST", 2.0, 0.95, None),
+    ("Abadi et al. 2016, MNIST", 8.0, 0.97, None),
+)
+PUBLISHED_EPOCH_RATIO = 1.6  # Opacus MNIST on CPU: DP epoch / non-DP epoch
+
+
+def claims(results: Sequence[Result]):
+    """Published MNIST figures next to the nearest measured point of a sweep, as a DataFrame.
+
+    Each row pairs a published (epsilon, accuracy) with the sweep point whose
+    accountant epsilon is closest; ``cost`` columns are accuracy lost to DP in
+    percentage points (where the source gives its non-private accuracy).
+    """
+    import pandas as pd
+
+    if not results:
+        raise InvalidInput("claims needs the Results of a sweep (labkit.dp.sweep).")
+    base = statistics.mean(r.metrics["baseline_accuracy"] for r in results)
+    rows = []
+    for source, eps, acc, nonprivate in PUBLISHED_ACCURACY:
+        ours = _closest(results, eps)
+        rows.append(
+            {
+                "source": source,
+                "published epsilon": eps,
+                "published accuracy": acc,
+                "published cost (pp)": None if nonprivate is None else round((nonprivate - acc) * 100, 2),
+                "our epsilon": round(ours.metrics["epsilon"], 3),
+                "our accuracy": round(ours.metrics["accuracy"], 4),
+                "our cost (pp)": round((base - ours.metrics["accuracy"]) * 100, 2),
+            }
+        )
+    return pd.DataFrame(rows)
