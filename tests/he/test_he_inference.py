@@ -67,3 +67,10 @@ def test_insecure_context_is_flagged():
     r = inference.run(model="logreg", ctx=weak, mode="batched", repeat=1)
     assert NOT_FOR_PRODUCTION in r.flags and r.metrics["security_bits"] == 0
     assert np.isfinite(r.metrics["accuracy_encrypted"])
+
+
+def test_phases_are_timed_separately(ctx):
+    r = inference.run(model="logreg", ctx=ctx, mode="batched", repeat=1)
+    assert {"client_encrypt", "server_evaluate", "client_decrypt"} <= set(r.timings)
+    assert r.metrics["server_throughput_per_s"] > r.metrics["throughput_per_s"] * 0.5
+    assert r.metrics["server_evaluate_s"] < r.metrics["first_pass_s"]
