@@ -19,12 +19,13 @@ Gilad-Bachrach et al., "CryptoNets", ICML 2016 (batched HE inference, the compar
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from .. import config
-from ..errors import InvalidInput
+from ..errors import InvalidInput, LabkitError
 
 MODELS = ("digits_mlp", "breast_cancer_logreg")
 HE_MODEL = {"digits_mlp": "mlp", "breast_cancer_logreg": "logreg"}
@@ -133,8 +134,12 @@ def explorer(
     )  # fmt: skip
 
     def redraw(*_):
-        mpc = measure_fn(model.value, parties.value, batch.value)
-        he = he_fn(model.value, batch.value) if he_box.value else None
+        try:
+            mpc = measure_fn(model.value, parties.value, batch.value)
+            he = he_fn(model.value, batch.value) if he_box.value else None
+        except LabkitError as exc:  # a failed run is shown, not raised into the widget machinery
+            summary.value = f"<b style='color:#b00020'>run failed:</b> {html.escape(str(exc))}"
+            return
         bars = cost_bars(mpc, rtt_ms=rtt.value, bandwidth_mbps=bandwidth.value, he=he)
         with fig.batch_update():
             for trace, part in zip(fig.data, PARTS):

@@ -46,3 +46,16 @@ def test_explorer_callbacks_redraw_the_figure():
 def test_explorer_runs_a_real_measurement():
     m = view.measure("breast_cancer_logreg", 2, 10)
     assert m["rounds"] >= 1 and m["bytes"] > 0 and m["compute_s"] > m["plain_s"] > 0
+
+
+def test_a_failed_run_is_shown_in_the_widget():
+    from labkit.mpc.parties import PartyFailed
+
+    def failing(model, parties, batch):
+        if parties == 3:
+            raise PartyFailed("party 2 killed by SIGKILL")
+        return FAKE
+
+    box = view.explorer(measure_fn=failing, he_fn=lambda m, b: None)
+    box.controls["parties"].value = 3
+    assert "run failed" in box.children[-1].value and "SIGKILL" in box.children[-1].value
