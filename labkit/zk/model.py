@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import InvalidInput, LabkitError
 from . import backend
-from .circuit import Circuit, Visibility, build, export_onnx
+from .circuit import DECOMPOSITION, Circuit, Visibility, build, export_onnx
 
 # Fixed-point values must stay well inside the field and lookup ranges: |x| * 2**scale below this.
 _MAX_FIXED_POINT = 2**20
@@ -112,13 +112,17 @@ class ZKModel:
         A reference string you trust. Without one a development string is
         generated here, and :attr:`development_setup` is True: such proofs
         can be forged by whoever knows its secret (not for production).
+    decomposition : (int, int)
+        Range checks split values into ``legs`` digits in ``base`` (each digit
+        looked up in a table of ``base`` rows); see ``circuit.DECOMPOSITION``.
     cache : bool
         Reuse the compiled circuit and keys of an identical earlier build.
     """
 
     def __init__(self, model: Any, sample_input: Any, *, visibility: Visibility | dict | None = None,
                  scale: int | None = None, logrows: int | None = None, target: str = "resources",
-                 calibration: Any = None, srs_path: str | os.PathLike | None = None, cache: bool = True):  # fmt: skip
+                 calibration: Any = None, srs_path: str | os.PathLike | None = None,
+                 decomposition: tuple[int, int] = DECOMPOSITION, cache: bool = True):  # fmt: skip
         import torch
 
         if not isinstance(model, torch.nn.Module):
@@ -140,7 +144,8 @@ class ZKModel:
         with torch.no_grad():
             self.output_size = int(np.prod(self.model(torch.as_tensor(sample, dtype=torch.float32)).shape))
         self.circuit: Circuit = build(self.onnx, calib, visibility=self.visibility, scale=scale, logrows=logrows,
-                                      target=target, srs_path=srs_path, cache=cache)  # fmt: skip
+                                      target=target, srs_path=srs_path, decomposition=decomposition,
+                                      cache=cache)  # fmt: skip
         self.timings = {"export": export_seconds, **self.circuit.timings}
         self._commitment: str | None = None
 

@@ -1,0 +1,93 @@
+"""The zk benchmark: the digits MLP (64-32-10), cold and cached, on this machine.
+
+``python -m labkit.zk bench`` (the lab's ``labkit bench zk``) reports:
+
+- end to end (build + prove + verify) with an empty cache, then again with
+  the cache the first run filled (the second skips settings, calibration,
+  reference string and setup);
+- prove and verify medians and the prover/plaintext ratio (measure_costs);
+- the targets of issue 4 on 2 cores: prove <= 10 s, verify <= 50 ms,
+  cached run >= 3x faster end to end.
+
+The cold and cached runs use a throw-away lab home, so your cache is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from typing import Any
+
+from .. import bench, config
+from ..results import Result, ResultStore
+from .costs import DEFAULT_VISIBILITY, measure_costs
+from .model import ZKModel
+from .models import digits_mlp
+
+TARGETS = {"prove_s": 10.0, "verify_ms": 50.0, "cached_speedup": 3.0}
+
+
+def _end_to_end(width: int, scale: int) -> dict[str, float]:
+    model, data = digits_mlp(width=width)
+    x = data.X_test[:1]
+    start = time.perf_counter()
+    zk = ZKModel(model, x, visibility=DEFAULT_VISIBILITY, scale=scale)
+    built = time.perf_counter() - start
+    proof = zk.prove(x)
+    ok = zk.verify(proof)
+    return {"total_s": time.perf_counter() - start, "build_s": built, "prove_s": proof.seconds, "verified": ok,
+            "from_cache": not zk.circuit.built, **{f"{k}_s": v for k, v in zk.circuit.timings.items()}}  # fmt: skip
+
+
+def run(
+    *, width: int = 32, scale: int = 8, repeat: int | None = None, store: ResultStore | None = None
+) -> dict[str, Any]:
+    """Run the benchmark; returns the numbers and whether each target was met."""
+    saved = os.environ.get("LABKIT_HOME")
+    with tempfile.TemporaryDirectory(prefix="labkit-zk-bench-") as home:
+        os.environ["LABKIT_HOME"] = home
+        try:
+            cold = _end_to_end(width, scale)
+            cached = _end_to_end(width, scale)
+        finally:
+            if saved is None:
+                os.environ.pop("LABKIT_HOME", None)
+            else:
+                os.environ["LABKIT_HOME"] = saved
+    costs = measure_costs(width=width, scale=scale, repeat=repeat if repeat is not None else config.pick(3, 1))
+    speedup = cold["total_s"] / cached["total_s"]
+    costs.metrics.update({"cold_end_to_end_s": cold["total_s"], "cached_end_to_end_s": cached["total_s"],
+                          "cached_speedup": speedup})  # fmt: skip
+    (store if store is not None else ResultStore()).add(costs)
+    met = {
+        "prove_s": costs.metrics["prove_s"] <= TARGETS["prove_s"],
+        "verify_ms": costs.metrics["verify_ms"] <= TARGETS["verify_ms"],
+        "cached_speedup": speedup >= TARGETS["cached_speedup"],
+    }
+    return {"cold": cold, "cached": cached, "cached_speedup": speedup, "result": costs, "targets_met": met,
+            "cores": bench.cpu_count(), "load_average": os.getloadavg()}  # fmt: skip
+
+
+def report(out: dict[str, Any]) -> str:
+    """The benchmark as plain text."""
+    r: Result = out["result"]
+    m = r.metrics
+    lines = [
+        f"zk benchmark: {r.params['model']}, visibility {r.params['visibility']}, logrows {m['logrows']:.0f}, "
+        f"{out['cores']} cores, load average {out['load_average'][0]:.1f}",
+        f"  cold end to end   {out['cold']['total_s']:.2f} s (srs {out['cold'].get('srs_s', 0):.2f} s, "
+        f"setup {out['cold'].get('setup_s', 0):.2f} s, prove {out['cold']['prove_s']:.2f} s)",
+        f"  cached end to end {out['cached']['total_s']:.2f} s -> {out['cached_speedup']:.1f}x faster",
+        f"  prove {m['prove_s']:.2f} s, verify {m['verify_ms']:.1f} ms, witness {m['witness_s'] * 1e3:.1f} ms, "
+        f"plaintext {m['plaintext_s'] * 1e6:.0f} us -> prover/plaintext {m['overhead']:.3g}x",
+        f"  proof {m['proof_bytes'] / 1e3:.1f} kB, proving key {m['pk_bytes'] / 1e6:.1f} MB, "
+        f"verifying key {m['vk_bytes'] / 1e3:.1f} kB, srs {m['srs_bytes'] / 1e3:.0f} kB, "
+        f"prover peak RSS {m['prove_peak_rss_bytes'] / 2**20:.0f} MiB",
+    ]
+    for key, ok in out["targets_met"].items():
+        lines.append(f"  target {key} {'<=' if key != 'cached_speedup' else '>='} {TARGETS[key]}: "
+                     f"{'met' if ok else 'NOT met'}")  # fmt: skip
+    if r.flags:
+        lines.append(f"  [{'; '.join(r.flags)}: locally generated reference string]")
+    return "\n".join(lines)
