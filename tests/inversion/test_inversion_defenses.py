@@ -35,7 +35,7 @@ def test_quantization_uses_few_levels(setup):
     out = _apply(make_defense("quantization", 2), setup)
     assert all(len(torch.unique(g)) <= 3 for g in out)
     signs = _apply(make_defense("quantization", 1), setup)
-    assert all(len(torch.unique(g)) <= 2 for g in signs)
+    assert all(len(torch.unique(g)) <= 3 for g in signs)  # -m, +m, and 0 where the gradient is exactly 0
     assert all(torch.equal(torch.sign(a), torch.sign(b)) for a, b in zip(signs, setup[3]))
 
 
