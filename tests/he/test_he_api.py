@@ -192,3 +192,16 @@ def test_numpy_operands_on_either_side(ctx):
     _close(ctx, ctx.decrypt(a - x), a - a)
     with pytest.raises(InvalidInput):
         x * "three"
+
+
+@pytest.mark.parametrize("shape", [(64, 32), (30, 1), (10, 40), (16, 16)])
+def test_matmul_shapes_narrowing_expanding_square(shape):
+    ctx = he.context("openfhe", "ckks", poly_modulus_degree=8192)
+    rng = np.random.default_rng(5)
+    v, w = rng.uniform(-1, 1, shape[0]), rng.uniform(-1, 1, shape)
+    z = ctx.encrypt(v, replicate=True) @ w
+    assert np.max(np.abs(ctx.decrypt(z) - v @ w)) < 1e-3
+    # the output is replicated with period next_pow2(outputs): ready for the next layer
+    assert z.period == 1 << (shape[1] - 1).bit_length()
+    w2 = rng.uniform(-1, 1, (shape[1], 3))
+    assert np.max(np.abs(ctx.decrypt(z @ w2) - (v @ w) @ w2)) < 1e-3
