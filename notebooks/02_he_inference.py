@@ -118,7 +118,9 @@ summarise(batched)
 #
 # For a single request the batch trick does not help. The sample is replicated across the
 # slots, and each layer is a matrix-vector product by the diagonal method with baby-step
-# giant-step rotations (Halevi-Shoup): 64 inputs cost 7 + 7 = 14 rotations instead of 64.
+# giant-step rotations (Halevi-Shoup): a square 64 x 64 layer costs 7 + 7 = 14 rotations
+# instead of 64, and a narrowing one (64 -> 32) needs only 32 diagonals, 7 + 3 rotations,
+# plus one rotate-and-add to fold the two halves.
 
 # %%
 single = [inference.run(model="mlp", backend=b, mode="single", n_samples=N_SINGLE, repeat=REPEAT)

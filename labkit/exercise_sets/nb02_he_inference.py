@@ -11,8 +11,8 @@ register(
 
 register(
     "02.bsgs_rotations",
-    "The single-image first layer has 64 inputs: baby steps B=8, giant steps G=8. How many rotations does the "
-    "baby-step giant-step product need?",
+    "A square 64 x 64 layer on one replicated image: baby steps B=8, giant steps G=8. How many rotations does "
+    "the baby-step giant-step product need?",
 )(numeric(14, rel_tol=0, abs_tol=0.01, unit=" rotations"))
 
 
