@@ -506,7 +506,7 @@ class _Supervisor:
                 absent = [r for r in self.procs if not (self.jobdir / f"ready_{r}").exists() and r < self.parties]
                 if absent and 0 not in self.procs:  # party 0 is remote and never answered
                     raise RendezvousUnreachable(
-                        f"party {absent[0]} did not join the rendezvous at {self.rendezvous} within {timeout:g} s: "
+                        f"party {absent[0]} could not reach the rendezvous at {self.rendezvous} within {timeout:g} s: "
                         "is party 0 running there, and is the port reachable? Every local party was ended.",
                         rank=absent[0], details=self._details(codes), pids=self._pids(), injected_at=self.injected_at,
                     )  # fmt: skip

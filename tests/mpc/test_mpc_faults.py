@@ -54,7 +54,7 @@ def test_bad_rendezvous_host_is_a_clear_error(host, match):
 
 def test_unreachable_rendezvous_is_a_clear_error():
     port = parties.free_port()  # nobody listens there
-    with pytest.raises(parties.RendezvousUnreachable, match="did not join the rendezvous") as info:
+    with pytest.raises(parties.RendezvousUnreachable, match="could not reach the rendezvous") as info:
         parties.run_parties(SMOKE, [None, [3.0, 4.0]], port=port, local_ranks=[1], timeout=3)
     assert _gone(info.value.pids)
 
