@@ -64,6 +64,8 @@ def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8
         ``verify_ms``, ``witness_s``, ``setup_s``, sizes in bytes, ``logrows``,
         ``num_rows``, ``prove_peak_rss_bytes`` and ``output_max_abs_error``.
     """
+    import torch
+
     visibility = dict(visibility or DEFAULT_VISIBILITY)
     repeat = config.pick(3, 1) if repeat is None else repeat
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
@@ -73,7 +75,14 @@ def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8
     with bench.stopwatch("build") as build:
         zk = ZKModel(model, x, visibility=visibility, scale=scale, logrows=logrows, srs_path=srs_path)
     proofs = []
-    ov = bench.overhead(lambda: proofs.append(zk.prove(x)), lambda: zk.plaintext(x), repeat=repeat, warmup=0,
+    x_tensor = torch.as_tensor(x, dtype=torch.float32)
+
+    def plaintext():  # the baseline: the same model, same input, plain torch inference
+        with torch.no_grad():
+            return model(x_tensor)
+
+    plaintext()
+    ov = bench.overhead(lambda: proofs.append(zk.prove(x)), plaintext, repeat=repeat, warmup=0,
                         names=("prove", "plaintext"))  # fmt: skip
     proof = proofs[-1]
     verify = bench.measure(lambda: zk.verify(proof), name="verify", repeat=config.pick(10, 3))
