@@ -22,6 +22,7 @@ _LAZY = {
     "load": ("._crypten", "load"),
     "smoke_add": ("._crypten", "smoke_add"),
     "run_parties": (".parties", "run_parties"),
+    "shutdown": (".parties", "shutdown"),
     "PartyFailed": (".parties", "PartyFailed"),
     "PartyTimeout": (".parties", "PartyTimeout"),
     "RendezvousError": (".parties", "RendezvousError"),
