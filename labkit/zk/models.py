@@ -78,3 +78,25 @@ def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
     with torch.no_grad():
         pred = model(torch.as_tensor(X, dtype=torch.float32)).argmax(dim=1).numpy()
     return float(np.mean(pred == y))
+
+
+def client_update(model: Any, X: np.ndarray, y: np.ndarray, *, steps: int = 5, lr: float = 0.1,
+                  seed: int | None = None) -> np.ndarray:  # fmt: skip
+    """A federated client's update: local SGD steps on (X, y) from ``model``'s weights, as a flat
+    vector ``w_local - w_global`` (the global model is left unchanged)."""
+    import copy
+
+    import torch
+
+    seed = config.seed() if seed is None else seed
+    local = copy.deepcopy(model).train()
+    before = torch.cat([p.detach().flatten() for p in local.parameters()])
+    torch.manual_seed(seed)
+    xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
+    opt = torch.optim.SGD(local.parameters(), lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(local(xt), yt).backward()
+        opt.step()
+    after = torch.cat([p.detach().flatten() for p in local.parameters()])
+    return (after - before).numpy().astype(np.float64)

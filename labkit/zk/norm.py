@@ -67,7 +67,9 @@ class UpdateNormProver:
         above it before any proving).
     commit : bool
         Expose a Poseidon hash of the update (default) or nothing at all.
-    scale, srs_path, cache
+    scale : int
+        Fixed-point scale: keep ``2**-scale`` well below ``bound / sqrt(dim)``.
+    srs_path, cache
         As for :class:`~labkit.zk.ZKModel`.
     """
 
@@ -87,8 +89,13 @@ class UpdateNormProver:
 
     @property
     def tolerance(self) -> float:
-        """Largest stated excess still accepted: fixed-point rounding of ``dim`` squares."""
-        return (self.dim + 1) * 2.0 ** (-self.zk.circuit.input_scale) * max(1.0, self.max_abs)
+        """Largest stated excess still accepted: the fixed-point rounding of the squares.
+
+        Rounding each ``u_i`` to the grid ``2**-scale`` moves ``sum(u**2)`` by at
+        most about ``2**-scale * sum|u_i| <= 2**-scale * sqrt(dim) * bound`` near
+        the bound, plus a grid step or two for the output itself.
+        """
+        return 2.0 ** (-self.zk.circuit.input_scale) * (2.0 + math.sqrt(self.dim) * self.bound)
 
     def _vector(self, update: Any) -> np.ndarray:
         u = _as_array(update, "update").reshape(-1)
