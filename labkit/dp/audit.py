@@ -40,6 +40,7 @@ Kairouz, Oh, Viswanath, "The composition theorem for differential privacy", ICML
 Jagielski, Ullman, Oprea, "Auditing differentially private machine learning: how private is private SGD?",
 NeurIPS 2020.
 Steinke, Nasr, Jagielski, "Privacy auditing with one (1) training run", NeurIPS 2023.
+Hanley & McNeil, "The meaning and use of the area under a ROC curve", Radiology 1982.
 """
 
 from __future__ import annotations
@@ -80,6 +81,22 @@ def auc(member_scores, nonmember_scores) -> float:
     ranks = rankdata(np.concatenate([m, n]))
     u = ranks[: len(m)].sum() - len(m) * (len(m) + 1) / 2
     return float(u / (len(m) * len(n)))
+
+
+def auc_standard_error(value: float, n_members: int, n_nonmembers: int) -> float:
+    """Standard error of an AUC estimated from ``n_members`` and ``n_nonmembers`` scores (Hanley & McNeil 1982).
+
+    An AUC within about two standard errors of 0.5 is no evidence of a leak.
+
+    >>> round(auc_standard_error(0.5, 400, 70), 3)
+    0.037
+    """
+    a = float(value)
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    var = (a * (1 - a) + (n_members - 1) * (q1 - a * a) + (n_nonmembers - 1) * (q2 - a * a)) / (
+        n_members * n_nonmembers
+    )
+    return math.sqrt(max(var, 0.0))
 
 
 def tpr_at_fpr(member_scores, nonmember_scores, fpr: float = LOW_FPR) -> float:
@@ -195,7 +212,7 @@ def run(
     Returns
     -------
     dict
-        ``attack_auc`` (loss threshold), ``attack_auc_calibrated``, ``tpr_at_low_fpr`` and
+        ``attack_auc`` (loss threshold) and its standard error ``attack_auc_se``, ``attack_auc_calibrated``, ``tpr_at_low_fpr`` and
         ``tpr_at_low_fpr_calibrated`` (at ``LOW_FPR``), ``empirical_epsilon`` and ``best_attack``
         (the name of the attack that gave the bound).
 
@@ -216,8 +233,10 @@ def run(
     loss_attack = AttackScores("loss", -ml, -nl)
     calibrated = AttackScores("calibrated", -(ml - mr), -(nl - nr))
     eps_lb, best = empirical_epsilon([loss_attack, calibrated], delta=delta, rng=rng)
+    auc_loss = auc(loss_attack.members, loss_attack.nonmembers)
     return {
-        "attack_auc": auc(loss_attack.members, loss_attack.nonmembers),
+        "attack_auc": auc_loss,
+        "attack_auc_se": auc_standard_error(auc_loss, len(ml), len(nl)),
         "attack_auc_calibrated": auc(calibrated.members, calibrated.nonmembers),
         "tpr_at_low_fpr": tpr_at_fpr(loss_attack.members, loss_attack.nonmembers, LOW_FPR),
         "tpr_at_low_fpr_calibrated": tpr_at_fpr(calibrated.members, calibrated.nonmembers, LOW_FPR),

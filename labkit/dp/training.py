@@ -39,7 +39,7 @@ from .data import DATASETS, split
 
 TECHNIQUE = "dp"
 NAME = "train_private"
-CACHE_VERSION = 1  # bump when a change to the training or audit code makes stored points stale
+CACHE_VERSION = 2  # bump when a change to the training or audit code makes stored points stale
 MOMENTUM = 0.9
 MIN_EPSILON = 0.1
 

@@ -78,3 +78,19 @@ def test_audit_refuses_bad_scores():
         )  # fmt: skip
     with pytest.raises(InvalidInput):
         audit.tpr_at_fpr([1, 2], [1, 2], fpr=1.0)
+
+
+def test_auc_standard_error_shrinks_with_samples():
+    small = audit.auc_standard_error(0.6, 50, 50)
+    large = audit.auc_standard_error(0.6, 5000, 5000)
+    assert 0 < large < small < 0.1
+    # Under no signal, AUCs of many random draws scatter by about the standard error.
+    rng = np.random.default_rng(3)
+    aucs = [audit.auc(rng.normal(size=400), rng.normal(size=70)) for _ in range(200)]
+    assert np.std(aucs) == pytest.approx(audit.auc_standard_error(0.5, 400, 70), rel=0.25)
+
+
+def test_run_reports_standard_error(leaky):
+    m = leaky.metrics
+    assert 0 < m["baseline_attack_auc_se"] < 0.1
+    assert (m["baseline_attack_auc"] - 0.5) > 3 * m["baseline_attack_auc_se"]  # the leak is not chance

@@ -163,3 +163,30 @@ def test_plan_defaults_follow_fast_mode(monkeypatch):
     monkeypatch.setenv("LABKIT_FAST", "0")
     full = training.plan("digits", target_epsilon=1.0)["epochs"]
     assert fast < full
+
+
+def test_empty_poisson_batches_still_step_and_count():
+    """With an expected batch of one, many Poisson batches are empty; each must still be a counted step."""
+    import warnings
+
+    import numpy as np
+    import torch
+    from opacus import PrivacyEngine
+
+    from labkit.dp import models
+
+    torch.manual_seed(0)
+    X = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    net = models.mlp(4, 2, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        engine = PrivacyEngine(accountant="rdp")
+        module, opt, loader = engine.make_private(
+            module=net, optimizer=torch.optim.SGD(net.parameters(), lr=0.1), noise_multiplier=1.0, max_grad_norm=1.0,
+            data_loader=torch.utils.data.DataLoader(models.tensors(X, y), batch_size=1),
+        )  # fmt: skip
+        assert any(len(b[1]) == 0 for b in loader)
+        steps = models.train_epoch(module, loader, opt)
+    assert steps == 50 and engine.accountant.history == [(1.0, 0.02, 50)]
+    assert all(torch.isfinite(p).all() for p in net.parameters())
