@@ -209,8 +209,16 @@ def train_private(
         epsilon_check (a fresh Opacus accountant given the same noise, sample
         rate and step count), noise_multiplier, sample_rate, steps, overhead
         (DP/non-DP per-epoch time), and for the DP model and the baseline
-        (``baseline_`` prefix): attack_auc, attack_auc_calibrated,
-        tpr_at_low_fpr(_calibrated), empirical_epsilon.
+        (``baseline_`` prefix): attack_auc (and its standard error attack_auc_se),
+        attack_auc_calibrated, tpr_at_low_fpr(_calibrated), empirical_epsilon.
+        ``artifacts`` spell out the guarantee and whether secure mode was on.
+
+    Examples
+    --------
+    >>> r = train_private("breast_cancer", noise_multiplier=1.0, epochs=1, n_reference=1)
+    >>> r.artifacts["guarantee"]
+    '(4.05, 0.0001)-DP by the RDP accountant'
+
     """
     params = plan(dataset, **kwargs)
     return _run(params, progress)
@@ -274,7 +282,7 @@ def _run(params: dict[str, Any], progress: bool | Callable[[int, int], None]) ->
             accountant=p["accountant"],
         )  # fmt: skip
         with bench.stopwatch("audit") as audit_watch:
-            ref_members, ref_nonmembers = _reference_losses(s, p, models)
+            ref_members, ref_nonmembers = _reference_losses(p)
             audits = {}
             for label, model in (("dp", dp_model), ("baseline", base_model)):
                 audits[label] = audit.run(
@@ -329,7 +337,7 @@ def _run(params: dict[str, Any], progress: bool | Callable[[int, int], None]) ->
 REFERENCE_MIN_BATCH = 64
 
 
-def _reference_losses(s, p: dict[str, Any], models) -> tuple[np.ndarray, np.ndarray]:
+def _reference_losses(p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Mean per-example loss of ``n_reference`` non-private models trained on the public pool.
 
     Each reference model trains with the target's recipe (at least
