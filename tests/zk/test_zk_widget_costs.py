@@ -66,3 +66,32 @@ def test_measure_costs_validates_repeat():
 
     with pytest.raises(InvalidInput, match="repeat"):
         measure_costs(width=4, repeat=0)
+
+
+def test_cache_command(monkeypatch, tmp_path, capsys):
+    from labkit import config
+    from labkit.zk.__main__ import main
+
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
+    (config.cache_dir("zk", "circuits", "abc") / "pk.key").write_bytes(b"\0" * 1000)
+    assert main(["cache"]) == 0
+    assert '"bytes": 1000' in capsys.readouterr().out
+    assert main(["cache", "--clear"]) == 0
+    out = capsys.readouterr().out
+    assert "freed 0.0 MB" in out and '"bytes": 0' in out
+
+
+def test_benchmark_report_formats_the_numbers():
+    from labkit.results import Result
+    from labkit.zk.benchmark import report
+
+    r = Result("zk", "costs", params={"model": "digits-mlp-64-32-10", "visibility": {}}, environment={},
+               metrics={"logrows": 11, "prove_s": 2.0, "verify_ms": 15.0, "witness_s": 0.005, "plaintext_s": 5e-5,
+                        "overhead": 4e4, "proof_bytes": 5000, "pk_bytes": 1.4e7, "vk_bytes": 1e4, "srs_bytes": 2.6e5,
+                        "prove_peak_rss_bytes": 9e8}).flag("not for production")  # fmt: skip
+    out = {"result": r, "cores": 2, "load_average": (1.0, 1.0, 1.0), "cached_speedup": 3.2,
+           "cold": {"total_s": 6.4, "prove_s": 2.0, "srs_s": 1.0, "setup_s": 1.5}, "cached": {"total_s": 2.0},
+           "targets_met": {"prove_s": True, "verify_ms": True, "cached_speedup": True}}  # fmt: skip
+    text = report(out)
+    assert "3.2x faster" in text and "4e+04x" in text and "not for production" in text
+    assert text.count(": met") == 3
