@@ -276,12 +276,19 @@ class ZKModel:
 
     # -- what a proof states -----------------------------------------------------------
     def _layout(self, proof: Proof) -> dict[str, slice]:
-        """Where each part sits among the instances: parameter hashes, then input, then output
-        (ezkl 23's order, checked against the witness on every proof by :meth:`prove`)."""
+        """Where each part sits among the instances.
+
+        ezkl 23 puts an input hash first, then the parameter hashes, then public
+        input values, then the output (hash or values); :meth:`prove` checks this
+        against the witness on every proof.
+        """
         n_in = {"public": int(np.prod(self.input_shape)), "hashed": 1, "private": 0}[self.visibility.input]
         n_out = {"public": self.output_size, "hashed": 1, "private": 0}[self.visibility.output]
         total = len(proof.instances)
         n_params = total - n_in - n_out
+        if self.visibility.input == "hashed":
+            first, second = slice(0, 1), slice(1, 1 + n_params)
+            return {"input": first, "params": second, "output": slice(total - n_out, total)}
         return {"params": slice(0, n_params), "input": slice(n_params, n_params + n_in),
                 "output": slice(total - n_out, total)}  # fmt: skip
 

@@ -131,3 +131,11 @@ def test_operator_without_onnx_export_is_named(sample):
 
     with pytest.raises(InvalidInput, match="fft"):
         ZKModel(Spectrum(), sample)
+
+
+def test_all_hashed_proof_states_three_commitments(sample, make_mlp):
+    zk = ZKModel(make_mlp(), sample, visibility={"input": "hashed", "params": "hashed", "output": "hashed"}, scale=7)
+    proof = zk.prove(sample)  # prove() checks the decoded layout against the witness
+    assert zk.verify(proof, commitment=zk.params_commitment)
+    assert len(proof.instances) == 3 and zk.claimed_output(proof) is None and zk.claimed_input(proof) is None
+    assert zk.claimed_input_hash(proof) not in (None, zk.params_commitment)
