@@ -237,6 +237,25 @@ audit_table = pd.DataFrame(
 )  # fmt: skip
 audit_table.round(3)
 
+# %% [markdown]
+# The attack's raw material: each example's loss under the model, members against
+# non-members. The overfit model drives its members' losses towards zero, far below those
+# of records it never saw; under DP-SGD the two distributions sit on top of each other.
+
+# %%
+hist = leak.artifacts["loss_histogram"]
+centres = [(a + b) / 2 for a, b in zip(hist["edges"][:-1], hist["edges"][1:])]
+fig = make_subplots(rows=1, cols=2, shared_yaxes=True,
+                    subplot_titles=("no DP (overfit)", f"DP-SGD, ε = {lm['epsilon']:.2g}"))  # fmt: skip
+for col, label in enumerate(("baseline", "dp"), start=1):
+    for group, colour in (("members", "#c44e52"), ("nonmembers", "#4c72b0")):
+        fig.add_bar(x=centres, y=hist[label][group], name=group, marker_color=colour, opacity=0.6,
+                    showlegend=col == 1, row=1, col=col)  # fmt: skip
+    fig.update_xaxes(title_text="log10(loss)", row=1, col=col)
+fig.update_yaxes(title_text="fraction of examples", row=1, col=1)
+fig.update_layout(barmode="overlay", height=340)
+fig
+
 # %%
 columns = ["epsilon", "attack_auc", "attack_auc_se", "attack_auc_calibrated", "empirical_epsilon"]
 sweep_audit = pd.concat({name: table[columns] for name, table in tables.items()}, names=["dataset", "point"])

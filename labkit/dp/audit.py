@@ -83,6 +83,27 @@ def auc(member_scores, nonmember_scores) -> float:
     return float(u / (len(m) * len(n)))
 
 
+HISTOGRAM_EDGES = [round(-6 + 0.25 * i, 2) for i in range(31)]  # log10(loss) from 1e-6 to ~1.8
+
+
+def loss_histogram(member_loss, nonmember_loss) -> dict[str, list[float]]:
+    """Fractions of members and non-members per bin of ``log10(loss)`` (edges ``HISTOGRAM_EDGES``).
+
+    Losses outside the range land in the first or last bin. Small enough to keep in a Result.
+
+    >>> h = loss_histogram([1e-7, 0.01], [1.0, 50.0])
+    >>> h["members"][0], h["nonmembers"][-1], round(sum(h["members"]), 6)
+    (0.5, 0.5, 1.0)
+    """
+    edges = np.asarray(HISTOGRAM_EDGES)
+    out = {}
+    for key, losses in (("members", member_loss), ("nonmembers", nonmember_loss)):
+        logs = np.clip(np.log10(np.maximum(_finite_1d(key, losses), 1e-300)), edges[0], edges[-1] - 1e-9)
+        counts, _ = np.histogram(logs, bins=edges)
+        out[key] = (counts / counts.sum()).round(5).tolist()
+    return out
+
+
 def auc_standard_error(value: float, n_members: int, n_nonmembers: int) -> float:
     """Standard error of an AUC estimated from ``n_members`` and ``n_nonmembers`` scores (Hanley & McNeil 1982).
 

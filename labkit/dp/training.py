@@ -39,7 +39,7 @@ from .data import DATASETS, split
 
 TECHNIQUE = "dp"
 NAME = "train_private"
-CACHE_VERSION = 2  # bump when a change to the training or audit code makes stored points stale
+CACHE_VERSION = 3  # bump when a change to the training or audit code makes stored points stale
 MOMENTUM = 0.9
 MIN_EPSILON = 0.1
 
@@ -283,11 +283,14 @@ def _run(params: dict[str, Any], progress: bool | Callable[[int, int], None]) ->
         )  # fmt: skip
         with bench.stopwatch("audit") as audit_watch:
             ref_members, ref_nonmembers = _reference_losses(p)
-            audits = {}
+            audits, histograms = {}, {}
             for label, model in (("dp", dp_model), ("baseline", base_model)):
+                member_loss = models.per_example_loss(model, s.X_members, s.y_members)
+                nonmember_loss = models.per_example_loss(model, s.X_nonmembers, s.y_nonmembers)
+                histograms[label] = audit.loss_histogram(member_loss, nonmember_loss)
                 audits[label] = audit.run(
-                    member_loss=models.per_example_loss(model, s.X_members, s.y_members),
-                    nonmember_loss=models.per_example_loss(model, s.X_nonmembers, s.y_nonmembers),
+                    member_loss=member_loss,
+                    nonmember_loss=nonmember_loss,
                     member_reference_loss=ref_members,
                     nonmember_reference_loss=ref_nonmembers,
                     delta=p["delta"],
@@ -324,6 +327,7 @@ def _run(params: dict[str, Any], progress: bool | Callable[[int, int], None]) ->
             "n_public": len(s.y_public),
             "best_attack": best["dp"],
             "baseline_best_attack": best["baseline"],
+            "loss_histogram": {"edges": audit.HISTOGRAM_EDGES, **histograms},
             "guarantee": f"({eps:.3g}, {p['delta']:g})-DP by the {p['accountant'].upper()} accountant",
             "secure_mode": "on" if p["secure_mode"] else "off: pseudo-random, seeded noise and sampling",
         },

@@ -94,3 +94,15 @@ def test_run_reports_standard_error(leaky):
     m = leaky.metrics
     assert 0 < m["baseline_attack_auc_se"] < 0.1
     assert (m["baseline_attack_auc"] - 0.5) > 3 * m["baseline_attack_auc_se"]  # the leak is not chance
+
+
+def test_loss_histograms_show_the_memorisation(leaky):
+    hist = leaky.artifacts["loss_histogram"]
+    edges = hist["edges"]
+    low = [i for i, e in enumerate(edges[:-1]) if e < -2]  # loss below 0.01
+    for label in ("baseline", "dp"):
+        assert sum(hist[label]["members"]) == pytest.approx(1.0, abs=1e-3)
+    # The overfit model puts far more of its members than of its non-members at tiny loss.
+    base_m = sum(hist["baseline"]["members"][i] for i in low)
+    base_n = sum(hist["baseline"]["nonmembers"][i] for i in low)
+    assert base_m > base_n + 0.2
