@@ -26,6 +26,8 @@ from .. import bench, config
 from ..claims import TECHNIQUES
 from ..errors import InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result, ResultStore
+from . import backend
+from .circuit import DECOMPOSITION
 from .model import ZKModel
 from .models import digits_mlp
 
@@ -34,7 +36,7 @@ DEFAULT_VISIBILITY = {"input": "private", "params": "public", "output": "public"
 
 def _params(width: int, logrows: int | None, scale: int, visibility: dict[str, str]) -> dict[str, Any]:
     return {"model": f"digits-mlp-64-{width}-10", "width": width, "logrows": logrows, "scale": scale,
-            "visibility": dict(visibility)}  # fmt: skip
+            "visibility": dict(visibility), "decomposition": list(DECOMPOSITION), "ezkl": backend.version()}  # fmt: skip
 
 
 def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8,
