@@ -237,8 +237,13 @@ def build(onnx_bytes: bytes, calibration: np.ndarray, *, visibility: Visibility,
         settings = json.loads((work / FILES["settings"]).read_text())
         (work / _META).write_text(json.dumps({"key": key, "request": request, "logrows": settings["run_args"]["logrows"],
                                               "ezkl": backend.version(), "created": time.time(), "timings": timings}))  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(work, folder)
+        if not cache or not (folder / _META).exists():  # another process may have finished it meanwhile
+            shutil.rmtree(folder, ignore_errors=True)
+            try:
+                os.replace(work, folder)
+            except OSError:
+                if not (folder / _META).exists():
+                    raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     srs = reference_string(int(json.loads((folder / _META).read_text())["logrows"]), path=srs_path)
