@@ -191,8 +191,13 @@ tamper_table = pd.DataFrame(rows).set_index("proof")
 tamper_table
 
 # %%
+from labkit.results import ResultStore
+from labkit.zk.tampering import tamper_result
+
 tampered_accepted = int(tamper_table.drop(columns="honest").eq(True).to_numpy().sum())
 print("tampered proofs accepted:", tampered_accepted)
+store = ResultStore()  # what the proofs buy, kept for the dashboard (notebook 00) and `labkit report`
+store.add(tamper_result(owner, honest, other=audit))
 
 # %% [markdown]
 # ## 6. A federated update within a public norm bound, proved without showing it
@@ -250,6 +255,7 @@ print("forged excess:", server.excess(forged), "| accepted:", server.verify(forg
 from labkit.zk.costs import claims_check, measure_costs, sweep
 
 cost = measure_costs(width=WIDTH, repeat=REPEAT)
+store.add(cost)
 cost
 
 # %%

@@ -30,6 +30,8 @@ _EXPORTS = {
     "reference_string": "srs",
     "tamper": "tampering",
     "TAMPER_CASES": "tampering",
+    "tamper_report": "tampering",
+    "tamper_result": "tampering",
     "swap_weights": "provenance",
     "norm_module": "norm",
     "UpdateNormProver": "norm",

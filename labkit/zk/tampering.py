@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidInput
+from ..results import NOT_FOR_PRODUCTION, Result
 from .model import Proof, ZKModel
 
 TAMPER_CASES = ("output", "public_input", "commitment", "proof_byte", "other_key")
@@ -90,3 +91,24 @@ def tamper_report(zk: ZKModel, proof: Proof, *, other: ZKModel | None = None) ->
             continue
         cases[case] = zk.verify(tamper(zk, proof, case))
     return {"honest": zk.verify(proof), "cases": cases}
+
+
+def tamper_result(zk: ZKModel, proof: Proof, *, other: ZKModel | None = None) -> Result:
+    """:func:`tamper_report` as a Result: what the proofs buy, for the dashboard and the report.
+
+    ``metrics``: ``honest_verified`` (1 or 0), ``cases`` tried, ``tampered_accepted``
+    (should be 0) and ``detection_rate`` (rejected / tried).
+    """
+    report = tamper_report(zk, proof, other=other)
+    tried = len(report["cases"])
+    accepted = sum(bool(v) for v in report["cases"].values())
+    result = Result(
+        technique="zk", name="tamper",
+        params={"visibility": zk.visibility.as_dict(), "logrows": zk.logrows, "cases": sorted(report["cases"])},
+        metrics={"honest_verified": int(report["honest"]), "cases": tried, "tampered_accepted": accepted,
+                 "detection_rate": (tried - accepted) / tried if tried else 0.0},
+        artifacts={"verified": {k: bool(v) for k, v in report["cases"].items()}, "verifying_key": zk.verifying_key_id[:16]},
+    )  # fmt: skip
+    if zk.development_setup:
+        result.flag(NOT_FOR_PRODUCTION)
+    return result

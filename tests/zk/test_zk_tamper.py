@@ -6,7 +6,7 @@ import pytest
 
 from labkit.errors import InvalidInput
 from labkit.zk import tamper
-from labkit.zk.tampering import applicable, flip_felt, tamper_report
+from labkit.zk.tampering import applicable, flip_felt, tamper_report, tamper_result
 
 
 @pytest.mark.parametrize("case", ["output", "public_input", "commitment", "proof_byte"])
@@ -49,3 +49,10 @@ def test_flip_felt_changes_only_the_lowest_bit():
     felt = "02" + "00" * 31
     assert flip_felt(felt) == "03" + "00" * 31
     assert flip_felt(flip_felt(felt)) == felt
+
+
+def test_tamper_result_for_the_dashboard(tiny, tiny_proof, norm_prover):
+    r = tamper_result(tiny, tiny_proof, other=norm_prover.zk)
+    assert r.technique == "zk" and r.name == "tamper" and r.insecure
+    assert r.metrics["honest_verified"] == 1 and r.metrics["cases"] == 5
+    assert r.metrics["tampered_accepted"] == 0 and r.metrics["detection_rate"] == 1.0
