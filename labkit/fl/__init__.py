@@ -48,6 +48,8 @@ _EXPORTS = {
     "NoDefense": "hooks",
     "SecureAggregator": "secure_agg",
     "PlainSum": "secure_agg",
+    "CKKSSum": "secure_agg",
+    "MPCSum": "secure_agg",
     "Update": "simulation",
     "client_update": "simulation",
     "train": "simulation",

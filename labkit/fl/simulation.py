@@ -172,7 +172,8 @@ def train(
     observer : callable, optional
         ``observer(round, view)`` gets what the server sees each round:
         ``{"updates": [Update, ...]}`` or, with secure aggregation,
-        ``{"sum": vector, "n_samples": total, "n_clients": k}``.
+        ``{"sum": vector, "n_samples": total, "n_clients": k}`` where ``vector``
+        is the sample-weighted mean (clients pre-scale by their public weights).
     progress : bool
         Show a tqdm progress bar.
 
@@ -224,10 +225,10 @@ def train(
                 updates.append(u)
             weights = [u.n_samples for u in updates]
             if secure_aggregator is not None:
-                total = secure_aggregator.sum([w * u.vector for w, u in zip(weights, updates)])
-                agg = total / sum(weights)
+                # sample counts are public: each client pre-scales by its weight, so the sum is the weighted mean
+                agg = secure_aggregator.sum([(w / sum(weights)) * u.vector for w, u in zip(weights, updates)])
                 if observer is not None:
-                    observer(r, {"sum": total, "n_samples": sum(weights), "n_clients": len(updates)})
+                    observer(r, {"sum": agg, "n_samples": sum(weights), "n_clients": len(updates)})
             else:
                 if observer is not None:
                     observer(r, {"updates": updates})
@@ -262,7 +263,7 @@ def train(
         timings={"round": bench.Timing("round", tuple(round_times))},
         artifacts={"accuracy_per_round": accs},
     )
-    if secure_aggregator is not None and secure_aggregator.simulated:
+    if secure_aggregator is not None and (secure_aggregator.simulated or getattr(secure_aggregator, "insecure", False)):
         result.flag(NOT_FOR_PRODUCTION)
         result.artifacts["note"] = f"secure aggregation simulated by {secure_aggregator.name}: nothing is protected"
     return TrainingRun(global_model, accs, result, clients)

@@ -144,3 +144,22 @@ def test_a_backend_plugs_into_the_interface():
     assert rec.calls == 2 and not run.result.insecure  # a real backend is not flagged
     with pytest.raises(InvalidInput, match="returned shape"):
         Broken().sum([np.ones(3)])
+
+
+def test_ckks_secure_aggregation_matches_the_plain_sum():
+    agg = fl.CKKSSum()
+    vs = [np.random.default_rng(i).normal(size=5000) * 0.01 for i in range(3)]
+    assert np.allclose(agg.sum(vs), np.sum(vs, axis=0), atol=1e-6)
+    assert agg.last_stats["ciphertexts_per_client"] == 2 and agg.last_stats["bytes_to_server"] > 3 * 5000 * 8
+    assert not agg.simulated and not agg.insecure
+    with pytest.raises(InvalidInput, match="bound"):
+        agg.sum([np.full(10, 400.0), np.full(10, 400.0)])
+    run = fl.train(n_clients=3, rounds=2, samples_per_client=40, secure_aggregator=agg, seed=0)
+    plain = fl.train(n_clients=3, rounds=2, samples_per_client=40, seed=0)
+    assert np.allclose(run.accuracy, plain.accuracy) and not run.result.insecure
+
+
+@pytest.mark.slow
+def test_mpc_secure_aggregation_matches_the_plain_sum():
+    vs = [np.random.default_rng(i).normal(size=100) for i in range(3)]
+    assert np.allclose(fl.MPCSum().sum(vs), np.sum(vs, axis=0), atol=3 * 2**-16)

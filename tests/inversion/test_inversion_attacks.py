@@ -109,6 +109,12 @@ def test_secure_aggregation_defeats_single_client_reconstruction():
 
 
 # -- bad inputs -------------------------------------------------------------------------------------
+def test_real_he_aggregation_over_few_clients_does_not_hide_a_digit():
+    s = run_scenario(attack_kind="idlg", iterations=30, n_clients=4, secure_aggregator=fl.CKKSSum(), seed=1)
+    assert s.result.metrics["psnr"] > 25  # the server inverts the sum of 4 gradients: a batch of 4
+    assert s.result.metrics["aggregation_overhead"] > 10 and not s.result.insecure
+
+
 def test_gradients_that_do_not_match_the_model(digits, mlp):
     other = fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10, hidden=32)
     _, _, g = _grad(other, digits, slice(0, 1))
