@@ -9,7 +9,10 @@ Two hooks let other labs plug in:
   DP-SGD, pruning... from :mod:`labkit.inversion.defenses`) that changes what a
   client sends;
 - a :class:`~labkit.fl.secure_agg.SecureAggregator` that gives the server only the
-  sum over clients (a plain sum here; the HE and MPC labs plug in their own).
+  sum over clients: :class:`~labkit.fl.secure_agg.CKKSSum` (CKKS through
+  ``labkit.he``), :class:`~labkit.fl.secure_agg.MPCSum` (CrypTen secret shares
+  through ``labkit.mpc``), or :class:`~labkit.fl.secure_agg.PlainSum` (the
+  reference in the clear, for tests; flagged "not for production").
 
 Typical use::
 
@@ -18,6 +21,7 @@ Typical use::
     run = fl.train(data=data, n_clients=4, rounds=5)
     run.accuracy            # test accuracy after each round
     run.result              # a labkit Result (metrics, timings, params)
+    fl.train(data=data, secure_aggregator=fl.CKKSSum())   # the server sees only the sum
 
 Importing this package is light: torch loads when a function needs it.
 
