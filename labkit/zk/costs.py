@@ -62,7 +62,8 @@ def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8
     Returns
     -------
     Result
-        ``metrics`` holds ``overhead`` (prove / plaintext), ``prove_s``,
+        ``metrics`` holds ``overhead`` (prove / plaintext, interleaved in one run),
+        ``overhead_warm`` (prove / steady-state plaintext inference), ``prove_s``,
         ``verify_ms``, ``witness_s``, ``setup_s``, sizes in bytes, ``logrows``,
         ``num_rows``, ``prove_peak_rss_bytes`` and ``output_max_abs_error``.
     """
@@ -87,6 +88,9 @@ def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8
     ov = bench.overhead(lambda: proofs.append(zk.prove(x)), plaintext, repeat=repeat, warmup=0,
                         names=("prove", "plaintext"))  # fmt: skip
     proof = proofs[-1]
+    # Interleaved, each plaintext call follows a proof that has flushed the CPU caches; a serving loop
+    # runs warm. Report the warm, steady-state inference time too (many calls, same process).
+    warm = bench.measure(plaintext, name="plaintext (warm)", repeat=config.pick(2000, 200), warmup=50)
     verify = bench.measure(lambda: zk.verify(proof), name="verify", repeat=config.pick(10, 3))
     if not zk.verify(proof):
         raise RuntimeError("an honest proof did not verify; the circuit or keys are broken")
@@ -99,6 +103,7 @@ def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8
         technique="zk", name="costs", params=_params(width, logrows, scale, visibility),
         metrics={
             "prove_s": ov.candidate.median, "plaintext_s": ov.baseline.median, "verify_ms": verify.median * 1e3,
+            "plaintext_warm_s": warm.median, "overhead_warm": ov.candidate.median / warm.median,
             "witness_s": witness_s, "setup_s": built.get("setup", 0.0), "srs_s": built.get("srs", 0.0),
             "build_s": build.timing.median, "cached": not zk.circuit.built,
             "proof_bytes": proof.size, "pk_bytes": sizes["pk"], "vk_bytes": sizes["vk"], "srs_bytes": sizes["srs"],
@@ -108,7 +113,7 @@ def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8
             "same_prediction": bool(claimed is None or int(np.argmax(claimed)) == int(np.argmax(plain))),
             "parameters": int(sum(p.numel() for p in model.parameters())),
         },
-        timings={"verify": verify, "build": build.timing},
+        timings={"verify": verify, "build": build.timing, "plaintext_warm": warm},
         artifacts={"development_setup": zk.development_setup, "circuit": zk.circuit.key[:16], "cores": bench.cpu_count()},
     )  # fmt: skip
     result.add_overhead("overhead", ov)
@@ -148,6 +153,7 @@ def claims_check(result: Result) -> dict[str, Any]:
         "claimed_low": claim.low,
         "claimed_high": claim.high,
         "measured_ratio": ratio,
+        "measured_ratio_warm_plaintext": result.metrics.get("overhead_warm", ratio),
         "orders_of_magnitude_above_claim": float(np.log10(ratio / claim.high)) if ratio > claim.high else 0.0,
         "verify_ms": verify_ms,
         "prover_verdict": "within the claim" if within else ("above the claim" if ratio > claim.high else "below"),
