@@ -101,6 +101,9 @@ print("verifies:", audit.verify(proof))
 print("stated output  :", np.round(audit.claimed_output(proof), 3))
 print("float model    :", np.round(audit.plaintext(x), 3))
 print("stated class", int(np.argmax(audit.claimed_output(proof))), "| true label", int(digits.y_test[0]))
+# An auditor holding the log entry (x, y, proof) checks all three together; replaying it for another input fails.
+print("audit check for (x, y)          :", audit.verify(proof, input=x, output=audit.claimed_output(proof)))
+print("same proof offered for digit #2 :", audit.verify(proof, input=digits.X_test[1:2]))
 
 # %% [markdown]
 # The stated output is decoded from the proof's **instances**, the public values

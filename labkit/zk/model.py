@@ -230,7 +230,8 @@ class ZKModel:
         proof : Proof
         output, input : array-like, optional
             Values the proof must state (public parts only), within ``atol``
-            (default: two steps of the fixed-point grid).
+            (default: 0.05 or 2% of the largest expected value, whichever is
+            larger: fixed-point inference drifts a few grid steps per layer).
         commitment : str, optional
             The published parameter hash (``params_commitment``): a proof made
             with other weights states another hash and fails.
@@ -272,7 +273,9 @@ class ZKModel:
         if claimed is None:
             return False
         want = np.asarray(expected, dtype=float).ravel()
-        return claimed.shape == want.shape and bool(np.allclose(claimed, want, rtol=0, atol=atol or 0.05))
+        if atol is None:
+            atol = max(0.05, 0.02 * float(np.max(np.abs(want)))) if want.size else 0.05
+        return claimed.shape == want.shape and bool(np.allclose(claimed, want, rtol=0, atol=atol))
 
     # -- what a proof states -----------------------------------------------------------
     def _layout(self, proof: Proof) -> dict[str, slice]:
