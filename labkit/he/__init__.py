@@ -24,6 +24,7 @@ _LAZY = {
     "plan_depth": ("security", "plan_depth"),
     "polynomial_depth": ("security", "polynomial_depth"),
     "roundtrip": ("lab", "roundtrip"),
+    "available": ("api", "available"),
 }
 _SUBMODULES = {"api", "params", "security", "linalg", "lab", "inference", "models", "bench", "seal_backend",
                "openfhe_backend"}  # fmt: skip

@@ -39,6 +39,23 @@ _MAGIC = b"LKHE1"
 _HEADER = struct.Struct(">5s16sIHI")  # magic, context id, length, depth used, period
 
 
+def available(backend: str) -> bool:
+    """True when ``backend`` ("seal" or "openfhe") imports here (OpenFHE's wheels need CPython 3.10)."""
+    from ..errors import BackendUnavailable
+
+    try:
+        if backend == "seal":
+            from .seal_backend import _sealapi as load
+        elif backend == "openfhe":
+            from .openfhe_backend import _openfhe as load
+        else:
+            raise InvalidInput(f"backend must be 'seal' or 'openfhe', not {backend!r}.")
+        load()
+    except BackendUnavailable:
+        return False
+    return True
+
+
 def _backend_class(name: str):
     if name == "seal":
         from .seal_backend import SealBackend
@@ -56,7 +73,7 @@ def context(
     poly_modulus_degree: int | None = None,
     preset: str | None = None,
     allow_insecure: bool = False,
-    threads: int | None = 1,
+    threads: int | None = None,
     **kwargs,
 ) -> HEContext:
     """Create keys and a context on ``backend`` ("seal" or "openfhe") for ``scheme``.
@@ -73,7 +90,9 @@ def context(
     allow_insecure : bool
         Run parameters below the requested security (a demonstration); ``ctx.insecure`` is then True.
     threads : int or None
-        OpenMP threads for OpenFHE (SEAL's operations are single-threaded); None leaves the default.
+        OpenMP threads OpenFHE must run with (SEAL's operations are single-threaded). OpenFHE
+        fixes its count at first import (``LABKIT_OPENFHE_THREADS``, default 1): a different
+        value raises InvalidInput with the fix; None accepts the count in force.
     **kwargs
         ``depth``, ``scale_bits``, ``first_mod_bits``, ``special_mod_bits``, ``plain_modulus``,
         ``security`` (128/192/256), ``coeff_mod_bit_sizes`` (SEAL only).
@@ -99,10 +118,10 @@ def context(
     params = make_params(backend, scheme, **options)
     report = check_security(params.poly_modulus_degree, params.log_qp, security=params.security,
                             allow_insecure=allow_insecure)  # fmt: skip
-    if backend == "openfhe" and threads is not None:
-        from .openfhe_backend import set_threads
+    if backend == "openfhe":
+        from .openfhe_backend import require_threads
 
-        set_threads(threads)
+        require_threads(threads)
     impl = _backend_class(backend)(params, check_security=report.secure)
     return HEContext(params, impl, report)
 

@@ -54,12 +54,12 @@ def verdict(ratio: float, low: float, high: float) -> str:
 
 
 def _context(backend: str, scheme: str, n: int, *, key_switching: str | None = None, **kw) -> HEContext:
-    from .openfhe_backend import OpenFHEBackend, set_threads
+    from .openfhe_backend import OpenFHEBackend, require_threads
     from .seal_backend import SealBackend
 
     params = make_params(backend, scheme, poly_modulus_degree=n, **kw)
     if backend == "openfhe":
-        set_threads(1)
+        require_threads(1)  # the race is single-threaded on both sides
         impl = OpenFHEBackend(params, check_security=True, key_switching=key_switching)
         log_qp = params.log_qp if scheme == "ckks" else impl.log_q
     else:

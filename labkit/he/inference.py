@@ -108,7 +108,7 @@ def run(
     preset: str = "ckks-8192-d3",
     repeat: int | None = None,
     allow_insecure: bool = False,
-    threads: int = 1,
+    threads: int | None = None,
     ctx=None,
     progress: bool = False,
 ) -> Result:
@@ -126,6 +126,8 @@ def run(
     preset : HE parameters (see ``labkit.he.PRESETS``); CKKS with depth >= 3.
     repeat : timed repeats of the overhead measurement (default 5, 2 in fast mode).
     ctx : an existing HEContext to reuse (its backend wins over ``backend``).
+    threads : OpenFHE threads required (None: the count OpenFHE runs with, see
+        ``labkit.he.openfhe_backend``); the plaintext baseline gets as many BLAS threads.
 
     Metrics: ``accuracy_plain`` (plaintext model, exact activation), ``accuracy_encrypted``,
     ``accuracy_gap_points``, ``agreement`` (same label as the plaintext polynomial model),
@@ -210,7 +212,8 @@ def run(
 
         per_batch = 1
         input_bytes = ctx.encrypt(prepared[0], replicate=True).size_bytes
-    ov = _timed_with_matched_threads(candidate, baseline, threads, repeat=repeat or config.pick(5, 2),
+    used_threads = _backend_threads(ctx)
+    ov = _timed_with_matched_threads(candidate, baseline, used_threads, repeat=repeat or config.pick(5, 2),
                                      names=(f"{ctx.backend} encrypted {mode}", "plaintext model"))  # fmt: skip
     enc_pred = _predict(m, enc_out)
     plain_pred_poly = _predict(m, plain_out)
@@ -244,7 +247,7 @@ def run(
             "samples": n,
             "batch_size": size,
             "params": ctx.params.to_dict(),
-            "threads": threads,
+            "threads": used_threads,
         },  # fmt: skip
         metrics=metrics,
         timings=timings,
@@ -261,6 +264,15 @@ def run(
     if ctx.insecure:
         result.flag(NOT_FOR_PRODUCTION)
     return result
+
+
+def _backend_threads(ctx) -> int:
+    """Threads the backend computes with: 1 for SEAL, OpenFHE's fixed count (1 if unknown)."""
+    if ctx.backend != "openfhe":
+        return 1
+    from .openfhe_backend import threads
+
+    return threads() or 1
 
 
 def _timed_with_matched_threads(candidate, baseline, threads: int, **kw) -> bench.Overhead:

@@ -18,6 +18,7 @@ Kingma & Ba, "Adam", ICLR 2015.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -124,9 +125,22 @@ def square_mlp(hidden: int = 32, epochs: int = 300, seed: int = 0, lr: float = 0
         "w2": rng.normal(0, 1 / np.sqrt(hidden), (hidden, n_out)) * 0.1,
         "b2": np.zeros(n_out),
     }
+    onehot = np.eye(n_out)[y]
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # tiny matrices: threads only contend
+        _adam(params, x, onehot, epochs, lr)
+    model = SquareMLP(params["w1"], params["b1"], params["w2"], params["b2"], scale)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **params)
+    tmp.replace(path)
+    return _finish(model, ds)
+
+
+def _adam(params: dict, x: np.ndarray, onehot: np.ndarray, epochs: int, lr: float) -> None:
+    """Full-batch Adam on softmax cross-entropy (plus a small L2 term), in place."""
     m = {k: np.zeros_like(v) for k, v in params.items()}
     v = {k: np.zeros_like(v) for k, v in params.items()}
-    onehot = np.eye(n_out)[y]
     for t in range(1, epochs + 1):
         h = x @ params["w1"] + params["b1"]
         a = h * h
@@ -143,11 +157,6 @@ def square_mlp(hidden: int = 32, epochs: int = 300, seed: int = 0, lr: float = 0
             m[k] = 0.9 * m[k] + 0.1 * g
             v[k] = 0.999 * v[k] + 0.001 * g * g
             params[k] -= lr * (m[k] / (1 - 0.9**t)) / (np.sqrt(v[k] / (1 - 0.999**t)) + 1e-8)
-    model = SquareMLP(params["w1"], params["b1"], params["w2"], params["b2"], scale)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **params)
-    tmp.replace(path)
-    return _finish(model, ds)
 
 
 def _finish(model: SquareMLP, ds) -> SquareMLP:

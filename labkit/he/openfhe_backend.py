@@ -6,8 +6,13 @@ key-switching layout SEAL uses (one special prime). BFV and BGV use OpenFHE's
 own parameter generation for the requested depth; OpenFHE then checks the
 ring dimension against the HE Standard itself.
 
-OpenFHE parallelises inside operations with OpenMP; :func:`set_threads`
-pins the thread count (the comparison with SEAL runs single-threaded).
+OpenFHE parallelises inside operations with OpenMP, and it fixes its thread
+count when the library is first imported (its parallel regions keep the
+count OpenMP reported at load time; later ``omp_set_num_threads`` calls do
+not undo it). labkit therefore imports OpenFHE itself, after setting OpenMP
+to ``LABKIT_OPENFHE_THREADS`` threads (default 1, what the comparison with
+single-threaded SEAL needs); :func:`threads` reports the count in force.
+Two threads on a busy two-core machine made a multiplication 25x slower here.
 
 References
 ----------
@@ -20,13 +25,35 @@ from __future__ import annotations
 
 import ctypes
 import math
+import os
+import sys
 
 import numpy as np
 
-from ..errors import BackendUnavailable, InsecureParameters, TamperDetected, VerificationFailed
+from ..errors import BackendUnavailable, InsecureParameters, InvalidInput, TamperDetected, VerificationFailed
+
+_THREADS: int | None = None  # OpenMP threads OpenFHE was imported with (None: not by labkit)
+
+
+def configured_threads() -> int:
+    """Threads labkit imports OpenFHE with: ``LABKIT_OPENFHE_THREADS`` (default 1)."""
+    raw = os.environ.get("LABKIT_OPENFHE_THREADS", "1")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"LABKIT_OPENFHE_THREADS={raw!r} must be a positive integer.") from None
+    if value < 1:
+        raise InvalidInput(f"LABKIT_OPENFHE_THREADS={raw!r} must be a positive integer.")
+    return value
 
 
 def _openfhe():
+    global _THREADS
+    first = "openfhe" not in sys.modules
+    if first:
+        wanted = configured_threads()
+        if set_threads(wanted):
+            _THREADS = wanted
     try:
         import openfhe
     except ImportError as exc:
@@ -34,8 +61,28 @@ def _openfhe():
     return openfhe
 
 
+def threads() -> int | None:
+    """OpenMP threads OpenFHE runs with in this process (None if something else imported it first)."""
+    return _THREADS
+
+
+def require_threads(n: int | None) -> None:
+    """Raise InvalidInput if OpenFHE cannot run with ``n`` threads here (None: accept what is set)."""
+    _openfhe()
+    if n is None or n == _THREADS:
+        return
+    raise InvalidInput(
+        f"OpenFHE runs with {_THREADS if _THREADS is not None else 'an unknown number of'} thread(s) in this "
+        f"process and fixes that count when first imported, so threads={n} cannot take effect. Set "
+        f"LABKIT_OPENFHE_THREADS={n} before starting Python (restart the kernel), or pass threads=None."
+    )
+
+
 def set_threads(n: int) -> bool:
-    """Set OpenMP's thread count for OpenFHE; False if libgomp cannot be reached."""
+    """Set OpenMP's thread count for the calling thread; False if libgomp cannot be reached.
+
+    Effective for OpenFHE only before its first import (see the module docstring).
+    """
     try:
         ctypes.CDLL("libgomp.so.1").omp_set_num_threads(int(n))
         return True

@@ -10,6 +10,10 @@ from labkit.errors import InvalidInput, TamperDetected, VerificationFailed
 
 T = 65537
 COMBOS = [("seal", "ckks"), ("openfhe", "ckks"), ("seal", "bfv"), ("openfhe", "bfv"), ("openfhe", "bgv")]
+NEEDS_OPENFHE = pytest.mark.skipif(
+    not he.available("openfhe"), reason="OpenFHE does not import here (CPython 3.10 only)"
+)
+PARAMS = [pytest.param(c, id="-".join(c), marks=NEEDS_OPENFHE if c[0] == "openfhe" else ()) for c in COMBOS]
 
 
 def _make(backend, scheme):
@@ -17,7 +21,7 @@ def _make(backend, scheme):
     return he.context(backend, scheme, poly_modulus_degree=8192, depth=depth)
 
 
-@pytest.fixture(scope="module", params=COMBOS, ids=["-".join(c) for c in COMBOS])
+@pytest.fixture(scope="module", params=PARAMS)
 def ctx(request):
     return _make(*request.param)
 
@@ -194,6 +198,7 @@ def test_numpy_operands_on_either_side(ctx):
         x * "three"
 
 
+@NEEDS_OPENFHE
 @pytest.mark.parametrize("shape", [(64, 32), (30, 1), (10, 40), (16, 16)])
 def test_matmul_shapes_narrowing_expanding_square(shape):
     ctx = he.context("openfhe", "ckks", poly_modulus_degree=8192)
@@ -205,3 +210,15 @@ def test_matmul_shapes_narrowing_expanding_square(shape):
     assert z.period == 1 << (shape[1] - 1).bit_length()
     w2 = rng.uniform(-1, 1, (shape[1], 3))
     assert np.max(np.abs(ctx.decrypt(z @ w2) - (v @ w) @ w2)) < 1e-3
+
+
+def test_missing_openfhe_is_reported_not_a_crash(monkeypatch):
+    import sys
+
+    from labkit.errors import BackendUnavailable
+
+    monkeypatch.setitem(sys.modules, "openfhe", None)  # as on a Python without OpenFHE's binary
+    assert not he.available("openfhe")
+    with pytest.raises(BackendUnavailable, match="OpenFHE"):
+        he.context("openfhe", "ckks")
+    assert he.available("seal")

@@ -6,9 +6,12 @@ import math
 
 import pytest
 
+import labkit.he as he
 from labkit.errors import InvalidInput
 from labkit.he import bench
 from labkit.results import ResultStore
+
+pytestmark = pytest.mark.skipif(not he.available("openfhe"), reason="the race needs OpenFHE (CPython 3.10 only)")
 
 
 def test_matched_ckks_pair_has_the_same_chain_and_security():
@@ -42,10 +45,17 @@ def test_bgv_is_openfhe_only():
 
 
 def test_race_runs_openfhe_single_threaded():
-    import ctypes
+    from labkit.he import openfhe_backend
 
-    bench.race("ckks", 8192, ops=("add",), repeat=1)
-    assert ctypes.CDLL("libgomp.so.1").omp_get_max_threads() == 1
+    (r,) = bench.race("ckks", 8192, ops=("add",), repeat=1)
+    assert openfhe_backend.threads() == 1 and r.params["threads"] == 1
+
+
+def test_a_thread_count_openfhe_cannot_honour_is_refused():
+    import labkit.he as he_api
+
+    with pytest.raises(InvalidInput, match="LABKIT_OPENFHE_THREADS=2"):
+        he_api.context("openfhe", "ckks", threads=2)
 
 
 def test_bad_arguments():

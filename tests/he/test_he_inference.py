@@ -10,8 +10,12 @@ from labkit.errors import InvalidInput
 from labkit.he import inference, models
 from labkit.results import NOT_FOR_PRODUCTION
 
+NEEDS_OPENFHE = pytest.mark.skipif(
+    not he.available("openfhe"), reason="OpenFHE does not import here (CPython 3.10 only)"
+)
 
-@pytest.fixture(scope="module", params=["seal", "openfhe"])
+
+@pytest.fixture(scope="module", params=["seal", pytest.param("openfhe", marks=NEEDS_OPENFHE)])
 def ctx(request):
     return he.context(request.param, preset="ckks-8192-d3")
 

@@ -8,6 +8,10 @@ import labkit.he as he
 from labkit.errors import InsecureParameters, InvalidInput
 from labkit.he.security import HE_STANDARD_MAX_LOGQ, check_security, plan_depth, polynomial_depth, security_level
 
+NEEDS_OPENFHE = pytest.mark.skipif(
+    not he.available("openfhe"), reason="OpenFHE does not import here (CPython 3.10 only)"
+)
+
 
 def test_table_matches_seals_embedded_copy():
     sealapi = pytest.importorskip("tenseal.sealapi")
@@ -25,7 +29,7 @@ def test_security_levels():
     assert check_security(4096, 500, allow_insecure=True).level == 0
 
 
-@pytest.mark.parametrize("backend", ["seal", "openfhe"])
+@pytest.mark.parametrize("backend", ["seal", pytest.param("openfhe", marks=NEEDS_OPENFHE)])
 def test_insecure_parameters_refused_then_flagged_when_allowed(backend):
     # depth 2 at N=4096: [50, 40, 40 | 60] = 190 bits > 109 allowed at 128-bit
     with pytest.raises(InsecureParameters, match="poly_modulus_degree to 8192"):
@@ -41,6 +45,7 @@ def test_too_deep_for_n_refused_up_front():
         he.context("seal", "ckks", poly_modulus_degree=8192, depth=4, scale_bits=40)
 
 
+@NEEDS_OPENFHE
 def test_openfhe_bgv_refuses_depth_its_standard_check_rejects():
     with pytest.raises(InsecureParameters, match="OpenFHE"):
         he.context("openfhe", "bgv", poly_modulus_degree=8192, depth=2)
@@ -85,6 +90,7 @@ def test_parameter_validation(kwargs, match):
         he.context(**kwargs)
 
 
+@NEEDS_OPENFHE
 def test_presets_build_secure_contexts():
     ctx = he.context("openfhe", preset="ckks-8192-d3")
     assert ctx.depth == 3 and ctx.security.level == 128 and not ctx.insecure
@@ -98,7 +104,7 @@ def test_import_is_light():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.parametrize("backend", ["seal", "openfhe"])
+@pytest.mark.parametrize("backend", ["seal", pytest.param("openfhe", marks=NEEDS_OPENFHE)])
 def test_higher_security_levels_are_checked_too(backend):
     with pytest.raises(InsecureParameters, match="192-bit"):
         he.context(backend, "ckks", poly_modulus_degree=8192, security=192)  # 190 bits > 152

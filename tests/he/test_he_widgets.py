@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import labkit.he as he
 from labkit.widgets import he as hw
 
 pytest.importorskip("ipywidgets")
@@ -28,6 +29,7 @@ def test_parameter_explorer_callback_moves_the_point():
     assert "not for production" in box.children[2].value
 
 
+@pytest.mark.skipif(not he.available("openfhe"), reason="the race needs OpenFHE (CPython 3.10 only)")
 def test_backend_race_widget_draws_bars():
     box = hw.backend_race(repeat=3)
     box.children[0].children[1].value = "add"
