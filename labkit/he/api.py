@@ -323,7 +323,11 @@ class HEContext:
         return a._derive(self.impl.rotate(a.raw, int(steps)))
 
     def sum(self, a: Ciphertext) -> Ciphertext:
-        """Sum of all slots, in every slot (decrypts to a length-1 vector)."""
+        """Sum of all slots, in every slot (decrypts to a length-1 vector).
+
+        A replicated ciphertext sums every copy; use :meth:`dot` (which masks to the first
+        copy) for the sum of one vector.
+        """
         return self._own(a)._derive(self.impl.sum_all(a.raw), length=1, period=None)
 
     def dot(self, a: Ciphertext, vector) -> Ciphertext:
