@@ -295,8 +295,8 @@ check("02.race_winner", answer, verdict=verdict)
 # - Encrypted inference matched plaintext accuracy within a point on both data sets, on
 #   both libraries, with CKKS at 128-bit security.
 # - Packing decides the cost: one slot per sample turns a fraction of a second per sample
-#   into a fraction of a millisecond; only well-packed batches of real work come near the
-#   claimed 10x-100x.
+#   into a fraction of a millisecond; well-packed batches of real work come closest to the
+#   claimed 10x-100x, which describes that best case rather than HE in general.
 # - The SEAL vs OpenFHE answer is per operation, at matched parameters, with its spread.
 #
 # References: R. Gilad-Bachrach et al., "CryptoNets", ICML 2016. F. Boemer et al.,
