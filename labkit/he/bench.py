@@ -335,3 +335,38 @@ def table(results: list[Result]) -> list[dict]:
                      "ratio_iqr": (m.get("openfhe_over_seal_low"), m.get("openfhe_over_seal_high")),
                      "verdict": r.artifacts.get("verdict")})  # fmt: skip
     return rows
+
+
+TARGETS = {
+    "wrapper_overhead_percent": 5.0,  # labkit over direct library calls, multiply+relin+rescale, N=8192
+    "mlp_single_latency_s": 0.300,  # per digits image, one per ciphertext (TenSEAL's MNIST tutorial: 2 s)
+    "mlp_batched_images_per_s": 2000.0,  # nGraph-HE2's CryptoNets figure: 1,998 images/s
+}
+
+
+def summary(results: list[Result]) -> dict:
+    """The closing-note numbers of a benchmark run, each against its target.
+
+    Returns ``{"wrapper": {backend: {...}}, "mlp": {backend: {...}}, "race": table(results)}``
+    with ``meets_target`` booleans where the issue sets a target.
+    """
+    out: dict = {"wrapper": {}, "mlp": {}, "race": table(results), "targets": dict(TARGETS)}
+    for r in results:
+        if r.name == "wrapper_overhead":
+            pct = r.metrics["overhead_percent"]
+            out["wrapper"][r.params["backend"]] = {
+                "overhead_percent": pct,
+                "iqr": (r.metrics["overhead_low"], r.metrics["overhead_high"]),
+                "meets_target": pct <= TARGETS["wrapper_overhead_percent"],
+            }
+        elif r.name == "mlp_inference":
+            entry = out["mlp"].setdefault(r.params["backend"], {})
+            if r.params["mode"] == "single":
+                entry["latency_per_image_s"] = r.metrics["per_sample_s"]
+                entry["latency_meets_target"] = r.metrics["per_sample_s"] <= TARGETS["mlp_single_latency_s"]
+            else:
+                entry["batched_images_per_s"] = r.metrics["throughput_per_s"]
+                entry["server_only_images_per_s"] = r.metrics.get("server_throughput_per_s")
+                entry["throughput_meets_target"] = r.metrics["throughput_per_s"] >= TARGETS["mlp_batched_images_per_s"]
+                entry["accuracy_gap_points"] = r.metrics["accuracy_gap_points"]
+    return out
