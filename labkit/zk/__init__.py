@@ -11,10 +11,10 @@ True
 
 References
 ----------
-The Halo2
-book (https://zcash.github.io/halo2/); ezkl documentation
-(https://docs.ezkl.xyz/); Kang et al., "Scaling up trustless DNN inference
-with zero-knowledge proofs", arXiv:2210.08674 (2022).
+The Halo2 book, https://zcash.github.io/halo2/ (the proof system).
+ezkl documentation, https://docs.ezkl.xyz/ (the circuit compiler).
+Kang et al., "Scaling up trustless DNN inference with zero-knowledge proofs",
+arXiv:2210.08674 (2022).
 """
 
 from __future__ import annotations
