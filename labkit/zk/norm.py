@@ -128,3 +128,10 @@ class UpdateNormProver:
             return self.excess(proof) <= self.tolerance
         except Exception:  # a malformed proof is an invalid proof
             return False
+
+    def screen(self, proofs: list[Proof], *, commitments: list[str] | None = None) -> list[bool]:
+        """Accept or reject each client's proof (a federated round's gate); never raises on a bad proof."""
+        if commitments is not None and len(commitments) != len(proofs):
+            raise InvalidInput(f"{len(proofs)} proofs but {len(commitments)} commitments; give one per proof.")
+        wanted = commitments if commitments is not None else [None] * len(proofs)
+        return [self.verify(p, commitment=c) if isinstance(p, Proof) else False for p, c in zip(proofs, wanted)]

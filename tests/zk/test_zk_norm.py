@@ -50,3 +50,14 @@ def test_bad_updates_are_refused_before_proving(norm_prover):
 def test_bad_prover_parameters(kwargs, match):
     with pytest.raises(InvalidInput, match=match):
         UpdateNormProver(**kwargs)
+
+
+def test_screen_a_round(norm_prover, within_proof):
+    forged = within_proof.copy()
+    forged.data["proof"][10] ^= 1
+    assert norm_prover.screen([within_proof, forged, "not a proof"]) == [True, False, False]
+    good = norm_prover.commitment(within_proof)
+    assert norm_prover.screen([within_proof], commitments=["00" * 32]) == [False]
+    assert norm_prover.screen([within_proof], commitments=[good]) == [True]
+    with pytest.raises(InvalidInput, match="one per proof"):
+        norm_prover.screen([within_proof], commitments=[])
