@@ -139,3 +139,11 @@ def test_all_hashed_proof_states_three_commitments(sample, make_mlp):
     assert zk.verify(proof, commitment=zk.params_commitment)
     assert len(proof.instances) == 3 and zk.claimed_output(proof) is None and zk.claimed_input(proof) is None
     assert zk.claimed_input_hash(proof) not in (None, zk.params_commitment)
+
+
+def test_rebuilt_setup_reproduces_the_verifying_key(tiny, tiny_proof, sample, make_mlp):
+    # A verifier can rebuild the keys from the circuit and the reference string instead of trusting the prover's.
+    rebuilt = ZKModel(make_mlp(), sample, visibility=tiny.visibility, scale=7, cache=False)
+    assert rebuilt.circuit.built and "setup" in rebuilt.timings
+    assert rebuilt.verifying_key_id == tiny.verifying_key_id
+    assert rebuilt.verify(tiny_proof)
