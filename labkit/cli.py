@@ -1,6 +1,7 @@
 """The ``labkit`` command: doctor, lab, results.
 
 - ``labkit doctor [--json] [--only NAME]``: which backends work here, and why not
+- ``labkit bench [LAB ...] [--fast] [--json]``: each lab's standard benchmark, stored
 - ``labkit lab [--port N]``: JupyterLab on notebooks/, bound to 127.0.0.1
 - ``labkit setup-jupyter``: make .py notebooks open as notebooks (jupytext)
 - ``labkit results [--store FILE]``: what the ResultStore holds
@@ -78,6 +79,30 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _bench(args: argparse.Namespace) -> int:
+    if args.fast:
+        os.environ["LABKIT_FAST"] = "1"
+    from tqdm.auto import tqdm
+
+    from . import benchmarks
+    from .results import ResultStore
+
+    store = ResultStore(args.store)
+    chosen = benchmarks.select(args.labs)
+    found = []
+    with tqdm(chosen, desc="labkit bench", unit="lab", disable=args.json) as bar:
+        for lab in bar:
+            bar.set_postfix_str(lab.lab)
+            found += lab.run(store=store, progress=not args.json)
+    if args.json:
+        for r in found:
+            print(r.to_json())
+    else:
+        print(benchmarks.table(found))
+        print(f"\n{len(found)} Results stored in {store.path}")
+    return 0
+
+
 def _lab(args: argparse.Namespace) -> int:
     setup_jupyter()
     cmd = lab_command(port=args.port, open_browser=not args.no_browser)
@@ -110,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the outcomes as JSON")
     p.add_argument("--only", action="append", default=[], metavar="BACKEND", help="check only this backend")
     p.set_defaults(func=_doctor)
+    p = sub.add_parser("bench", help="run each lab's standard benchmark and store the Results")
+    p.add_argument("labs", nargs="*", metavar="LAB", help="labs to run (default: all): he, mpc, dp, tee, pqc, ...")
+    p.add_argument("--fast", action="store_true", help="shrunken workloads (LABKIT_FAST=1)")
+    p.add_argument("--json", action="store_true", help="print the Results as JSON lines")
+    p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
+    p.set_defaults(func=_bench)
     p = sub.add_parser("lab", help="start JupyterLab on the notebooks (127.0.0.1)")
     p.add_argument("--port", type=int, default=int(os.environ.get("LABKIT_PORT", "8888")))
     p.add_argument("--no-browser", action="store_true")
