@@ -28,10 +28,18 @@ class LabBenchmark:
         kwargs = {"store": store}
         if "progress" in inspect.signature(fn).parameters:
             kwargs["progress"] = progress
-        out = fn(**kwargs)
-        found = [out] if isinstance(out, Result) else list(out)
+        found = _as_results(fn(**kwargs))
         store.add_many(found)  # idempotent: the same id replaces itself
         return found
+
+
+def _as_results(out) -> list[Result]:
+    """A lab's run() may return a Result, Results, or a report dict holding them."""
+    if isinstance(out, Result):
+        return [out]
+    if isinstance(out, dict):
+        return _as_results(out["results"] if "results" in out else out["result"])
+    return [r for r in out if isinstance(r, Result)]
 
 
 LABS: dict[str, LabBenchmark] = {
@@ -39,7 +47,7 @@ LABS: dict[str, LabBenchmark] = {
     for b in (
         LabBenchmark("he", "labkit.he.bench", "HE: SEAL vs OpenFHE ops, encrypted inference"),
         LabBenchmark("inversion", "labkit.inversion.bench", "gradient inversion vs defenses"),
-        LabBenchmark("zk", "labkit.zk.bench", "ezkl proofs of inference"),
+        LabBenchmark("zk", "labkit.zk.benchmark", "ezkl proofs of inference"),
         LabBenchmark("mpc", "labkit.mpc.benchmark", "CrypTen private inference"),
         LabBenchmark("dp", "labkit.dp.benchmark", "DP-SGD epsilon sweep and audit"),
         LabBenchmark("tee", "labkit.tee.benchmarks", "TEE attestation, boundary, modelled overhead"),
