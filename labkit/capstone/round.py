@@ -1,0 +1,282 @@
+"""One federated round with the chosen layers: clients, Byzantine client, proofs, transport, aggregation.
+
+The round starts from a global model warmed up by a few plain federated rounds
+(:func:`setup`, computed once per process and parameters), so that its
+accuracy means something. In the round itself every client takes one FedSGD
+step on its private batch (its update is exactly its gradient, the case the
+inversion papers study), except client 0, the Byzantine client, which sends a
+sign-flipped update ``boost`` times longer than the public norm bound.
+
+What each layer changes (see :data:`labkit.capstone.layers.DESCRIPTIONS`):
+
+- ``dp``: honest clients compute their gradient with DP-SGD (per-sample
+  clipping to ``max_grad_norm`` and Gaussian noise ``noise_multiplier *
+  max_grad_norm``, Opacus);
+- ``zk``: honest clients clip their update to the public bound ``B`` (norm
+  bounding, Sun et al. 2019) and prove ``||u / B|| <= 1`` with ezkl; the server
+  verifies the proofs it receives and drops the clients whose proof fails or
+  states an excess;
+- ``tls``: each client uploads its update and proof over a fresh mutual-TLS
+  1.3 connection with X25519MLKEM768; the server works only from the bytes it
+  received;
+- ``secagg``: the accepted updates, pre-scaled by their public weights, are
+  summed under CKKS; the server sees only that sum.
+
+References
+----------
+McMahan et al., "Communication-Efficient Learning of Deep Networks from
+Decentralized Data", AISTATS 2017.
+Sun, Kairouz, Suresh & McMahan, "Can you really backdoor federated learning?",
+arXiv:1911.07963 (2019).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import config
+from ..errors import InvalidInput
+from .layers import check_stack
+
+_SETUPS: dict[tuple, Setup] = {}
+_PROVERS: dict[int, Any] = {}
+_AGGREGATORS: dict[str, Any] = {}
+
+
+@dataclass
+class Setup:
+    """Everything the stacks share: data, the warmed-up global model, the round's clients and the knobs."""
+
+    data: Any
+    model: Any
+    clients: list[Any]
+    accuracy_before: float
+    dim: int
+    hidden: int
+    batch_size: int
+    lr: float
+    noise_multiplier: float
+    max_grad_norm: float
+    boost: float
+    seed: int
+    byzantine: int = 0
+    target: int = 1
+
+    @property
+    def n_clients(self) -> int:
+        return len(self.clients)
+
+    def bound(self, layers: tuple[str, ...]) -> float:
+        """The public L2 bound on an update: 1.5 x the honest norm (``C``, or ``C sqrt(1 + z^2 d)`` with DP)."""
+        honest = self.max_grad_norm
+        if "dp" in layers:
+            honest = self.max_grad_norm * math.sqrt(1.0 + self.noise_multiplier**2 * self.dim)
+        return 1.5 * honest
+
+    def params(self) -> dict[str, Any]:
+        return {"data": self.data.name, "n_clients": self.n_clients, "batch_size": self.batch_size,
+                "hidden": self.hidden, "lr": self.lr, "noise_multiplier": self.noise_multiplier,
+                "max_grad_norm": self.max_grad_norm, "boost": self.boost, "seed": self.seed}  # fmt: skip
+
+
+def setup(*, n_clients: int | None = None, batch_size: int = 1, hidden: int | None = None, lr: float = 0.1,
+          noise_multiplier: float = 0.5, max_grad_norm: float = 1.0, boost: float = 20.0,
+          warm_rounds: int | None = None, seed: int = 0) -> Setup:  # fmt: skip
+    """Build (or reuse, per process) the shared part of every stack's round.
+
+    Parameters
+    ----------
+    n_clients : int, optional
+        Clients in the round, the Byzantine one included (default 5, 3 in fast mode).
+    batch_size : int
+        Private images per client in the round.
+    hidden : int, optional
+        Hidden width of the MLP (default 16, 8 in fast mode): the update has ``75 * hidden + 10`` values,
+        which the ZK circuit takes whole (at most 4096).
+    lr : float
+        Server learning rate (FedSGD).
+    noise_multiplier, max_grad_norm : float
+        DP-SGD's ``z`` and ``C`` (used by the ``dp`` layer).
+    boost : float
+        The Byzantine update's norm, in multiples of the public bound.
+    warm_rounds : int, optional
+        Plain federated rounds that warm the model up first (default 20, 10 in fast mode).
+    seed : int
+    """
+    from ..fl.data import ClientData, image_data
+    from ..fl.models import accuracy, make_model
+    from ..fl.simulation import train
+
+    n_clients = int(config.pick(5, 3) if n_clients is None else n_clients)
+    hidden = int(config.pick(16, 8) if hidden is None else hidden)
+    warm_rounds = int(config.pick(20, 10) if warm_rounds is None else warm_rounds)
+    for name, value, low in (("n_clients", n_clients, 2), ("batch_size", batch_size, 1), ("hidden", hidden, 1),
+                             ("warm_rounds", warm_rounds, 0)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise InvalidInput(f"{name} must be an integer >= {low}, not {value!r}.")
+    for name, value in (("lr", lr), ("max_grad_norm", max_grad_norm), ("boost", boost)):
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise InvalidInput(f"{name} must be a positive number, not {value!r}.")
+    if not isinstance(noise_multiplier, (int, float)) or not math.isfinite(noise_multiplier) or noise_multiplier < 0:
+        raise InvalidInput(f"noise_multiplier must be >= 0, not {noise_multiplier!r}.")
+    dim = 75 * hidden + 10  # digits: 64 -> hidden -> 10
+    if dim > 4096:
+        raise InvalidInput(f"hidden={hidden} gives updates of {dim} values; the norm proof takes at most 4096: "
+                           "use hidden <= 54.")  # fmt: skip
+    if boost <= 1.0 or boost > math.sqrt(dim):
+        raise InvalidInput(f"boost must be in (1, sqrt(dim)] = (1, {math.sqrt(dim):.1f}] so the poisoned update "
+                           "exceeds the bound but fits the circuit's value range.")  # fmt: skip
+    key = (n_clients, batch_size, hidden, lr, noise_multiplier, max_grad_norm, boost, warm_rounds, seed)
+    if key in _SETUPS:
+        return _SETUPS[key]
+    data = image_data("digits")
+    model = make_model("mlp", input_shape=data.image_shape, n_classes=data.n_classes, hidden=hidden, seed=seed)
+    if warm_rounds:
+        model = train(data=data, model=model, n_clients=4, rounds=warm_rounds, local_steps=5, batch_size=16,
+                      seed=seed).model  # fmt: skip
+    picks = np.random.default_rng(seed + 1).choice(len(data.y_train), size=n_clients * batch_size, replace=False)
+    clients = [ClientData(k, data.X_train[picks[k * batch_size : (k + 1) * batch_size]],
+                          data.y_train[picks[k * batch_size : (k + 1) * batch_size]]) for k in range(n_clients)]  # fmt: skip
+    s = Setup(data, model, clients, accuracy(model, data.X_test, data.y_test), dim, hidden, batch_size, lr,
+              float(noise_multiplier), float(max_grad_norm), float(boost), seed)  # fmt: skip
+    _SETUPS[key] = s
+    return s
+
+
+def norm_prover(dim: int):
+    """The ezkl circuit proving ``||u||_2 <= 1`` for updates of ``dim`` values (setup cached by labkit.zk)."""
+    if dim not in _PROVERS:
+        from ..zk import UpdateNormProver
+
+        _PROVERS[dim] = UpdateNormProver(dim=dim, bound=1.0, max_abs=1.0, commit=False)
+    return _PROVERS[dim]
+
+
+def aggregator(name: str = "seal"):
+    """The CKKS secure aggregator (context and keys made once per process)."""
+    if name not in _AGGREGATORS:
+        from ..fl.secure_agg import CKKSSum
+
+        _AGGREGATORS[name] = CKKSSum(backend=name)
+    return _AGGREGATORS[name]
+
+
+@dataclass
+class RoundOutcome:
+    """What one round did: what was sent, accepted and seen, and the model it produced."""
+
+    layers: tuple[str, ...]
+    sent: list[np.ndarray]
+    accepted: list[bool]
+    view: dict[str, Any]
+    aggregate: np.ndarray
+    model: Any = field(repr=False)
+    accuracy: float
+    bound: float
+    stats: dict[str, Any]
+
+    @property
+    def poison_admitted(self) -> bool:
+        return bool(self.accepted[0])
+
+
+def _pack(vector: np.ndarray, proof_json: str) -> bytes:
+    body = vector.astype("<f8").tobytes()
+    return struct.pack("<Q", len(body)) + body + proof_json.encode()
+
+
+def _unpack(payload: bytes) -> tuple[np.ndarray, str]:
+    (n,) = struct.unpack("<Q", payload[:8])
+    return np.frombuffer(payload[8 : 8 + n], dtype="<f8").copy(), payload[8 + n :].decode()
+
+
+def client_vectors(s: Setup, layers: tuple[str, ...]) -> list[np.ndarray]:
+    """Each client's update as it leaves the client (client 0 is the Byzantine one)."""
+    from ..fl.simulation import client_update
+    from ..inversion.defenses import DPSGD
+
+    bound = s.bound(layers)
+    out = []
+    for c in s.clients:
+        honest = c.client_id != s.byzantine
+        defense = DPSGD(s.noise_multiplier, s.max_grad_norm) if ("dp" in layers and honest) else None
+        u = client_update(s.model, c, local_steps=1, lr=s.lr, defense=defense, rng=s.seed + 100 + c.client_id).vector
+        if not honest:  # sign-flipped, spread evenly, boost x the bound: values stay within the circuit's range
+            signs = np.where(u >= 0, 1.0, -1.0)
+            u = -signs * s.boost * bound / math.sqrt(s.dim)
+        elif "zk" in layers:  # honest clients bound their own norm (Sun et al. 2019)
+            u = u * min(1.0, bound / max(float(np.linalg.norm(u)), 1e-12))
+        out.append(u)
+    return out
+
+
+def run_round(s: Setup, layers: tuple[str, ...] | list[str] = ()) -> RoundOutcome:
+    """Play one round of ``s`` with ``layers`` switched on; everything runs for real."""
+    import torch
+
+    from ..fl.aggregation import unflatten
+    from ..fl.models import accuracy, torch_threads
+
+    layers = check_stack(layers)
+    bound = s.bound(layers)
+    stats: dict[str, Any] = {}
+    with torch_threads(1):
+        t = time.perf_counter()
+        vectors = client_vectors(s, layers)
+        stats["client_seconds"] = time.perf_counter() - t
+    proofs_json = [""] * len(vectors)
+    if "zk" in layers:
+        prover = norm_prover(s.dim)
+        t = time.perf_counter()
+        proofs_json = [prover.prove(v / bound).to_json() for v in vectors]
+        stats["prove_seconds"] = time.perf_counter() - t
+        stats["proof_bytes"] = sum(len(p) for p in proofs_json)
+    if "tls" in layers:
+        from .transport import UploadServer, upload
+
+        t = time.perf_counter()
+        with UploadServer() as server:
+            infos = [upload(server, _pack(v, p)) for v, p in zip(vectors, proofs_json)]
+            received = [_unpack(b) for b in server.received]
+        stats.update(tls_seconds=time.perf_counter() - t, tls_group=infos[0]["group"],
+                     tls_bytes=sum(i["bytes"] for i in infos), tls_connections=len(infos))  # fmt: skip
+        if len(received) != len(vectors):
+            raise InvalidInput(f"the server received {len(received)} uploads from {len(vectors)} clients.")
+        vectors = [v for v, _ in received]
+        proofs_json = [p for _, p in received]
+    accepted = [True] * len(vectors)
+    if "zk" in layers:
+        from ..zk import Proof
+
+        t = time.perf_counter()
+        accepted = prover.screen([Proof.from_json(p) for p in proofs_json])
+        stats["verify_seconds"] = time.perf_counter() - t
+    kept = [v for v, ok in zip(vectors, accepted) if ok]
+    if not kept:
+        raise InvalidInput("every client was rejected: nothing to aggregate (raise the bound or lower the noise).")
+    weights = [1.0 / len(kept)] * len(kept)  # equal batches: public weights
+    scaled = [w * v for w, v in zip(weights, kept)]
+    t = time.perf_counter()
+    if "secagg" in layers:
+        agg_backend = aggregator()
+        agg = agg_backend.sum(scaled)
+        stats["aggregation_bytes"] = agg_backend.last_stats.get("bytes_to_server")
+        view = {"sum": agg, "n_clients": len(kept)}
+    else:
+        agg = np.sum(scaled, axis=0)
+        view = {"updates": {k: v for k, (v, ok) in enumerate(zip(vectors, accepted)) if ok}}
+    stats["aggregation_seconds"] = time.perf_counter() - t
+    model = copy.deepcopy(s.model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    with torch.no_grad():
+        for p, g in zip(params, unflatten(agg, params)):
+            p -= s.lr * g
+    acc = accuracy(model, s.data.X_test, s.data.y_test)
+    return RoundOutcome(layers, vectors, list(accepted), view, agg, model, acc, bound, stats)
