@@ -22,9 +22,10 @@ class LabBenchmark:
     lab: str
     module: str
     title: str
+    function: str = "run"
 
     def run(self, *, store: ResultStore, progress: bool = False) -> list[Result]:
-        fn = importlib.import_module(self.module).run
+        fn = getattr(importlib.import_module(self.module), self.function)
         kwargs = {"store": store}
         if "progress" in inspect.signature(fn).parameters:
             kwargs["progress"] = progress
@@ -34,9 +35,11 @@ class LabBenchmark:
 
 
 def _as_results(out) -> list[Result]:
-    """A lab's run() may return a Result, Results, or a report dict holding them."""
+    """A lab's run() may return a Result, Results, a report dict holding them, or (Result, rows)."""
     if isinstance(out, Result):
         return [out]
+    if isinstance(out, tuple) and out and isinstance(out[0], Result):
+        return [out[0]]
     if isinstance(out, dict):
         return _as_results(out["results"] if "results" in out else out["result"])
     return [r for r in out if isinstance(r, Result)]
@@ -46,7 +49,7 @@ LABS: dict[str, LabBenchmark] = {
     b.lab: b
     for b in (
         LabBenchmark("he", "labkit.he.bench", "HE: SEAL vs OpenFHE ops, encrypted inference"),
-        LabBenchmark("inversion", "labkit.inversion.bench", "gradient inversion vs defenses"),
+        LabBenchmark("inversion", "labkit.inversion.bench", "gradient inversion vs defenses", "benchmark"),
         LabBenchmark("zk", "labkit.zk.benchmark", "ezkl proofs of inference"),
         LabBenchmark("mpc", "labkit.mpc.benchmark", "CrypTen private inference"),
         LabBenchmark("dp", "labkit.dp.benchmark", "DP-SGD epsilon sweep and audit"),
