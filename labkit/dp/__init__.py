@@ -14,7 +14,7 @@ Importing this package does not import torch or Opacus; they load on first use.
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 _EXPORTS = {
     "train_private": "training",
@@ -31,16 +31,7 @@ _EXPORTS = {
 _SUBMODULES = {"accounting", "audit", "data", "training", "sweeps", "benchmark", "models"}
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)
 
 
 __all__ = sorted(_EXPORTS)

@@ -18,7 +18,7 @@ Entry points: ``Platform``, ``EnclaveImage``, ``Enclave``, ``Policy``,
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 _EXPORTS = {
     "Platform": "platform", "Quote": "platform", "EnclaveImage": "image", "Enclave": "enclave",
@@ -30,13 +30,4 @@ _SUBMODULES = {"primitives", "image", "platform", "enclave", "verifier", "keyser
                "attacks", "sidechannel", "costs", "benchmarks", "workload", "enclave_worker"}  # fmt: skip
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'labkit.tee' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)
