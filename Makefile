@@ -19,7 +19,7 @@ python.org. To use another interpreter anyway: `make lab PYTHON=python3.11`.
 endef
 export PYTHON_HELP
 
-.PHONY: setup lab test notebooks lock binder-check browser-deps doctor clean
+.PHONY: setup lab test notebooks lock binder-check browser-deps doctor report clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,11 @@ test: setup
 
 doctor: setup
 	$(BIN)/labkit doctor
+
+# The claims check: each lab's fast benchmark into the ResultStore, then the report (printed, and as one HTML file).
+report: setup
+	$(BIN)/labkit bench --fast
+	$(BIN)/labkit report --out build/report.html
 
 notebooks: setup
 	@# the "../build/notebooks//ipynb" format writes next to notebooks/, into build/notebooks/

@@ -19,6 +19,7 @@ class Claim:
     low: float
     high: float
     source: str = "practitioner guide (2025)"
+    unit: str = "time ratio vs plaintext"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Technique:
     claim: Claim | None = None
     anchors: tuple[str, ...] = field(default_factory=tuple)
     best_use: str = ""
+    protection: str = ""  # the dashboard's axis: what the technique buys
 
 
 TECHNIQUES: tuple[Technique, ...] = (
@@ -49,6 +51,7 @@ TECHNIQUES: tuple[Technique, ...] = (
             "nGraph-HE2 (2019): 1,998 images/s batched",
         ),
         "offline batch scoring, gradient aggregation",
+        "confidentiality in use",
     ),
     Technique(
         "zk",
@@ -63,6 +66,7 @@ TECHNIQUES: tuple[Technique, ...] = (
             "so against microsecond plaintext inference the ratio is ~10^3-10^6x",
         ),
         "audit trails, model provenance",
+        "integrity of outputs",
     ),
     Technique(
         "mpc",
@@ -77,6 +81,7 @@ TECHNIQUES: tuple[Technique, ...] = (
             "CrypTen 2-party CPU: 3-layer MLP inference 2.3 -> 264 ms (~115x)",
         ),
         "private inference and secure aggregation between organisations",
+        "confidentiality in use",
     ),
     Technique(
         "dp",
@@ -91,6 +96,7 @@ TECHNIQUES: tuple[Technique, ...] = (
             "Opacus MNIST: 98.94% non-private, 96.78% at eps=2.91, 94.63% at eps=1.16 (delta 1e-5)",
         ),
         "training on personal data whose model is shared or published",
+        "attack success prevented",
     ),
     Technique(
         "tee",
@@ -106,6 +112,7 @@ TECHNIQUES: tuple[Technique, ...] = (
             "SGX with unmodified DNN and enclave paging: up to 26x slower",
         ),
         "real-time inference, key management",
+        "confidentiality in use",
     ),
     Technique(
         "pqc",
@@ -120,6 +127,7 @@ TECHNIQUES: tuple[Technique, ...] = (
             "ML-KEM + ML-DSA TLS (2024 study): time-to-last-byte +<5% on fast links, handshake +32% on slow links",
         ),
         "transport, signing, key exchange",
+        "confidentiality in transit",
     ),
     Technique(
         "inversion",
@@ -134,8 +142,38 @@ TECHNIQUES: tuple[Technique, ...] = (
             "breaching DLG ConvNet CIFAR-10 batch 1: PSNR 23.4 dB",
         ),
         "federated learning on images or text",
+        "attack success prevented",
     ),
 )
+
+PROTECTIONS: tuple[str, ...] = (
+    "confidentiality in transit",
+    "confidentiality in use",
+    "integrity of outputs",
+    "attack success prevented",
+)
+
+# Claims beyond each technique's headline cost, checked by ``labkit.report``. Keyed
+# "<technique>.<what>"; the headline cost of technique t is ``technique(t).claim``.
+FURTHER_CLAIMS: dict[str, Claim] = {
+    "he.openfhe_vs_seal": Claim(
+        "OpenFHE is faster than Microsoft SEAL for both BGV and CKKS",
+        0.0,
+        1.0,
+        unit="time ratio OpenFHE / SEAL (below 1: OpenFHE faster)",
+    ),
+    "zk.verify": Claim("zk-SNARK verification in milliseconds", 0.0, 1000.0, unit="milliseconds per verification"),
+}
+
+FURTHER_ANCHORS: dict[str, tuple[str, ...]] = {
+    "he.openfhe_vs_seal": (
+        "OpenFHE maintainers: against SEAL at N=8192, timings are close except decryption (OpenFHE floods noise) "
+        "and multiplication (relinearization)",
+        "OpenFHE 1.2.3 CKKS N=2^16 depth 10, single thread: multiply+relinearize 243 ms, rotate ~200 ms",
+    ),
+    "zk.verify": ("ZKML-Benchmark and ezkl: verification of a tiny MLP proof takes ~15 ms",),
+}
+
 
 THREATS: dict[str, str] = {
     "data at rest": "someone reads stored files or backups: encryption at rest and key management (TEE sealing).",

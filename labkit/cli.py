@@ -2,6 +2,7 @@
 
 - ``labkit doctor [--json] [--only NAME]``: which backends work here, and why not
 - ``labkit bench [LAB ...] [--fast] [--json]``: each lab's standard benchmark, stored
+- ``labkit report [--store FILE] [--out report.html]``: the claims check, printed and as one HTML file
 - ``labkit lab [--port N]``: JupyterLab on notebooks/, bound to 127.0.0.1
 - ``labkit setup-jupyter``: make .py notebooks open as notebooks (jupytext)
 - ``labkit results [--store FILE]``: what the ResultStore holds
@@ -103,6 +104,18 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from . import report
+    from .results import ResultStore
+
+    path, rows = report.write(args.out, store=ResultStore(args.store))
+    print(report.table(rows))
+    missing = sum(r.measured is None for r in rows)
+    fast = " Some figures come from fast mode (LABKIT_FAST=1, shrunken workloads)." if any(r.fast for r in rows) else ""
+    print(f"\n{len(rows)} readings ({missing} without a measurement); wrote {path}.{fast}")
+    return 0
+
+
 def _lab(args: argparse.Namespace) -> int:
     setup_jupyter()
     cmd = lab_command(port=args.port, open_browser=not args.no_browser)
@@ -141,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the Results as JSON lines")
     p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
     p.set_defaults(func=_bench)
+    p = sub.add_parser("report", help="the claims check: measured vs claimed, printed and written as HTML")
+    p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
+    p.add_argument("--out", default="report.html", help="HTML file to write (default: report.html)")
+    p.set_defaults(func=_report)
     p = sub.add_parser("lab", help="start JupyterLab on the notebooks (127.0.0.1)")
     p.add_argument("--port", type=int, default=int(os.environ.get("LABKIT_PORT", "8888")))
     p.add_argument("--no-browser", action="store_true")

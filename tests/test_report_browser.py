@@ -1,0 +1,67 @@
+"""The written HTML report opens in headless Chromium with the network off, and shows the table and the plots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from labkit import report
+from labkit.results import ResultStore
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+ARTEFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Chromium not installed at {CHROMIUM}")
+
+
+def test_report_opens_offline_with_claims_table_and_plots(tmp_path):
+    from playwright.sync_api import sync_playwright
+    from test_report import sample_results  # same folder: pytest puts it on sys.path
+
+    store = ResultStore(tmp_path / "r.sqlite")
+    store.add_many(sample_results())
+    path, rows = report.write(tmp_path / "report.html", store=store)
+    requested: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(offline=True, viewport={"width": 1400, "height": 1000})
+
+            def block(route):  # the page must need nothing but its own file
+                requested.append(route.request.url)
+                if route.request.url.startswith("file://"):
+                    route.continue_()
+                else:
+                    route.abort()
+
+            context.route("**/*", block)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_selector("#claims-plot .main-svg", timeout=20_000)
+            table_rows = page.locator("#claims tbody tr")
+            assert table_rows.count() == len(rows)
+            assert "holds" in page.locator("#claims").inner_text()
+            plots = page.evaluate(
+                """() => ['claims-plot', 'overview-plot'].map(id => {
+                       const el = document.getElementById(id);
+                       return {traces: el.data.length,
+                               points: el.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0),
+                               drawn: el.querySelectorAll('.point').length};
+                   })"""
+            )
+            ARTEFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTEFACTS / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert not errors
+    assert [u for u in requested if not u.startswith("file://")] == []
+    claims_plot, overview = plots
+    measured = [r for r in rows if r.measured is not None and r.unit != "ms"]
+    assert claims_plot["points"] >= len(measured) and claims_plot["drawn"] >= len(measured)
+    assert overview["traces"] == 7 and overview["drawn"] > 0
