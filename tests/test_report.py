@@ -135,3 +135,12 @@ def test_cli_report_prints_table_and_writes_file(store, tmp_path, capsys):
     assert out.exists() and str(out) in printed
     assert "tee.overhead" in printed and "modelled" in printed and "simulated" in printed
     assert "holds" in printed and "off by a factor" in printed
+
+
+def test_exercise_extra_time_factor_matches_the_report_verdict():
+    from labkit import exercises
+
+    expected = report.verdict(technique("tee").claim, 1.5)
+    assert expected.startswith("off by a factor 7.14")
+    assert exercises.check("00.extra_time_factor", (1.5 - 1) / (1.07 - 1))
+    assert not exercises.check("00.extra_time_factor", 1.5 / 1.07)  # ratio of ratios: the wrong reading

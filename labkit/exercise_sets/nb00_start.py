@@ -40,3 +40,16 @@ register(
     "00.claimed_tee_ratio",
     "A TEE is claimed to cost 3-7%: as a time ratio against plaintext, what is the worst claimed case?",
 )(numeric(1.07, rel_tol=0.002, hint="An overhead of p% is a time ratio of 1 + p/100."))
+
+
+register(
+    "00.extra_time_factor",
+    "A TEE is claimed to cost 3-7%; your run measures a time ratio of 1.5. By what factor is the claimed "
+    "worst-case extra time off (the report's 'off by a factor N')?",
+)(
+    numeric(
+        50 / 7,
+        rel_tol=0.01,
+        hint="Compare extra time with extra time: a ratio of 1.5 is +50%, the claim allows at most +7%.",
+    )
+)
