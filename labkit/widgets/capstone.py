@@ -1,0 +1,153 @@
+"""Widget of notebook 09: switch defense layers on and off, see the table and the privacy/overhead frontier.
+
+Each toggle picks a stack of layers. The chart places every measured stack by
+its overhead against the plain round (log scale) and the PSNR of the curious
+server's reconstruction; a filled marker means the poisoned update was
+rejected, an open one that it got in. The selected stack is ringed and its
+numbers fill the table. A stack not measured yet runs for real (a few
+seconds; much longer with the ``zk`` layer) when "run it" is pressed.
+
+:func:`frontier_data` and :func:`describe_stack` are the plain functions the
+tests call; :func:`explorer` builds the ipywidgets view around them.
+
+References
+----------
+Geiping et al., "Inverting Gradients", NeurIPS 2020.
+Sun, Kairouz, Suresh & McMahan, "Can you really backdoor federated learning?", arXiv:1911.07963 (2019).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..capstone.layers import DESCRIPTIONS, LAYERS, check_stack, stack_name
+from ..errors import InvalidInput
+from ..results import Result
+
+
+def frontier_data(results: Sequence[Result]) -> dict[str, Any]:
+    """Capstone Results as plain lists (one entry per stack, sorted by overhead)."""
+    results = list(results)
+    if not results:
+        raise InvalidInput("the widget needs at least one capstone Result (run labkit.capstone.compare first).")
+    for r in results:
+        if (r.technique, r.name) != ("capstone", "layered_round"):
+            raise InvalidInput(f"the widget shows capstone/layered_round Results, not {r.technique}/{r.name}.")
+    ordered = sorted(results, key=lambda r: r.metrics["overhead"])
+    return {
+        "stack": [stack_name(r.params["layers"]) for r in ordered],
+        "overhead": [max(float(r.metrics["overhead"]), 1e-3) for r in ordered],
+        "psnr": [float(r.metrics["psnr"]) for r in ordered],
+        "ssim": [float(r.metrics["ssim"]) for r in ordered],
+        "accuracy": [float(r.metrics["accuracy"]) for r in ordered],
+        "poison_caught": [bool(r.metrics["poison_caught"]) for r in ordered],
+        "results": ordered,
+    }
+
+
+def describe_stack(data: dict[str, Any], layers: Sequence[str]) -> str:
+    """An HTML table row set for one stack (or a note that it has not been measured)."""
+    name = stack_name(layers)
+    if name not in data["stack"]:
+        return f"<p>Stack <b>{html.escape(name)}</b> has not been measured yet: press <i>run it</i>.</p>"
+    r = data["results"][data["stack"].index(name)]
+    m = r.metrics
+    rows = [
+        ("layers", ", ".join(DESCRIPTIONS[k] for k in check_stack(r.params["layers"])) or "none"),
+        ("model accuracy after the round", f"{m['accuracy']:.1%} (before: {m['accuracy_before']:.1%})"),
+        ("curious server's reconstruction", f"PSNR {m['psnr']:.1f} dB, SSIM {m['ssim']:.2f}"),
+        ("server sees", r.artifacts.get("server_sees", "")),
+        ("poisoned update", "rejected unseen" if m["poison_caught"] else "admitted"),
+        ("overhead vs the plain round", f"{m['overhead']:.3g}x"),
+    ]
+    if "epsilon" in m:
+        rows.append(("DP budget of the round", f"epsilon {m['epsilon']:.3g} at delta 1e-5"))
+    if r.insecure:
+        rows.append(("flag", "NOT FOR PRODUCTION: " + "; ".join(r.artifacts.get("notes", []))))
+    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in rows)  # fmt: skip
+    return f"<table>{body}</table>"
+
+
+def _symbols(caught: Sequence[bool]) -> list[str]:
+    return ["circle" if c else "circle-open" for c in caught]
+
+
+def explorer(results: Sequence[Result], *, run: Callable[[tuple[str, ...]], Result] | None = None):
+    """Toggles for the layers, a "run it" button, the frontier chart and the table.
+
+    Parameters
+    ----------
+    results : list of Result
+        Capstone Results, e.g. from :func:`labkit.capstone.compare`.
+    run : callable, optional
+        ``run(layers) -> Result`` for a stack not in ``results`` (default :func:`labkit.capstone.evaluate`).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        With ``.figure`` (the FigureWidget), ``.toggles``, ``.table`` and ``.select(layers)`` for tests.
+    """
+    import ipywidgets as W
+    import plotly.graph_objects as go
+
+    from ..capstone import evaluate
+
+    run = run or evaluate
+    state = {"results": list(results)}
+    frontier_data(state["results"])  # validate before building anything
+    fig = go.FigureWidget()
+    fig.add_scatter(name="stacks", mode="markers+text", textposition="top center", marker={"size": 12})
+    fig.add_scatter(name="selected", mode="markers", marker={"size": 26, "symbol": "circle-open", "line": {"width": 3}})
+    fig.update_layout(
+        height=420, xaxis={"type": "log", "title": "overhead vs the plain round (x, log)"},
+        yaxis={"title": "attack PSNR (dB): lower is more private"}, showlegend=False,
+        title="privacy / overhead frontier (filled: poisoned update rejected)", margin={"t": 50},
+    )  # fmt: skip
+    toggles = {k: W.ToggleButton(value=False, description=k, tooltip=DESCRIPTIONS[k]) for k in LAYERS}
+    button = W.Button(description="run it", tooltip="measure this stack now (zk: tens of seconds)")
+    table = W.HTML()
+    status = W.HTML()
+
+    def selected() -> tuple[str, ...]:
+        return check_stack([k for k, t in toggles.items() if t.value])
+
+    def redraw(*_):
+        d = frontier_data(state["results"])
+        layers = selected()
+        name = stack_name(layers)
+        with fig.batch_update():
+            fig.data[0].x, fig.data[0].y, fig.data[0].text = d["overhead"], d["psnr"], d["stack"]
+            fig.data[0].marker.symbol = _symbols(d["poison_caught"])
+            if name in d["stack"]:
+                i = d["stack"].index(name)
+                fig.data[1].x, fig.data[1].y = [d["overhead"][i]], [d["psnr"][i]]
+            else:
+                fig.data[1].x, fig.data[1].y = [], []
+        table.value = describe_stack(d, layers)
+        button.disabled = name in d["stack"]
+
+    def on_run(_):
+        layers = selected()
+        status.value = f"running {html.escape(stack_name(layers))} ..."
+        state["results"].append(run(layers))
+        status.value = ""
+        redraw()
+
+    for t in toggles.values():
+        t.observe(redraw, names="value")
+    button.on_click(on_run)
+    redraw()
+
+    def select(layers: Sequence[str]) -> None:
+        wanted = check_stack(layers)
+        for k, t in toggles.items():
+            t.value = k in wanted
+        redraw()
+
+    box = W.VBox([W.HBox([*toggles.values(), button, status]), fig, table])
+    box.figure, box.toggles, box.table, box.button, box.select = fig, toggles, table, button, select
+    box.results = state["results"]
+    return box
