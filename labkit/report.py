@@ -133,7 +133,7 @@ def _latest_by(results: Iterable[Result], key: Callable[[Result], object]) -> li
 
 
 def _missing(claim_key: str, claim: Claim, bench: str, lab: str, anchors, setting: str = "") -> Reading:
-    r = Reading(claim_key, claim.text, setting or "-", None, bench=bench, lab=lab, anchors=tuple(anchors))
+    r = Reading(claim_key, claim.text, setting or "-", None, kind="-", bench=bench, lab=lab, anchors=tuple(anchors))
     r.verdict = f"{NOT_MEASURED}: run labkit bench {bench}"
     return r
 
@@ -187,7 +187,7 @@ def he_openfhe_vs_seal(store: ResultStore) -> list[Reading]:
         if not paired:
             if scheme == "bgv":
                 reading = Reading("he.openfhe_vs_seal", claim.text, f"BGV, N={n}: OpenFHE timed alone", None,
-                                  unit="OpenFHE/SEAL", bench="he", lab=lab, anchors=anchors,
+                                  unit="OpenFHE/SEAL", kind="-", bench="he", lab=lab, anchors=anchors,
                                   note="no SEAL side: TenSEAL does not expose SEAL's BGV")  # fmt: skip
                 reading.verdict = f"{INCONCLUSIVE}: SEAL's BGV is not reachable from Python here"
                 out.append(reading)
@@ -352,6 +352,9 @@ def table(rows: list[Reading], *, width: int = 56) -> str:
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [head, *body]]
     lines.insert(1, "-" * len(lines[0]))
+    claims = dict.fromkeys((r.claim, r.claim_text) for r in rows)
+    lines += ["", "claims (practitioner guide, 2025; anchors in the HTML report and shared/CLAIMS.md):"]
+    lines += [f"  {key}: {text}" for key, text in claims]
     return "\n".join(lines)
 
 

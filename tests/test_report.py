@@ -101,8 +101,9 @@ def test_empty_store_says_what_to_run_and_invents_nothing(tmp_path):
     for r in rows:
         if r.claim != "he.openfhe_vs_seal" or "BGV" not in r.setting:
             assert f"not measured yet: run labkit bench {r.bench}" in (r.figure + r.verdict)
-    text = report.table(rows)
-    assert "not measured yet: run labkit bench tee" in text and not re.search(r"\d+(\.\d+)?x\b", text)
+    body, _, legend = report.table(rows).partition("\n\n")
+    assert "not measured yet: run labkit bench tee" in body and not re.search(r"\d+(\.\d+)?x\b", body)
+    assert "10x-100x" in legend and "3-7%" in legend  # the claims themselves are listed under the table
 
 
 def test_pqc_falls_back_to_sweep_cells(tmp_path):
