@@ -75,7 +75,17 @@ def test_readings_gather_every_claim_from_the_store(store):
     by = {}
     for r in rows:
         by.setdefault(r.claim, []).append(r)
-    assert set(by) == {"he.overhead", "he.openfhe_vs_seal", "zk.prover", "zk.verify", "tee.overhead", "pqc.overhead"}
+    assert set(by) == {
+        "he.overhead",
+        "he.openfhe_vs_seal",
+        "zk.prover",
+        "zk.verify",
+        "tee.overhead",
+        "pqc.overhead",
+        "mpc.anchor",
+        "dp.anchor",
+    }
+    assert all(r.measured is None and "run labkit bench" in r.verdict for r in by["mpc.anchor"] + by["dp.anchor"])
     he = {r.setting.split(":")[0] + r.setting.split(",")[-1]: r for r in by["he.overhead"]}
     assert len(he) == 2 and sorted(r.verdict for r in he.values())[0] == "holds"
     race = by["he.openfhe_vs_seal"]
@@ -145,3 +155,18 @@ def test_exercise_extra_time_factor_matches_the_report_verdict():
     assert expected.startswith("off by a factor 7.14")
     assert exercises.check("00.extra_time_factor", (1.5 - 1) / (1.07 - 1))
     assert not exercises.check("00.extra_time_factor", 1.5 / 1.07)  # ratio of ratios: the wrong reading
+
+
+def test_mpc_and_dp_are_compared_with_their_published_anchors(tmp_path):
+    s = ResultStore(tmp_path / "r.sqlite")
+    s.add_many([
+        _r("mpc", "digits_mlp_inference", {"model": "digits_mlp", "parties": 2, "n": 50},
+           {"overhead": 230.0, "overhead_low": 200.0, "overhead_high": 260.0}),
+        _r("mpc", "digits_mlp_inference", {"model": "digits_mlp", "parties": 3, "n": 50}, {"overhead": 900.0}),
+        _r("dp", "benchmark", {"epsilons": [1, 8]}, {"overhead": 3.2, "overhead_low": 2.0, "overhead_high": 4.0}),
+    ])  # fmt: skip
+    mlp, logreg = sorted(report.mpc_anchor(s), key=lambda r: r.measured is None)
+    assert mlp.measured == 230.0 and mlp.verdict.startswith("comparison only: 2 times the published 115x")
+    assert logreg.measured is None and "run labkit bench mpc" in logreg.verdict
+    (dp,) = report.dp_anchor(s)
+    assert dp.verdict == "comparison only: 2 times the published 1.6x" and "(min-max 2-4)" in dp.figure

@@ -115,7 +115,8 @@ def _dp(r: Result) -> list[Point]:
     if "attack_auc" in m and "baseline_attack_auc" in m:
         extra += f"; membership attack AUC {m['baseline_attack_auc']:.3g} -> {m['attack_auc']:.3g}"
     eps = m.get("epsilon", r.params.get("target_epsilon"))
-    return [_point(r, f"DP-SGD epoch vs non-private, epsilon {eps:.3g}", "overhead", extra=extra)]
+    label = "DP-SGD epoch vs non-private" + (f", epsilon {eps:.3g}" if isinstance(eps, (int, float)) else "")
+    return [_point(r, label, "overhead", extra=extra)]
 
 
 def _tee(r: Result) -> list[Point]:
