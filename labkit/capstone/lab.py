@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from .. import bench, config
 from ..errors import InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result, ResultStore
@@ -59,9 +61,15 @@ def _attack(s: Setup, outcome, *, iterations: int | None, seed: int) -> tuple[di
     out = attack(ATTACK, model=s.model, gradients=observed, input_shape=s.data.image_shape, batch_size=batch,
                  iterations=iterations, true_images=target.X, true_labels=target.y, seed=seed)  # fmt: skip
     m = out.result.metrics
+    from ..inversion.metrics import match
+
+    rec = np.asarray(out.reconstruction)
+    best = match(target.X, rec)[0][1] if len(rec) > 1 else 0  # the reconstruction closest to the target's image
+    images = {"target_image": np.asarray(target.X)[0, 0].round(4).tolist(),
+              "reconstruction": rec[best, 0].round(4).tolist()}  # fmt: skip
     scores = {"psnr": float(m["psnr"]), "ssim": float(m["ssim"]), "label_accuracy": float(m["label_accuracy"]),
               "attack_seconds": float(m.get("seconds", float("nan")))}  # fmt: skip
-    return scores, sees
+    return scores, sees, images
 
 
 def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] | None = None,
@@ -100,7 +108,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
     ov = bench.overhead(defended, lambda: run_round(s, ()), repeat=repeat, warmup=0,
                         names=(stack_name(stack), "plain"))  # fmt: skip
     outcome = outcomes[-1]
-    scores, sees = _attack(s, outcome, iterations=iterations, seed=s.seed)
+    scores, sees, images = _attack(s, outcome, iterations=iterations, seed=s.seed)
     honest_rejected = sum(1 for k, ok in enumerate(outcome.accepted) if not ok and k != s.byzantine)
     metrics = {
         "accuracy": outcome.accuracy,
@@ -150,6 +158,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
             "layers": {k: DESCRIPTIONS[k] for k in stack},
             "notes": notes,
             "tls_group": outcome.stats.get("tls_group"),
+            **images,
         },  # fmt: skip
     )
     result.add_overhead("overhead", ov)
