@@ -19,7 +19,7 @@ python.org. To use another interpreter anyway: `make lab PYTHON=python3.11`.
 endef
 export PYTHON_HELP
 
-.PHONY: setup lab test notebooks lock binder-check browser-deps doctor report clean
+.PHONY: setup lab test notebooks lock binder-check browser-deps doctor report demo clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ test: setup
 
 doctor: setup
 	$(BIN)/labkit doctor
+
+# The dashboard and the capstone as a Voila web app on 127.0.0.1 (LABKIT_DEMO_PORT, default 8866).
+demo: setup
+	$(BIN)/python -m labkit.demo
 
 # The claims check: each lab's fast benchmark into the ResultStore, then the report (printed, and as one HTML file).
 report: setup
