@@ -176,6 +176,8 @@ def he_overhead(store: ResultStore) -> list[Reading]:
 
 def he_openfhe_vs_seal(store: ResultStore) -> list[Reading]:
     """The op-level race at matched parameters: geometric mean of OpenFHE/SEAL time ratios per scheme and N."""
+    from .he.bench import verdict as race_verdict
+
     claim, anchors, lab = FURTHER_CLAIMS["he.openfhe_vs_seal"], FURTHER_ANCHORS["he.openfhe_vs_seal"], "02_he_inference"
     races = _latest_by(store.query("he", "backend_race"),
                        lambda r: (r.params.get("scheme"), r.params.get("poly_modulus_degree"), r.params.get("op")))  # fmt: skip
@@ -204,14 +206,15 @@ def he_openfhe_vs_seal(store: ResultStore) -> list[Reading]:
         reading = _reading("he.openfhe_vs_seal", claim, paired[0], setting, geo, low=lo, high=hi, unit="OpenFHE/SEAL",
                            bench="he", lab=lab, anchors=anchors, note=note)  # fmt: skip
         reading.result_id = None  # a summary of several Results
-        if len(faster) == len(paired):
-            reading.verdict = HOLDS
-        elif geo > 1 and len(slower) > len(paired) / 2:
-            reading.verdict = f"{factor_text(geo)} (SEAL faster in {len(slower)} of {len(paired)} ops)"
+        reading.spread = "geo-mean IQR"
+        overall = race_verdict(geo, lo, hi)  # the HE lab's own rule: a 10% tie band
+        counts = f"OpenFHE faster in {len(faster)} of {len(paired)} ops, SEAL in {len(slower)}"
+        if overall == "OpenFHE faster":
+            reading.verdict = HOLDS if len(faster) == len(paired) else f"{HOLDS} on the geometric mean ({counts})"
+        elif overall == "SEAL faster":
+            reading.verdict = f"{factor_text(geo)}: SEAL faster ({counts})"
         else:
-            reading.verdict = (
-                f"{INCONCLUSIVE} (OpenFHE faster in {len(faster)} of {len(paired)} ops, SEAL in {len(slower)})"
-            )
+            reading.verdict = f"{INCONCLUSIVE}: {overall} ({counts})"
         out.append(reading)
     if not any(r.params.get("scheme") == "bgv" for r in races):
         bgv = _missing("he.openfhe_vs_seal", claim, "he", lab, anchors, "BGV")
@@ -297,6 +300,7 @@ def _cell_ratio(t, cand: Result, base: Result, setting: str) -> Reading:
                    low=low, high=high, bench="pqc", lab=t.lab, anchors=t.anchors,
                    note="interval: the two cells' IQRs combined")  # fmt: skip
     out.spread = "range"
+    out.verdict = out.verdict.replace("(IQR ", "(range ")
     return out
 
 

@@ -170,3 +170,16 @@ def test_mpc_and_dp_are_compared_with_their_published_anchors(tmp_path):
     assert logreg.measured is None and "run labkit bench mpc" in logreg.verdict
     (dp,) = report.dp_anchor(s)
     assert dp.verdict == "comparison only: 2 times the published 1.6x" and "(min-max 2-4)" in dp.figure
+
+
+def test_backend_race_uses_the_he_lab_tie_band(tmp_path):
+    s = ResultStore(tmp_path / "r.sqlite")
+    for scheme, ratios in (("ckks", (1.5, 1.6)), ("bfv", (0.98, 1.03))):
+        for op, ratio in zip(("add", "rotate"), ratios):
+            s.add(_r("he", "backend_race", {"scheme": scheme, "op": op, "poly_modulus_degree": 8192},
+                     {"openfhe_over_seal": ratio, "openfhe_over_seal_low": ratio * 0.97,
+                      "openfhe_over_seal_high": ratio * 1.03}))  # fmt: skip
+    rows = {r.setting[:4]: r for r in report.he_openfhe_vs_seal(s)}
+    assert rows["CKKS"].verdict.startswith("off by a factor 1.55: SEAL faster")
+    assert rows["BFV,"].verdict.startswith("inconclusive: tie")
+    assert rows["BGV"].measured is None and "TenSEAL" in rows["BGV"].figure
