@@ -28,6 +28,7 @@ from .layers import DESCRIPTIONS, STACKS, check_stack, stack_name
 from .round import Setup, aggregator, norm_prover, run_round, setup
 
 ATTACK = "ig"
+VERSION = 2  # bump when the round protocol changes, so stored Results of an older protocol are not reused
 
 
 def _prepare(s: Setup, layers: tuple[str, ...]) -> None:
@@ -142,14 +143,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
     result = Result(
         technique="capstone",
         name="layered_round",
-        params={
-            "layers": list(stack),
-            **s.params(),
-            "attack": ATTACK,
-            "iterations": iterations,
-            "repeat": repeat,
-            "fast": config.fast(),
-        },  # fmt: skip
+        params=evaluate_params(stack, setup_kwargs=setup_kwargs, iterations=iterations, repeat=repeat),
         metrics=metrics,
         artifacts={
             "stack": stack_name(stack),
@@ -198,8 +192,8 @@ def evaluate_params(layers: Iterable[str], *, setup_kwargs: dict[str, Any] | Non
     stack = check_stack(layers)
     s = setup(**(setup_kwargs or {}))
     repeat = int(config.pick(3, 1) if repeat is None else repeat)
-    return {"layers": list(stack), **s.params(), "attack": ATTACK, "iterations": iterations, "repeat": repeat,
-            "fast": config.fast()}  # fmt: skip
+    return {"layers": list(stack), **s.params(), "attack": ATTACK, "version": VERSION, "iterations": iterations,
+            "repeat": repeat, "fast": config.fast()}  # fmt: skip
 
 
 def table(results: Iterable[Result]) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@ The round starts from a global model warmed up by a few plain federated rounds
 accuracy means something. In the round itself every client takes one FedSGD
 step on its private batch (its update is exactly its gradient, the case the
 inversion papers study), except client 0, the Byzantine client, which sends a
-sign-flipped update ``boost`` times longer than the public norm bound.
+sign-flipped update ``boost`` times longer than the public norm bound (the
+bound without DP; the same poisoned update in every stack).
 
 What each layer changes (see :data:`labkit.capstone.layers.DESCRIPTIONS`):
 
@@ -105,7 +106,8 @@ def setup(*, n_clients: int | None = None, batch_size: int = 1, hidden: int | No
     noise_multiplier, max_grad_norm : float
         DP-SGD's ``z`` and ``C`` (used by the ``dp`` layer).
     boost : float
-        The Byzantine update's norm, in multiples of the public bound.
+        The Byzantine update's norm, in multiples of the public bound without DP (``1.5 * max_grad_norm``);
+        the same poisoned update is sent whatever the stack.
     warm_rounds : int, optional
         Plain federated rounds that warm the model up first (default 20, 10 in fast mode).
     seed : int
@@ -208,9 +210,9 @@ def client_vectors(s: Setup, layers: tuple[str, ...]) -> list[np.ndarray]:
         honest = c.client_id != s.byzantine
         defense = DPSGD(s.noise_multiplier, s.max_grad_norm) if ("dp" in layers and honest) else None
         u = client_update(s.model, c, local_steps=1, lr=s.lr, defense=defense, rng=s.seed + 100 + c.client_id).vector
-        if not honest:  # sign-flipped, spread evenly, boost x the bound: values stay within the circuit's range
+        if not honest:  # the same poison in every stack: sign-flipped, spread evenly, boost x the plain bound
             signs = np.where(u >= 0, 1.0, -1.0)
-            u = -signs * s.boost * bound / math.sqrt(s.dim)
+            u = -signs * s.boost * s.bound(()) / math.sqrt(s.dim)
         elif "zk" in layers:  # honest clients bound their own norm (Sun et al. 2019)
             u = u * min(1.0, bound / max(float(np.linalg.norm(u)), 1e-12))
         out.append(u)
