@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +187,13 @@ def test_backend_race_uses_the_he_lab_tie_band(tmp_path):
     assert rows["CKKS"].verdict.startswith("off by a factor 1.55: SEAL faster")
     assert rows["BFV,"].verdict.startswith("inconclusive: tie")
     assert rows["BGV"].measured is None and "TenSEAL" in rows["BGV"].figure
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_report_benchmarks_then_reports():
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "MAKEFLAGS": ""}
+    out = subprocess.run(["make", "--no-print-directory", "-n", "report"], cwd=root, capture_output=True, text=True,
+                         env=env).stdout  # fmt: skip
+    bench, rep = out.find("labkit bench --fast"), out.find("labkit report")
+    assert 0 <= bench < rep
