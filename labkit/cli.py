@@ -108,6 +108,10 @@ def _report(args: argparse.Namespace) -> int:
     from . import report
     from .results import ResultStore
 
+    if args.store and not Path(args.store).is_file():
+        print(f"labkit report: no ResultStore at {args.store}; run `labkit bench --store {args.store}` first, "
+              "or leave out --store to read the lab's own.", file=sys.stderr)  # fmt: skip
+        return 2
     path, rows = report.write(args.out, store=ResultStore(args.store))
     print(report.table(rows))
     missing = sum(r.measured is None for r in rows)

@@ -25,10 +25,12 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import math
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import config
 from .claims import FURTHER_ANCHORS, FURTHER_CLAIMS, Claim, technique
 from .errors import InvalidInput
 from .results import Result, ResultStore
@@ -485,20 +487,29 @@ def _verdict_class(v: str) -> str:
     return "v-missing" if v.startswith(NOT_MEASURED) else "v-inconclusive"
 
 
-def to_html(rows: list[Reading], *, store: ResultStore | None = None, overview=None) -> str:
-    """One self-contained HTML page: plotly.js inlined, the claims table, the claims plot and the overview."""
+def to_html(
+    rows: list[Reading], *, store: ResultStore | None = None, overview=None, notebooks: str | None = None
+) -> str:
+    """One self-contained HTML page: plotly.js inlined, the claims table, the claims plot and the overview.
+
+    ``notebooks``: the notebooks folder relative to the page, to link each lab (no links when None).
+    """
     from plotly.offline import get_plotlyjs
 
     esc = html.escape
     body_rows = []
     for r in rows:
+        lab = esc(r.lab)
+        if notebooks is not None and r.lab:
+            lab = f"<a href='{esc(notebooks)}/{esc(r.lab)}.py'>{lab}</a>"
+        rid = f"<div class=small>Result {esc(r.result_id[:12])}</div>" if r.result_id else ""
         anchors = "".join(f"<li>{esc(a)}</li>" for a in r.anchors)
         note = f"<div class='small'>{esc(r.note)}</div>" if r.note and r.measured is not None else ""
         body_rows.append(
             f"<tr data-claim='{esc(r.claim)}'><td>{esc(r.claim_text)}</td><td>{esc(r.setting)}{note}</td>"
             f"<td>{esc(r.kind)}{'<div class=small>fast mode</div>' if r.fast else ''}</td><td class='measured'>{esc(r.figure)}</td><td><ul>{anchors}</ul></td>"
             f"<td class='{_verdict_class(r.verdict)}'>{esc(r.verdict)}</td>"
-            f"<td>{esc(r.lab)}<br><code>labkit bench {esc(r.bench)}</code></td></tr>"
+            f"<td>{lab}<br><code>labkit bench {esc(r.bench)}</code>{rid}</td></tr>"
         )  # fmt: skip
     results = store.query() if store is not None else []
     machines = "; ".join(esc(m) for m in _machines(results)) or "no Results"
@@ -542,5 +553,7 @@ def write(out: str | Path = "report.html", *, store: ResultStore | None = None) 
     rows = readings(store)
     overview = dashboard.figure(dashboard.points(store))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_html(rows, store=store, overview=overview), encoding="utf-8")
+    folder = config.repo_root() / "notebooks"
+    notebooks = Path(os.path.relpath(folder, out.resolve().parent)).as_posix() if folder.is_dir() else None
+    out.write_text(to_html(rows, store=store, overview=overview, notebooks=notebooks), encoding="utf-8")
     return out, rows

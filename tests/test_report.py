@@ -197,3 +197,10 @@ def test_make_report_benchmarks_then_reports():
                          env=env).stdout  # fmt: skip
     bench, rep = out.find("labkit bench --fast"), out.find("labkit report")
     assert 0 <= bench < rep
+
+
+def test_cli_report_refuses_a_missing_store_without_creating_it(tmp_path, capsys):
+    missing = tmp_path / "nowhere.sqlite"
+    assert cli.main(["report", "--store", str(missing), "--out", str(tmp_path / "r.html")]) == 2
+    assert "no ResultStore" in capsys.readouterr().err and not missing.exists()
+    assert not (tmp_path / "r.html").exists()

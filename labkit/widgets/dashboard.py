@@ -72,6 +72,9 @@ def _hover(r: Result, label: str, ratio: float, low, high, extra: str = "") -> s
              f"time ratio vs plaintext: {ratio:.3g}x{iqr}"]  # fmt: skip
     if extra:
         lines.append(html.escape(extra))
+    claim = technique(r.technique).claim if r.technique in {t.key for t in TECHNIQUES} else None
+    if claim is not None:
+        lines.append(f"claimed: {html.escape(claim.text)} ({html.escape(claim.source)})")
     lines.append(html.escape(headline(r, limit=3)))
     lines += [f"&#9888; {html.escape(f)}" for f in r.flags]
     lines.append(html.escape(_when(r)))
