@@ -96,9 +96,11 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
         defended round over the plain round), plus per-layer costs; artifacts: what the server saw.
     """
     stack = check_stack(layers)
-    repeat = int(config.pick(3, 1) if repeat is None else repeat)
-    if isinstance(repeat, bool) or repeat < 1:
+    if repeat is not None and (isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1):
         raise InvalidInput(f"repeat must be a positive integer, not {repeat!r}.")
+    if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1):
+        raise InvalidInput(f"iterations must be a positive integer, not {iterations!r}.")
+    repeat = int(config.pick(3, 1) if repeat is None else repeat)
     s = setup(**(setup_kwargs or {}))
     _prepare(s, stack)
     outcomes = []

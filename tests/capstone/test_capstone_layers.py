@@ -113,8 +113,10 @@ def test_bad_setup_is_refused_before_anything_runs(kwargs, match):
         setup(**kwargs)
 
 
-def test_bad_repeat_is_refused():
+@pytest.mark.parametrize("kwargs, match", [({"repeat": 0}, "repeat"), ({"repeat": True}, "repeat"),
+                                           ({"iterations": 0}, "iterations")])  # fmt: skip
+def test_bad_evaluate_arguments_are_refused(kwargs, match):
     from labkit.capstone import evaluate
 
-    with pytest.raises(InvalidInput, match="repeat"):
-        evaluate((), repeat=0)
+    with pytest.raises(InvalidInput, match=match):
+        evaluate((), **kwargs)
