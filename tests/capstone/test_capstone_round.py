@@ -47,3 +47,13 @@ def test_upload_crosses_mutual_pq_tls_and_refuses_a_client_without_certificate()
             upload(server, b"anonymous", present_certificate=False)
         assert err.value.reason == "client_cert_required"
         assert server.received == [payload]
+
+
+def test_importing_the_capstone_loads_no_heavy_backend():
+    import subprocess
+    import sys
+
+    code = ("import sys, labkit.capstone, labkit.capstone.lab, labkit.widgets.capstone; "
+            "print(','.join(m for m in ('torch', 'tenseal', 'ezkl', 'openfhe', 'OpenSSL') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
