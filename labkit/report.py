@@ -487,6 +487,41 @@ def _verdict_class(v: str) -> str:
     return "v-missing" if v.startswith(NOT_MEASURED) else "v-inconclusive"
 
 
+def _verdict_style(v: str) -> str:
+    return {"v-holds": "#e6f4ea", "v-off": "#fde8e8", "v-anchor": "#eef2fb"}.get(_verdict_class(v), "#fff6db")
+
+
+def table_html(rows: list[Reading], *, notebooks: str | None = None) -> str:
+    """The claims table as HTML (``<table id="claims">``), styled inline so it also reads well in a notebook.
+
+    ``notebooks``: the notebooks folder relative to where the HTML is shown, to link each lab (no links when None).
+    """
+    esc = html.escape
+    cell = "border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left"
+    small = "font-size:12px;color:#555"
+    body = []
+    for r in rows:
+        lab = esc(r.lab)
+        if notebooks is not None and r.lab:
+            lab = f"<a href='{esc(notebooks)}/{esc(r.lab)}.py'>{lab}</a>"
+        rid = f"<div style='{small}'>Result {esc(r.result_id[:12])}</div>" if r.result_id else ""
+        anchors = "".join(f"<li>{esc(a)}</li>" for a in r.anchors)
+        note = f"<div style='{small}'>{esc(r.note)}</div>" if r.note and r.measured is not None else ""
+        fast = f"<div style='{small}'>fast mode</div>" if r.fast else ""
+        body.append(
+            f"<tr data-claim='{esc(r.claim)}'><td style='{cell}'>{esc(r.claim_text)}</td>"
+            f"<td style='{cell}'>{esc(r.setting)}{note}</td><td style='{cell}'>{esc(r.kind)}{fast}</td>"
+            f"<td class='measured' style='{cell}'>{esc(r.figure)}</td>"
+            f"<td style='{cell}'><ul style='margin:0;padding-left:16px'>{anchors}</ul></td>"
+            f"<td class='{_verdict_class(r.verdict)}' style='{cell};background:{_verdict_style(r.verdict)}'>"
+            f"{esc(r.verdict)}</td><td style='{cell}'>{lab}<br><code>labkit bench {esc(r.bench)}</code>{rid}</td></tr>"
+        )  # fmt: skip
+    head = "".join(f"<th style='{cell};background:#f2f2f2'>{h}</th>" for h in
+                   ("claim", "setting", "kind", "measured here", "published anchors", "verdict", "lab"))  # fmt: skip
+    return (f'<table id="claims" style="border-collapse:collapse;font-size:13px;width:100%">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")  # fmt: skip
+
+
 def to_html(
     rows: list[Reading], *, store: ResultStore | None = None, overview=None, notebooks: str | None = None
 ) -> str:
@@ -497,20 +532,6 @@ def to_html(
     from plotly.offline import get_plotlyjs
 
     esc = html.escape
-    body_rows = []
-    for r in rows:
-        lab = esc(r.lab)
-        if notebooks is not None and r.lab:
-            lab = f"<a href='{esc(notebooks)}/{esc(r.lab)}.py'>{lab}</a>"
-        rid = f"<div class=small>Result {esc(r.result_id[:12])}</div>" if r.result_id else ""
-        anchors = "".join(f"<li>{esc(a)}</li>" for a in r.anchors)
-        note = f"<div class='small'>{esc(r.note)}</div>" if r.note and r.measured is not None else ""
-        body_rows.append(
-            f"<tr data-claim='{esc(r.claim)}'><td>{esc(r.claim_text)}</td><td>{esc(r.setting)}{note}</td>"
-            f"<td>{esc(r.kind)}{'<div class=small>fast mode</div>' if r.fast else ''}</td><td class='measured'>{esc(r.figure)}</td><td><ul>{anchors}</ul></td>"
-            f"<td class='{_verdict_class(r.verdict)}'>{esc(r.verdict)}</td>"
-            f"<td>{lab}<br><code>labkit bench {esc(r.bench)}</code>{rid}</td></tr>"
-        )  # fmt: skip
     results = store.query() if store is not None else []
     machines = "; ".join(esc(m) for m in _machines(results)) or "no Results"
     fast = any((r.environment or {}).get("fast") for r in results)
@@ -534,9 +555,7 @@ Verdicts compare the interquartile range of paired ratios with the claimed range
 <b>inconclusive</b> when it straddles a bound. Simulated rows measure the lab's simulation, modelled rows are
 calibrated from published figures: neither is TEE hardware.</p>
 <h2>Claims, measured figures and published anchors</h2>
-<table id="claims"><thead><tr><th>claim</th><th>setting</th><th>kind</th><th>measured here</th>
-<th>published anchors</th><th>verdict</th><th>lab</th></tr></thead>
-<tbody>{"".join(body_rows)}</tbody></table>
+{table_html(rows, notebooks=notebooks)}
 {plots}
 </body></html>
 """

@@ -135,9 +135,9 @@ board
 from labkit import report
 
 readings = report.readings(store)
-print(report.table(readings))
+display(HTML(report.table_html(readings, notebooks=".")))
 measured = [r for r in readings if r.measured is not None]
-print(f"\n{len(measured)} of {len(readings)} readings measured on this machine")
+print(f"{len(measured)} of {len(readings)} readings measured on this machine; `labkit report` writes the same as HTML")
 
 # %% [markdown]
 # Published anchors to keep in mind while reading it: the TenSEAL tutorial's encrypted

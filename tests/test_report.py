@@ -133,7 +133,7 @@ def test_pqc_falls_back_to_sweep_cells(tmp_path):
 def test_html_is_self_contained_with_table_and_plots(store, tmp_path):
     path, rows = report.write(tmp_path / "out" / "r.html", store=store)
     text = path.read_text()
-    assert '<table id="claims">' in text and text.count("<tr data-claim=") == len(rows)
+    assert '<table id="claims"' in text and text.count("<tr data-claim=") == len(rows)
     assert "id='claims-plot'" in text.replace('"', "'") and "id='overview-plot'" in text.replace('"', "'")
     # plotly.js is inlined: no script or stylesheet is fetched from anywhere
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=", text)
@@ -204,3 +204,9 @@ def test_cli_report_refuses_a_missing_store_without_creating_it(tmp_path, capsys
     assert cli.main(["report", "--store", str(missing), "--out", str(tmp_path / "r.html")]) == 2
     assert "no ResultStore" in capsys.readouterr().err and not missing.exists()
     assert not (tmp_path / "r.html").exists()
+
+
+def test_table_html_links_notebooks_and_colours_verdicts(store):
+    text = report.table_html(report.readings(store), notebooks=".")
+    assert "<a href='./07_tee_simulation.py'>" in text and "background:#e6f4ea" in text
+    assert "href" not in report.table_html(report.readings(store))
