@@ -167,6 +167,13 @@ for name in ("secagg", "zk", "tls", "dp"):
 # a certificate, and the server terminates the connection, so neither server-side
 # attacker is affected.
 #
+# **DP loosens what the proof can enforce.** The public bound has to let honest
+# updates through, and DP noise makes honest updates long (norm about
+# `C * sqrt(1 + z^2 d)`): with `dp` on, the bound printed at the top grows by an order
+# of magnitude. The same poisoned update is still rejected here, but a Byzantine client
+# could now send anything up to that bound. Raise `NOISE_MULTIPLIER` in the parameters
+# cell and watch when the full stack starts admitting it.
+#
 # **The cost is the proofs.** The cell below puts each layer's measured overhead
 # next to the practitioner guide's band from `CLAIMS.md`. Mind what the baseline is:
 # the plain round here is a few milliseconds of arithmetic on 8x8 images, so any

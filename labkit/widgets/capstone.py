@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..capstone.layers import DESCRIPTIONS, LAYERS, check_stack, stack_name
-from ..errors import InvalidInput
+from ..errors import InvalidInput, LabkitError
 from ..results import Result
 
 
@@ -132,7 +132,11 @@ def explorer(results: Sequence[Result], *, run: Callable[[tuple[str, ...]], Resu
     def on_run(_):
         layers = selected()
         status.value = f"running {html.escape(stack_name(layers))} ..."
-        state["results"].append(run(layers))
+        try:
+            state["results"].append(run(layers))
+        except LabkitError as exc:  # e.g. every client rejected: say why, keep the widget usable
+            status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+            return
         status.value = ""
         redraw()
 

@@ -46,3 +46,15 @@ def test_toggles_move_the_selection_and_fill_the_table(stack_results):
     w.button.click()  # runs the stack for real
     assert len(fig.data[0].x) == 5 and "tls" in list(fig.data[0].text)
     assert len(fig.data[1].x) == 1 and "X25519MLKEM768" in w.table.value
+
+
+def test_a_failing_run_is_reported_in_the_widget(stack_results):
+    from labkit.widgets.capstone import explorer
+
+    def refuse(layers):
+        raise InvalidInput("every client was rejected")
+
+    w = explorer([stack_results["plain"]], run=refuse)
+    w.select(["dp"])
+    w.button.click()
+    assert len(w.figure.data[0].x) == 1 and "every client was rejected" in w.children[0].children[-1].value
