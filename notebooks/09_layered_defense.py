@@ -184,12 +184,16 @@ for name in ("secagg", "zk", "tls", "dp"):
 # deployment a round also includes local training and network time, so the
 # *relative* overheads would be lower; the seconds of proving per client would not.
 #
-# **What is not measured here.** The TEE layer of the issue (an aggregation key
-# released only to an attested enclave) is not wired into this round; notebook 07
-# covers attestation and key release on their own. The CKKS aggregation is simulated
-# with one key holder, the ezkl setup is generated locally (development only), and the
-# norm proof is not bound to the aggregated vector by a commitment (the circuit supports
-# one, at a much higher proving cost): these Results are flagged *not for production*.
+# **What is simulated, and what is missing.** The TEE layer of the issue (an
+# aggregation key released only to an attested enclave) is not wired into this round:
+# the lab's enclave runs only its inference workload; notebook 07 covers attestation
+# and key release on their own. The CKKS aggregation has a single key holder. The ezkl
+# setup is generated locally (development only). Clients upload their plaintext update
+# over TLS and it is encrypted behind `CKKSSum`'s interface; a deployment would upload
+# the ciphertexts (their bytes are counted as `aggregation_bytes`). The norm proof is
+# not bound to the aggregated vector by a commitment (the circuit supports one, at a
+# much higher proving cost). Results with `zk` or `secagg` are flagged *not for
+# production*.
 
 # %%
 BANDS = {"secagg": ("HE (CKKS aggregation)", 10, 100), "zk": ("zk-SNARK prover", 5, 50),

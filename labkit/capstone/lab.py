@@ -142,6 +142,10 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
     if "tls" in stack:
         notes.append(f"{s.n_clients} mutual-TLS uploads on 127.0.0.1 with {outcome.stats.get('tls_group')}; "
                      "the plaintext update and proof travel in the TLS record layer")  # fmt: skip
+    if "secagg" in stack and "tls" in stack:
+        notes.append("a deployment would upload CKKS ciphertexts; the simulation uploads the update and encrypts it "
+                     "behind labkit.fl.CKKSSum's interface, so ciphertext bytes count in aggregation_bytes, "
+                     "not tls_bytes")  # fmt: skip
     result = Result(
         technique="capstone",
         name="layered_round",
