@@ -210,3 +210,15 @@ def test_table_html_links_notebooks_and_colours_verdicts(store):
     text = report.table_html(report.readings(store), notebooks=".")
     assert "<a href='./07_tee_simulation.py'>" in text and "background:#e6f4ea" in text
     assert "href" not in report.table_html(report.readings(store))
+
+
+def test_he_claim_also_reads_ckks_secure_aggregation_from_lab_03(tmp_path):
+    s = ResultStore(tmp_path / "r.sqlite")
+    s.add_many([
+        _r("inversion", "scenario", {"secure_aggregator": "ckks_sum[seal]", "n_clients": 4},
+           {"aggregation_overhead": 60.0, "aggregation_overhead_low": 55.0, "aggregation_overhead_high": 65.0}),
+        _r("inversion", "scenario", {"secure_aggregator": "mpc_sum", "n_clients": 4}, {"aggregation_overhead": 9.0}),
+    ])  # fmt: skip
+    (row,) = report.he_overhead(s)
+    assert row.lab == "03_gradient_inversion" and row.measured == 60.0 and row.verdict == "holds"
+    assert "ckks_sum[seal]" in row.setting
