@@ -38,7 +38,7 @@ N_CLIENTS = config.pick(5, 3)  # clients in the round; client 0 is Byzantine, cl
 HIDDEN = config.pick(16, 8)  # MLP width: the update has 75 * HIDDEN + 10 values, all inside the ZK circuit
 NOISE_MULTIPLIER = 0.5  # DP-SGD z (per-sample clip C = 1)
 BOOST = 20.0  # the poisoned update's norm, in multiples of the public bound
-REPEAT = config.pick(3, 1)  # interleaved timings of each stack against the plain round
+REPEAT = config.pick(3, None)  # timed pairs (stack, plain round) per stack; None: 3, or 1 for zk stacks
 
 # %% [markdown]
 # ## 1. Threat model

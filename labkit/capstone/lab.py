@@ -31,6 +31,15 @@ ATTACK = "ig"
 VERSION = 2  # bump when the round protocol changes, so stored Results of an older protocol are not reused
 
 
+def default_repeat(layers: Iterable[str]) -> int:
+    """Timed pairs per stack: 3; in fast mode 1 for stacks with ``zk`` (every repeat proves again).
+
+    >>> default_repeat(["dp"]) >= 1
+    True
+    """
+    return int(config.pick(3, 1 if "zk" in check_stack(layers) else 3))
+
+
 def _prepare(s: Setup, layers: tuple[str, ...]) -> None:
     """One-off costs kept out of the timed rounds: imports, CKKS keys, the ezkl setup, certificates."""
     from ..fl.simulation import client_update
@@ -86,7 +95,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
     iterations : int, optional
         Gradient-inversion iterations (the attack's default, smaller in fast mode).
     repeat : int, optional
-        Interleaved timings of the defended and the plain round (default 3, 1 in fast mode).
+        Interleaved timings of the defended and the plain round (default: :func:`default_repeat`).
 
     Returns
     -------
@@ -100,7 +109,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
         raise InvalidInput(f"repeat must be a positive integer, not {repeat!r}.")
     if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1):
         raise InvalidInput(f"iterations must be a positive integer, not {iterations!r}.")
-    repeat = int(config.pick(3, 1) if repeat is None else repeat)
+    repeat = default_repeat(stack) if repeat is None else int(repeat)
     s = setup(**(setup_kwargs or {}))
     _prepare(s, stack)
     outcomes = []
@@ -197,7 +206,7 @@ def evaluate_params(layers: Iterable[str], *, setup_kwargs: dict[str, Any] | Non
     """The params :func:`evaluate` would record (for looking a stack up in the ResultStore)."""
     stack = check_stack(layers)
     s = setup(**(setup_kwargs or {}))
-    repeat = int(config.pick(3, 1) if repeat is None else repeat)
+    repeat = default_repeat(stack) if repeat is None else int(repeat)
     return {"layers": list(stack), **s.params(), "attack": ATTACK, "version": VERSION, "iterations": iterations,
             "repeat": repeat, "fast": config.fast()}  # fmt: skip
 
