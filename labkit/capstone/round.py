@@ -199,6 +199,17 @@ def _unpack(payload: bytes) -> tuple[np.ndarray, str]:
     return np.frombuffer(payload[8 : 8 + n], dtype="<f8").copy(), payload[8 + n :].decode()
 
 
+def read_proof(text: str):
+    """The proof a client sent, or None when it is not one (a malformed upload is a rejection, not a crash)."""
+    from ..zk import Proof
+
+    try:
+        proof = Proof.from_json(text)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return proof if isinstance(proof.data, dict) else None
+
+
 def client_vectors(s: Setup, layers: tuple[str, ...]) -> list[np.ndarray]:
     """Each client's update as it leaves the client (client 0 is the Byzantine one)."""
     from ..fl.simulation import client_update
@@ -255,10 +266,8 @@ def run_round(s: Setup, layers: tuple[str, ...] | list[str] = ()) -> RoundOutcom
         proofs_json = [p for _, p in received]
     accepted = [True] * len(vectors)
     if "zk" in layers:
-        from ..zk import Proof
-
         t = time.perf_counter()
-        accepted = prover.screen([Proof.from_json(p) for p in proofs_json])
+        accepted = prover.screen([read_proof(p) for p in proofs_json])
         stats["verify_seconds"] = time.perf_counter() - t
     kept = [v for v, ok in zip(vectors, accepted) if ok]
     if not kept:

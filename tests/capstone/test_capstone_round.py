@@ -57,3 +57,11 @@ def test_importing_the_capstone_loads_no_heavy_backend():
             "print(','.join(m for m in ('torch', 'tenseal', 'ezkl', 'openfhe', 'OpenSSL') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+@pytest.mark.parametrize("text", ["", "not json", "[1, 2]", '{"data": 3}', '{"data": {}, "circuit": "x"}'])
+def test_a_malformed_proof_upload_is_a_rejection_not_a_crash(round_setup, text):
+    from labkit.capstone.round import norm_prover, read_proof
+
+    proof = read_proof(text)
+    assert proof is None or norm_prover(round_setup.dim).screen([proof]) == [False]
