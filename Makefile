@@ -78,7 +78,8 @@ binder-check:
 	rm -rf build/binder-venv
 	$(PYTHON) -m venv build/binder-venv
 	build/binder-venv/bin/python -m pip install --quiet --upgrade pip
-	build/binder-venv/bin/python -m pip install --quiet -r binder/requirements.txt
+	@# PIP_RETRIES=0: where PyTorch's CPU index is unreachable, fail over to PyPI at once
+	PIP_RETRIES=0 build/binder-venv/bin/python -m pip install --quiet -r binder/requirements.txt
 	PATH="$(CURDIR)/build/binder-venv/bin:$$PATH" bash binder/postBuild
 	PATH="$(CURDIR)/build/binder-venv/bin:$$PATH" build/binder-venv/bin/python -m pytest -p no:cacheprovider tests/test_notebooks.py
 
