@@ -54,7 +54,7 @@ LABS: dict[str, LabBenchmark] = {
         LabBenchmark("mpc", "labkit.mpc.benchmark", "CrypTen private inference"),
         LabBenchmark("dp", "labkit.dp.benchmark", "DP-SGD epsilon sweep and audit"),
         LabBenchmark("tee", "labkit.tee.benchmarks", "TEE attestation, boundary, modelled overhead"),
-        LabBenchmark("pqc", "labkit.pqc.benchmark", "post-quantum TLS handshakes"),
+        LabBenchmark("pqc", "labkit.pqc.benchmark", "post-quantum TLS handshakes and the claims check", "standard"),
     )
 }
 

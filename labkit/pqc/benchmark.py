@@ -49,6 +49,17 @@ def run(*, repeat: int = 50, store: ResultStore | None = None, progress: bool = 
     return result
 
 
+def standard(*, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """What ``labkit bench pqc`` runs: the sweep, and the interleaved claims check the report reads."""
+    from .claimcheck import claims_check
+
+    sweep_result = run(store=store, progress=progress)
+    checked = claims_check()
+    if store is not None:
+        store.add_many([sweep_result, checked])
+    return [sweep_result, checked]
+
+
 def format_table(result: Result) -> str:
     lines = [
         f"{'group':<20}{'cert':<12}{'hs ms':>8}{'conn ms':>9}{'x base':>8}{'cpu ms':>8}{'cpu x':>7}"
