@@ -158,11 +158,34 @@ def build_view(view: View):
         return panel
 
 
+def sync_figures(widget) -> int:
+    """Copy each plotly FigureWidget's current data and layout into the state a page loads first.
+
+    A FigureWidget puts its figure in its synced state only when it is created;
+    later edits (``add_scatter``, ``update_layout``, ``batch_update``) travel
+    as one-off messages. Voila runs the app before the page connects, so those
+    messages reach no one and the page would draw the figures as first created
+    (a view that adds its traces after creating the figure would show an empty
+    chart). Called on every view once built; returns how many figures it synced.
+    """
+    from copy import deepcopy
+
+    from plotly.basewidget import BaseFigureWidget
+
+    if isinstance(widget, BaseFigureWidget):
+        widget._widget_layout = deepcopy(widget._layout_obj._props)
+        widget._widget_data = deepcopy(widget._data)
+        return 1
+    return sum(sync_figures(child) for child in getattr(widget, "children", ()))
+
+
 def section(view: View):
     """A heading and the view's widget, in a box with the CSS class ``labkit-view-<key>``."""
     import ipywidgets as w
 
-    box = w.VBox([w.HTML(f"<h2 style='margin:12px 0 4px'>{html.escape(view.title)}</h2>"), build_view(view)])
+    widget = build_view(view)
+    sync_figures(widget)
+    box = w.VBox([w.HTML(f"<h2 style='margin:12px 0 4px'>{html.escape(view.title)}</h2>"), widget])
     box.add_class("labkit-view")
     box.add_class(f"labkit-view-{view.key}")
     return box

@@ -127,11 +127,42 @@ def plot_data(page, selector: str) -> list[dict]:
     )
 
 
-def screenshot(page, name: str) -> Path:
-    """Keep a full-page screenshot as a test artefact under build/screenshots/."""
+def wait_plots_ready(page, selector: str, *, timeout_ms: int = PAGE_TIMEOUT_MS) -> None:
+    """Wait until every plotly figure under ``selector`` has finished its first draw.
+
+    The graph div appears (class ``js-plotly-plot``) before plotly's first draw
+    completes; an update that arrives in between is lost. The FigureWidget view
+    hooks its event handlers (``plotly_click`` ...) once that draw is done, so
+    their presence is the signal.
+    """
+    page.wait_for_function(
+        """(sel) => {
+            const gds = document.querySelectorAll(sel + ' .js-plotly-plot');
+            return gds.length > 0 && Array.from(gds).every(
+                gd => gd._ev && gd._ev._events && gd._ev._events.plotly_click !== undefined);
+        }""",
+        arg=selector,
+        timeout=timeout_ms,
+    )
+
+
+def screenshot(page, name: str, *, max_height: int = 6000) -> Path:
+    """Keep a screenshot of the whole page as a test artefact under build/screenshots/.
+
+    Voila and JupyterLab scroll inside a panel, not the document, so a "full
+    page" shot would stop at the viewport: the viewport is stretched to the
+    tallest scrolling content (bounded) for the shot, then put back.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    tallest = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll('*')).map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": size["width"], "height": min(max(tallest + 40, size["height"]), max_height)})
+    try:
+        page.wait_for_timeout(500)  # let plotly relayout to the new size
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(size)
     return path
 
 
