@@ -146,15 +146,19 @@ def wait_plots_ready(page, selector: str, *, timeout_ms: int = PAGE_TIMEOUT_MS) 
     )
 
 
-def screenshot(page, name: str, *, max_height: int = 6000) -> Path:
-    """Keep a screenshot of the whole page as a test artefact under build/screenshots/.
+def screenshot(page, name: str, *, stretch: bool = True, max_height: int = 6000) -> Path:
+    """Keep a screenshot of the page as a test artefact under build/screenshots/.
 
-    Voila and JupyterLab scroll inside a panel, not the document, so a "full
-    page" shot would stop at the viewport: the viewport is stretched to the
-    tallest scrolling content (bounded) for the shot, then put back.
+    Voila scrolls inside a panel, not the document, so a "full page" shot would
+    stop at the viewport: with ``stretch`` the viewport is stretched to the
+    tallest scrolling content (bounded) for the shot, then put back. JupyterLab
+    fills the window by design: shoot it as it is (``stretch=False``).
     """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
+    if not stretch:
+        page.screenshot(path=str(path))
+        return path
     size = page.viewport_size
     tallest = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll('*')).map(e => e.scrollHeight))")
     page.set_viewport_size({"width": size["width"], "height": min(max(tallest + 40, size["height"]), max_height)})

@@ -131,3 +131,14 @@ def test_make_demo_runs_the_demo_module():
                           env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "-m labkit.demo" in proc.stdout
+
+
+def test_sync_figures_puts_edits_made_after_creation_into_the_loaded_state(seeded):
+    view = demo.capstone_view(seeded)  # adds its traces and layout after creating the figure
+    fig = view.figure
+    fig._widget_data, fig._widget_layout = [], {}  # as a page that missed the edit messages would load it
+    assert demo.sync_figures(demo.app([demo.View("claims", "Claims", "labkit.widgets.start", "explorer")])) == 1
+    assert demo.sync_figures(view) == 1
+    assert [t["name"] for t in fig._widget_data] == ["stacks", "selected"]
+    assert sorted(fig._widget_data[0]["x"]) == sorted(fig.data[0].x)
+    assert fig._widget_layout["xaxis"]["type"] == "log"
