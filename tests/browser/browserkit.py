@@ -146,22 +146,30 @@ def wait_plots_ready(page, selector: str, *, timeout_ms: int = PAGE_TIMEOUT_MS) 
     )
 
 
-def screenshot(page, name: str, *, stretch: bool = True, max_height: int = 6000) -> Path:
+def screenshot(page, name: str, *, content: str | None = None, max_height: int = 8000) -> Path:
     """Keep a screenshot of the page as a test artefact under build/screenshots/.
 
     Voila scrolls inside a panel, not the document, so a "full page" shot would
-    stop at the viewport: with ``stretch`` the viewport is stretched to the
-    tallest scrolling content (bounded) for the shot, then put back. JupyterLab
-    fills the window by design: shoot it as it is (``stretch=False``).
+    stop at the viewport: with ``content`` (a selector) the viewport is
+    stretched to that element's bottom edge (bounded) for the shot, then put
+    back. Without it the page is shot as it is (JupyterLab fills the window).
     """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
-    if not stretch:
+    if content is None:
         page.screenshot(path=str(path))
         return path
     size = page.viewport_size
-    tallest = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll('*')).map(e => e.scrollHeight))")
-    page.set_viewport_size({"width": size["width"], "height": min(max(tallest + 40, size["height"]), max_height)})
+    bottom = page.evaluate(
+        """(sel) => {
+            const e = document.querySelector(sel);
+            let top = 0;
+            for (let n = e; n; n = n.parentElement) top += n.scrollTop;
+            return e.getBoundingClientRect().bottom + top;
+        }""",
+        content,
+    )
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(bottom + 40, size["height"]), max_height))})
     try:
         page.wait_for_timeout(500)  # let plotly relayout to the new size
         page.screenshot(path=str(path), full_page=True)

@@ -116,5 +116,5 @@ def test_py_script_opens_as_a_notebook_and_its_widget_responds(lab, page):
     page.locator(out, has_text="1 of 3 points shown").wait_for(timeout=ACTION_TIMEOUT_MS)
     assert "Traceback" not in page.locator(".jp-NotebookPanel").inner_text()
 
-    shot = screenshot(page, "jupyterlab_notebook.png", stretch=False)
+    shot = screenshot(page, "jupyterlab_notebook.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
