@@ -271,9 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default=None, help="access token (default: a random one, printed in the URL)")
     args = parser.parse_args(argv)
     notebook = write_notebook()
+    token = args.token or secrets.token_hex(16)
     shown = "; ".join(v.title for v in VIEWS)
-    print(f"PET Lab app: {shown}\nserving {notebook} on 127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)
-    cmd = voila_command(notebook, port=args.port, token=args.token, open_browser=not args.no_browser)
+    print(
+        f"PET Lab app ({shown}), served by Voila from {notebook}\n"
+        f"open http://127.0.0.1:{args.port}/?token={token}  (Ctrl-C stops it)",
+        flush=True,
+    )
+    cmd = voila_command(notebook, port=args.port, token=token, open_browser=not args.no_browser)
     os.execv(cmd[0], cmd)
     return 0  # pragma: no cover
 

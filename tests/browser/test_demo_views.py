@@ -121,7 +121,11 @@ def test_main_writes_the_notebook_and_hands_over_to_voila(monkeypatch, capsys):
     notebook = ROOT / "build" / "demo" / f"{demo.APP_NAME}.ipynb"
     assert argv[3] == str(notebook) and notebook.stat().st_mtime >= before - 1
     assert "--port=9123" in argv and "--Voila.token=abc" in argv and "--no-browser" in argv
-    assert "127.0.0.1:9123" in capsys.readouterr().out
+    assert "http://127.0.0.1:9123/?token=abc" in capsys.readouterr().out
+    calls.clear()
+    demo.main(["--port", "9124", "--no-browser"])  # a random token, printed in full (Voila masks it)
+    (token,) = [a.split("=", 1)[1] for a in calls[0] if a.startswith("--Voila.token=")]
+    assert f"http://127.0.0.1:9124/?token={token}" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
