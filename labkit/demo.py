@@ -11,7 +11,10 @@ ResultStore), the layered-defense capstone (its stored stacks, or a button that
 measures them) and the catalogue of techniques with their claimed costs. A view
 that fails to build shows the error in its place instead of breaking the page.
 
-Run it with ``make demo`` or ``python -m labkit.demo [--port N] [--no-browser]``.
+Run it with ``make demo`` or ``python -m labkit.demo [--port N] [--no-browser]
+[--token T]``; it prints the URL with its access token. The views read the
+ResultStore (``LABKIT_HOME``): on a fresh machine ``labkit bench --fast`` (or
+``make report``) and notebook 09 fill it.
 
 References
 ----------
@@ -118,7 +121,7 @@ def capstone_view(store: ResultStore | None = None):
         return explorer(results)
     note = w.HTML(
         "<p>No capstone run is stored yet. Run notebook <code>09_layered_defense</code>, or measure the "
-        "standard stacks here (a few minutes; the zk layer is the slow one).</p>"
+        "standard stacks here: each runs for real, and the zk layer is the slow one.</p>"
     )
     button = w.Button(description="measure the stacks", icon="play")
     box = w.VBox([note, button])
