@@ -16,7 +16,6 @@ NIST FIPS 203 (ML-KEM).
 
 from __future__ import annotations
 
-import struct
 import threading
 from typing import Any
 
@@ -39,44 +38,25 @@ class UploadServer(tls.LabServer):
         super().__init__(ctx, host="127.0.0.1", port=0, https=False, timeout=timeout)
         self.chain = chain  # LabServer's __init__ resets it
 
-    def _serve_one(self, sock) -> None:
-        from OpenSSL import SSL
-
-        entry: dict[str, Any] = {}
-        sock.setblocking(True)
-        timeval = struct.pack("ll", int(self.timeout), int((self.timeout % 1) * 1e6))
-        sock.setsockopt(tls.socket.SOL_SOCKET, tls.socket.SO_RCVTIMEO, timeval)
-        conn = SSL.Connection(self.ctx, sock)
-        conn.set_accept_state()
-        try:
-            conn.do_handshake()
-            entry.update(group=conn.get_group_name(), cipher=conn.get_cipher_name(),
-                         client_cert=conn.get_peer_certificate() is not None)  # fmt: skip
-            data = b""
-            while b"\n" not in data and len(data) < 64:
-                data += conn.recv(65536)
-            head, _, body = data.partition(b"\n")
-            parts = head.split()
-            if len(parts) != 2 or parts[0] != b"PUT" or not parts[1].isdigit() or int(parts[1]) > MAX_UPLOAD:
-                raise ValueError(f"unexpected request {head[:40]!r}")
-            n = int(parts[1])
-            while len(body) < n:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    raise ValueError("connection closed before the upload was complete")
-                body += chunk
-            with self._received_lock:
-                self.received.append(body[:n])
-            entry["bytes"] = n
-            conn.sendall(b"OK")
-            entry["ok"] = True
-            conn.shutdown()
-        except (SSL.Error, OSError, ValueError) as exc:
-            entry["error"] = tls._error_text(exc)
-        finally:
-            with self._lock:
-                self.log.append(entry)
-            sock.close()
+    def _handle(self, conn, entry: dict[str, Any]) -> None:
+        """``PUT <n>\\n`` then n bytes: keep them, answer ``OK``."""
+        data = b""
+        while b"\n" not in data and len(data) < 64:
+            data += conn.recv(65536)
+        head, _, body = data.partition(b"\n")
+        parts = head.split()
+        if len(parts) != 2 or parts[0] != b"PUT" or not parts[1].isdigit() or int(parts[1]) > MAX_UPLOAD:
+            raise ValueError(f"unexpected request {head[:40]!r}")
+        n = int(parts[1])
+        while len(body) < n:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ValueError("connection closed before the upload was complete")
+            body += chunk
+        with self._received_lock:
+            self.received.append(body[:n])
+        entry["bytes"] = n
+        conn.sendall(b"OK")
 
 
 def upload(server: UploadServer, payload: bytes, *, present_certificate: bool = True,
@@ -96,11 +76,7 @@ def upload(server: UploadServer, payload: bytes, *, present_certificate: bool = 
                                    client_chain=server.client_chain if present_certificate else None)  # fmt: skip
     t0 = time.perf_counter()
     with socket.create_connection(server.address, timeout=timeout) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setblocking(True)  # OpenSSL drives the descriptor itself: blocking, with kernel-level timeouts
-        timeval = struct.pack("ll", int(timeout), int((timeout % 1) * 1e6))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+        tls.blocking_with_timeouts(sock, timeout)
         conn = SSL.Connection(ctx, sock)
         conn.set_connect_state()
         tls.set_expected_host(conn, server.chain.hostname)

@@ -372,6 +372,17 @@ def _wait_for(server_error) -> str | None:
     return None
 
 
+def blocking_with_timeouts(sock: socket.socket, timeout: float) -> None:
+    """Prepare a socket for pyOpenSSL: OpenSSL reads the descriptor itself, so keep it
+    blocking and bound every read and write with kernel-level timeouts (a Python socket
+    timeout would make it non-blocking)."""
+    sock.setblocking(True)
+    timeval = struct.pack("ll", int(timeout), int((timeout % 1) * 1e6))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class LabServer:
     """A TLS 1.3 server on 127.0.0.1 in a background thread (see :func:`labkit.pqc.serve`).
 
@@ -425,22 +436,14 @@ class LabServer:
         from OpenSSL import SSL
 
         entry: dict[str, Any] = {}
-        # OpenSSL reads the file descriptor itself: keep it blocking, with kernel-level timeouts.
-        sock.setblocking(True)
-        timeval = struct.pack("ll", int(self.timeout), int((self.timeout % 1) * 1e6))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        blocking_with_timeouts(sock, self.timeout)
         conn = SSL.Connection(self.ctx, sock)
         conn.set_accept_state()
         try:
             conn.do_handshake()
             entry.update(group=conn.get_group_name(), cipher=conn.get_cipher_name(),
                          client_cert=conn.get_peer_certificate() is not None)  # fmt: skip
-            request = b""
-            while b"\n" not in request and len(request) < 8192:
-                request += conn.recv(8192)
-            conn.sendall(self._respond(request, entry))
+            self._handle(conn, entry)
             entry["ok"] = True
             conn.shutdown()
         except (SSL.Error, OSError, ValueError) as exc:
@@ -451,6 +454,13 @@ class LabServer:
             with self._lock:
                 self.log.append(entry)
             sock.close()
+
+    def _handle(self, conn, entry: dict[str, Any]) -> None:
+        """Serve one request on an established connection (subclasses speak other requests)."""
+        request = b""
+        while b"\n" not in request and len(request) < 8192:
+            request += conn.recv(8192)
+        conn.sendall(self._respond(request, entry))
 
     def _respond(self, request: bytes, entry: dict[str, Any]) -> bytes:
         if self.https or request.startswith((b"GET / ", b"GET /favicon")):
