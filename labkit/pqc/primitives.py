@@ -129,23 +129,8 @@ def compare_kems(*, schemes: tuple[str, ...] = KEMS, repeat: int | None = None) 
     >>> int(r.metrics["ML-KEM-768.public_key_bytes"]), int(r.metrics["ML-KEM-768.ciphertext_bytes"])
     (1184, 1088)
     """
-    schemes = tuple(schemes)
-    for s in schemes:
-        if s not in KEMS:
-            raise InvalidInput(f"unknown key-establishment scheme {s!r}; choose from {', '.join(KEMS)}.")
-    repeat = repeat if repeat is not None else config.pick(200, 20)
-    metrics, timings = {}, {}
-    for s in schemes:
-        ops = _kem_ops(s)
-        for op, t in _time(
-            ops, ("keygen", "encapsulate", "decapsulate"), repeat, slow_keygen=s.startswith("RSA")
-        ).items():
-            metrics[f"{s}.{op}_s"] = t.median
-            timings[f"{s}.{op}"] = t
-        for k in ("public_key_bytes", "ciphertext_bytes", "shared_secret_bytes"):
-            metrics[f"{s}.{k}"] = ops[k]
-    return Result("pqc", "kem_primitives", params={"schemes": list(schemes), "repeat": repeat},
-                  metrics=metrics, timings=timings)  # fmt: skip
+    return _compare("kem_primitives", schemes, KEMS, _kem_ops, ("keygen", "encapsulate", "decapsulate"),
+                    ("public_key_bytes", "ciphertext_bytes", "shared_secret_bytes"), repeat)  # fmt: skip
 
 
 def compare_signatures(*, schemes: tuple[str, ...] = SIGNERS, repeat: int | None = None) -> Result:
@@ -155,21 +140,26 @@ def compare_signatures(*, schemes: tuple[str, ...] = SIGNERS, repeat: int | None
     >>> int(r.metrics["ML-DSA-65.public_key_bytes"]), int(r.metrics["ML-DSA-65.signature_bytes"])
     (1952, 3309)
     """
+    return _compare("signature_primitives", schemes, SIGNERS, _signer_ops, ("keygen", "sign", "verify"),
+                    ("public_key_bytes", "signature_bytes"), repeat)  # fmt: skip
+
+
+def _compare(name, schemes, known, make_ops, op_names, size_keys, repeat) -> Result:
+    """Time each scheme's operations (median seconds) and record its sizes on the wire (bytes)."""
     schemes = tuple(schemes)
     for s in schemes:
-        if s not in SIGNERS:
-            raise InvalidInput(f"unknown signature scheme {s!r}; choose from {', '.join(SIGNERS)}.")
+        if s not in known:
+            raise InvalidInput(f"unknown scheme {s!r}; choose from {', '.join(known)}.")
     repeat = repeat if repeat is not None else config.pick(200, 20)
     metrics, timings = {}, {}
     for s in schemes:
-        ops = _signer_ops(s)
-        for op, t in _time(ops, ("keygen", "sign", "verify"), repeat, slow_keygen=s.startswith("RSA")).items():
+        ops = make_ops(s)
+        for op, t in _time(ops, op_names, repeat, slow_keygen=s.startswith("RSA")).items():
             metrics[f"{s}.{op}_s"] = t.median
             timings[f"{s}.{op}"] = t
-        for k in ("public_key_bytes", "signature_bytes"):
+        for k in size_keys:
             metrics[f"{s}.{k}"] = ops[k]
-    return Result("pqc", "signature_primitives", params={"schemes": list(schemes), "repeat": repeat},
-                  metrics=metrics, timings=timings)  # fmt: skip
+    return Result("pqc", name, params={"schemes": list(schemes), "repeat": repeat}, metrics=metrics, timings=timings)
 
 
 def table(result: Result) -> list[dict[str, Any]]:
