@@ -237,8 +237,11 @@ def build(onnx_bytes: bytes, calibration: np.ndarray, *, visibility: Visibility,
         settings = json.loads((work / FILES["settings"]).read_text())
         (work / _META).write_text(json.dumps({"key": key, "request": request, "logrows": settings["run_args"]["logrows"],
                                               "ezkl": backend.version(), "created": time.time(), "timings": timings}))  # fmt: skip
-        if not cache or not (folder / _META).exists():  # another process may have finished it meanwhile
-            shutil.rmtree(folder, ignore_errors=True)
+        if not cache:
+            # An uncached build gets a folder of its own: the cached circuit may be in use by live models.
+            folder = folder.with_name(f"{folder.name}.uncached.{os.getpid()}.{time.time_ns()}")
+            os.replace(work, folder)
+        elif not (folder / _META).exists():  # another process may have finished it meanwhile
             try:
                 os.replace(work, folder)
             except OSError:

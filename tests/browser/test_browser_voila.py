@@ -135,9 +135,19 @@ def test_capstone_toggle_moves_the_selected_stack_on_the_frontier(app_page):
     plain = CAPSTONE_FIXTURE[()]
     assert (stacks[1]["x"], stacks[1]["y"]) == ([plain[0]], [plain[1]])  # nothing toggled: the plain round
 
-    page.locator(".labkit-view-capstone .widget-toggle-button", has_text="dp").first.click()
+    toggle = page.locator(".labkit-view-capstone .widget-toggle-button", has_text="dp").first
     dp = CAPSTONE_FIXTURE[("dp",)]
-    _wait_plot(page, ".labkit-view-capstone", "d[1].x.length === 1 && d[1].x[0] === arg", dp[0])
+    toggle.click()
+    # The card (an HTML widget) confirms the kernel ran the callback; plotly's update message has been
+    # seen to get lost on a busy machine (a known front-end issue, see labkit.demo): toggle off and on
+    # once more before judging the plotted data.
+    page.locator(".labkit-view-capstone", has_text=f"PSNR {dp[1]:.1f} dB").wait_for(timeout=ACTION_TIMEOUT_MS)
+    try:
+        _wait_plot(page, ".labkit-view-capstone", "d[1].x.length === 1 && d[1].x[0] === arg", dp[0])
+    except pytest.fail.Exception:
+        toggle.click()
+        toggle.click()
+        _wait_plot(page, ".labkit-view-capstone", "d[1].x.length === 1 && d[1].x[0] === arg", dp[0])
     selected = plot_data(page, ".labkit-view-capstone")[1]
     assert (selected["x"], selected["y"]) == ([dp[0]], [dp[1]])
     page.locator(".labkit-view-capstone", has_text=f"PSNR {dp[1]:.1f} dB").wait_for(timeout=ACTION_TIMEOUT_MS)
