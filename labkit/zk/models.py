@@ -29,12 +29,15 @@ class Prepared:
     y_test: np.ndarray
 
 
-def _train(model: Any, X: np.ndarray, y: np.ndarray, *, steps: int, lr: float, seed: int) -> Any:
+def _train(
+    model: Any, X: np.ndarray, y: np.ndarray, *, steps: int, lr: float, seed: int, optimizer: str = "Adam"
+) -> Any:
+    """Full-batch cross-entropy steps with ``torch.optim.<optimizer>``; returns the model in eval mode."""
     import torch
 
     torch.manual_seed(seed)
     xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = getattr(torch.optim, optimizer)(model.parameters(), lr=lr)
     for _ in range(steps):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(xt), yt).backward()
@@ -91,12 +94,6 @@ def client_update(model: Any, X: np.ndarray, y: np.ndarray, *, steps: int = 5, l
     seed = config.seed() if seed is None else seed
     local = copy.deepcopy(model).train()
     before = torch.cat([p.detach().flatten() for p in local.parameters()])
-    torch.manual_seed(seed)
-    xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
-    opt = torch.optim.SGD(local.parameters(), lr=lr)
-    for _ in range(steps):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(local(xt), yt).backward()
-        opt.step()
+    _train(local, X, y, steps=steps, lr=lr, seed=seed, optimizer="SGD")
     after = torch.cat([p.detach().flatten() for p in local.parameters()])
     return (after - before).numpy().astype(np.float64)
