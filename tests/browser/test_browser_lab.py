@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 from browserkit import (
+    PAGE_TIMEOUT_MS,
     fixture_results,
     free_port,
     listening_addresses,
@@ -88,16 +89,25 @@ def test_jupyterlab_loads_on_loopback_and_lists_the_notebook(lab, page):
 
 
 def test_py_script_opens_as_a_notebook_and_its_widget_responds(lab, page):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     base, token, _ = lab
     page.goto(f"{base}/lab/tree/widget_check.py?token={token}")
     # jupytext's default viewer (labkit setup-jupyter) opens the script as a notebook, with a kernel.
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-CodeCell")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-
     out = ".jp-NotebookPanel .jp-OutputArea"
-    page.wait_for_selector(f"{out} .js-plotly-plot")
+    # On a cold fresh environment the first "Run All Cells" has been seen to leave the notebook
+    # unexecuted (the menu click raced the kernel's start): run the cells again once before judging.
+    for attempt in range(2):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            page.wait_for_selector(f"{out} .js-plotly-plot", timeout=PAGE_TIMEOUT_MS // 2)
+            break
+        except PlaywrightTimeout:
+            if attempt:
+                raise
     wait_plots_ready(page, out)
     shown = {t["name"]: t["x"] for t in plot_data(page, out) if t["x"]}
     assert shown == {"he": [2500.0], "dp": [1.8], "pqc": [1.1]}  # the store's fixture Results
