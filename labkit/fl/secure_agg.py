@@ -29,6 +29,19 @@ import numpy as np
 from ..errors import InvalidInput
 
 
+def check_updates(updates: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The client updates as float64 vectors of one length, or InvalidInput saying what is wrong."""
+    if len(updates) == 0:
+        raise InvalidInput("secure aggregation needs at least one client update.")
+    vectors = [np.asarray(u, dtype=np.float64) for u in updates]
+    lengths = {v.shape for v in vectors}
+    if len(lengths) != 1 or vectors[0].ndim != 1:
+        raise InvalidInput(f"client updates must be 1-D vectors of one length, got shapes {sorted(lengths)}.")
+    if not all(np.all(np.isfinite(v)) for v in vectors):
+        raise InvalidInput("a client update holds NaN or infinity; it cannot be aggregated.")
+    return vectors
+
+
 class SecureAggregator:
     """Interface: ``sum(updates) -> np.ndarray``, the only thing the server gets.
 
@@ -45,14 +58,7 @@ class SecureAggregator:
 
     def sum(self, updates: Sequence[np.ndarray]) -> np.ndarray:
         """Validate the client vectors, run the protocol, return their sum (float64)."""
-        if len(updates) == 0:
-            raise InvalidInput("secure aggregation needs at least one client update.")
-        vectors = [np.asarray(u, dtype=np.float64) for u in updates]
-        lengths = {v.shape for v in vectors}
-        if len(lengths) != 1 or vectors[0].ndim != 1:
-            raise InvalidInput(f"client updates must be 1-D vectors of one length, got shapes {sorted(lengths)}.")
-        if not all(np.all(np.isfinite(v)) for v in vectors):
-            raise InvalidInput("a client update holds NaN or infinity; it cannot be aggregated.")
+        vectors = check_updates(updates)
         start = time.perf_counter()
         total = np.asarray(self._sum(vectors), dtype=np.float64)
         self.last_stats = {"clients": len(vectors), "length": len(vectors[0]),
@@ -127,6 +133,13 @@ class CKKSSum(SecureAggregator):
         return self.ctx.insecure
 
     def _sum(self, vectors: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([ct.decrypt() for ct in self.encrypted_sum(vectors)])
+
+    def encrypted_sum(self, vectors: list[np.ndarray]) -> list[Any]:
+        """What the server computes: each client's update encrypted (chunks of ``slots`` values), then the
+        ciphertexts added chunk by chunk. Returns the summed ciphertexts, still encrypted (for a key holder
+        outside the server, e.g. :class:`labkit.tee.aggregation.KeyHolderEnclave`)."""
+        vectors = check_updates(vectors)
         slots = self.ctx.slots
         bound = self.ctx.params.max_abs_value
         if max(float(np.max(np.abs(v))) for v in vectors) * len(vectors) >= bound:
@@ -141,7 +154,7 @@ class CKKSSum(SecureAggregator):
             sent += sum(ct.size_bytes for ct in cts)
             totals = cts if totals is None else [a + b for a, b in zip(totals, cts)]
         self._sent = sent
-        return np.concatenate([ct.decrypt() for ct in totals])
+        return totals
 
     def _stats(self, vectors: list[np.ndarray]) -> dict[str, Any]:
         return {"bytes_to_server": self._sent, "ciphertexts_per_client": -(-len(vectors[0]) // self.ctx.slots)}

@@ -285,11 +285,11 @@ class SealBackend:
         return int(ct.size() * ct.coeff_modulus_size() * ct.poly_modulus_degree() * 8)
 
     def serialize(self, ct) -> bytes:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "ct.seal")
-            ct.save(path)
-            with open(path, "rb") as fh:
-                return fh.read()
+        return _saved_bytes(ct)
+
+    def secret_key_bytes(self) -> bytes:
+        """The secret key as SEAL serializes it: for handing it to a key holder (see labkit.tee.aggregation)."""
+        return _saved_bytes(self._secret_key)
 
     def deserialize(self, data: bytes):
         with tempfile.TemporaryDirectory() as tmp:
@@ -306,3 +306,12 @@ class SealBackend:
     def foreign_decrypt(self, ct, other: SealBackend) -> np.ndarray:
         """Decrypt with another backend's secret key (for the wrong-key test and demo)."""
         return other.decrypt(ct)
+
+
+def _saved_bytes(obj) -> bytes:
+    """What a SEAL object's ``save`` writes (the bindings save to a path only)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "object.seal")
+        obj.save(path)
+        with open(path, "rb") as fh:
+            return fh.read()

@@ -27,7 +27,9 @@ from pathlib import Path
 from ..errors import InvalidInput
 from . import primitives as P
 
-DEFAULT_CONFIG = {"oblivious": False, "query_budget": 1000, "debug": False}
+DEFAULT_CONFIG = {"oblivious": False, "query_budget": 1000, "debug": False, "min_clients": 2}
+"""query_budget: inference queries (or aggregate decryptions) before the enclave refuses; min_clients: the
+fewest client updates a sum must hold for the key-holder enclave to decrypt it (labkit.tee.aggregation)."""
 
 
 def workload_source() -> str:
@@ -94,6 +96,8 @@ class EnclaveImage:
         merged.update(config or {})
         if not isinstance(merged["query_budget"], int) or merged["query_budget"] < 1:
             raise InvalidInput("config query_budget must be a positive integer (queries before the enclave refuses).")
+        if isinstance(merged["min_clients"], bool) or not isinstance(merged["min_clients"], int) or merged["min_clients"] < 1:
+            raise InvalidInput("config min_clients must be a positive integer (the fewest updates a decrypted sum holds).")
         image = cls(code=code if code is not None else workload_source(), config=merged, svn=svn,
                     signer_public=P.public_der(signer_key.public_key()))  # fmt: skip
         return replace(image, signature=P.sign(signer_key, image.sigstruct_body()))

@@ -176,6 +176,65 @@ def _start_fresh(state, msg):
     return {"budget": state["budget"], "served": state["served"]}
 
 
+def _seal_api(params):
+    """A SEAL CKKS context for ``params`` (the key holder's parameters, from the sealed key blob)."""
+    import tenseal.sealapi as s
+
+    n = int(params["poly_modulus_degree"])
+    parms = s.EncryptionParameters(s.SCHEME_TYPE.CKKS)
+    parms.set_poly_modulus_degree(n)
+    parms.set_coeff_modulus(s.CoeffModulus.Create(n, [int(b) for b in params["coeff_mod_bit_sizes"]]))
+    return s, s.SEALContext(parms, True, s.SEC_LEVEL_TYPE.TC128)
+
+
+def _seal_load(obj, context, data):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # the bindings load from a path only
+        path = os.path.join(tmp, "object.seal")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        obj.load(context, path)
+    return obj
+
+
+def _load_he_key(state, msg):
+    # The CKKS secret key of secure aggregation, sealed by its owner under the released "aggregation" key.
+    if "aggregation" not in state["keys"]:
+        raise PermissionError("no aggregation key: attest and obtain it from the key service first")
+    raw = P.aead_open(state["keys"]["aggregation"], bytes.fromhex(msg["blob"]), b"labkit-tee he key", "HE key blob")
+    sealed = json.loads(raw)
+    s, context = _seal_api(sealed["params"])
+    secret = _seal_load(s.SecretKey(), context, bytes.fromhex(sealed["secret_key"]))
+    state["he"] = {"s": s, "context": context, "decryptor": s.Decryptor(context, secret),
+                   "encoder": s.CKKSEncoder(context)}  # fmt: skip
+    return {"slots": state["he"]["encoder"].slot_count()}
+
+
+def _decrypt_aggregate(state, msg):
+    # Decrypt one sum of client updates: only a sum of at least min_clients, one unit of the sealed budget each.
+    he = state.get("he")
+    if he is None:
+        raise PermissionError("no HE key loaded: the key owner's sealed key must be loaded first")
+    if not state["ready"]:
+        raise PermissionError("state not restored: resume from the latest sealed state before decrypting")
+    clients, least = int(msg["clients"]), int(state["config"]["min_clients"])
+    if clients < least:
+        raise PermissionError(f"refused: a sum of {clients} update(s); this enclave decrypts sums of >= {least}")
+    if state["budget"] < 1:
+        raise PermissionError("decryption budget exhausted (one decryption per aggregation round)")
+    state["budget"] -= 1
+    state["served"] += 1
+    values = []
+    for text in msg["ciphertexts"]:
+        ct = _seal_load(he["s"].Ciphertext(), he["context"], bytes.fromhex(text))
+        pt = he["s"].Plaintext()
+        he["decryptor"].decrypt(ct, pt)
+        values.append(np.asarray(he["encoder"].decode_double(pt))[: he["encoder"].slot_count()])
+    out = np.concatenate(values)[: int(msg["length"])]
+    return {"values": out.astype("<f8").tobytes().hex()}
+
+
 def _status(state, msg):
     return {"budget": state["budget"], "served": state["served"], "keys": sorted(state["keys"])}
 
@@ -184,6 +243,7 @@ HANDLERS = {
     "hello": _hello, "report": _report, "install_key": _install_key, "load_model": _load_model,
     "open_session": _open_session, "counter_nonce": _counter_nonce, "seal_state": _seal_state,
     "unseal_state": _unseal_state, "start_fresh": _start_fresh, "status": _status,
+    "load_he_key": _load_he_key, "decrypt_aggregate": _decrypt_aggregate,
 }  # fmt: skip
 
 
