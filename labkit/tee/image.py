@@ -96,8 +96,9 @@ class EnclaveImage:
         merged.update(config or {})
         if not isinstance(merged["query_budget"], int) or merged["query_budget"] < 1:
             raise InvalidInput("config query_budget must be a positive integer (queries before the enclave refuses).")
-        if isinstance(merged["min_clients"], bool) or not isinstance(merged["min_clients"], int) or merged["min_clients"] < 1:
-            raise InvalidInput("config min_clients must be a positive integer (the fewest updates a decrypted sum holds).")
+        least = merged["min_clients"]
+        if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+            raise InvalidInput("config min_clients must be a positive integer (fewest updates in a decrypted sum).")
         image = cls(code=code if code is not None else workload_source(), config=merged, svn=svn,
                     signer_public=P.public_der(signer_key.public_key()))  # fmt: skip
         return replace(image, signature=P.sign(signer_key, image.sigstruct_body()))
