@@ -12,6 +12,9 @@ Layers (each a real run of another lab's code):
 - ``tls``: clients upload their update and proof over real TLS 1.3 sockets on
   127.0.0.1 with hybrid X25519MLKEM768 key exchange and mutual certificates
   (:mod:`labkit.pqc`).
+- ``tee`` (with ``secagg``): the CKKS secret key is released only to an
+  attested enclave (:class:`labkit.tee.KeyHolderEnclave`), which decrypts the
+  round's sum of at least two updates and nothing else.
 
 Attackers: an honest-but-curious server running gradient inversion
 (:func:`labkit.inversion.attack`) on what it sees, and a Byzantine client that
@@ -42,6 +45,7 @@ _EXPORTS = {
     "stack_name": "layers",
     "Setup": "round",
     "setup": "round",
+    "key_holder": "round",
     "RoundOutcome": "round",
     "run_round": "round",
     "evaluate": "lab",

@@ -25,7 +25,7 @@ from .. import bench, config
 from ..errors import InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result, ResultStore
 from .layers import DESCRIPTIONS, STACKS, check_stack, stack_name
-from .round import Setup, aggregator, norm_prover, run_round, setup
+from .round import Setup, aggregator, key_holder, norm_prover, run_round, setup
 
 ATTACK = "ig"
 VERSION = 2  # bump when the round protocol changes, so stored Results of an older protocol are not reused
@@ -49,6 +49,8 @@ def _prepare(s: Setup, layers: tuple[str, ...]) -> None:
         client_update(s.model, s.clients[1], defense=DPSGD(s.noise_multiplier, s.max_grad_norm), rng=0)
     if "secagg" in layers:
         aggregator()
+    if "tee" in layers:
+        key_holder()
     if "zk" in layers:
         norm_prover(s.dim)
     if "tls" in layers:
@@ -64,7 +66,9 @@ def _attack(s: Setup, outcome, *, iterations: int | None, seed: int) -> tuple[di
     target = s.clients[s.target]
     if "sum" in outcome.view:
         observed, batch = outcome.view["sum"], outcome.view["n_clients"] * s.batch_size
-        sees = f"only the sum of {outcome.view['n_clients']} accepted updates (CKKS secure aggregation)"
+        sees = f"only the sum of {outcome.view['n_clients']} accepted updates (CKKS secure aggregation" + (
+            ", decrypted by the attested key-holder enclave)" if "tee" in outcome.layers else ")"
+        )
     else:
         observed, batch = outcome.view["updates"][s.target], s.batch_size
         sees = "each accepted client's own update" + (" (DP-noised)" if "dp" in outcome.layers else "")
@@ -134,7 +138,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
         "n_layers": len(stack),
     }
     for key in ("prove_seconds", "verify_seconds", "proof_bytes", "tls_bytes", "tls_seconds", "aggregation_bytes",
-                "aggregation_seconds", "client_seconds"):  # fmt: skip
+                "aggregation_seconds", "client_seconds", "tee_seconds"):  # fmt: skip
         if outcome.stats.get(key) is not None:
             metrics[key] = float(outcome.stats[key])
     if "dp" in stack and s.noise_multiplier > 0:
@@ -146,8 +150,11 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
     if "zk" in stack:
         notes.append(f"ezkl norm proofs made for all {s.n_clients} clients, with a locally generated SRS "
                      "(development only); the proof is not bound to the aggregated vector (no commitment)")  # fmt: skip
-    if "secagg" in stack:
+    if "secagg" in stack and "tee" not in stack:
         notes.append("CKKS secure aggregation simulated with one key holder (labkit.fl.CKKSSum)")
+    if "tee" in stack:
+        notes.append("the CKKS key holder is a simulated enclave (a separate process attested on simulated "
+                     "hardware; labkit.tee), not SGX/TDX/SEV")  # fmt: skip
     if "tls" in stack:
         notes.append(f"{s.n_clients} mutual-TLS uploads on 127.0.0.1 with {outcome.stats.get('tls_group')}; "
                      "the plaintext update and proof travel in the TLS record layer")  # fmt: skip

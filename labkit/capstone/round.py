@@ -21,7 +21,10 @@ What each layer changes (see :data:`labkit.capstone.layers.DESCRIPTIONS`):
   1.3 connection with X25519MLKEM768; the server works only from the bytes it
   received;
 - ``secagg``: the accepted updates, pre-scaled by their public weights, are
-  summed under CKKS; the server sees only that sum.
+  summed under CKKS; the server sees only that sum;
+- ``tee`` (on top of ``secagg``): the CKKS secret key is held only by an
+  attested enclave (:class:`labkit.tee.KeyHolderEnclave`, a separate process
+  on simulated hardware), which decrypts the round's sum and nothing smaller.
 
 References
 ----------
@@ -49,6 +52,8 @@ from .layers import check_stack
 _SETUPS: dict[tuple, Setup] = {}
 _PROVERS: dict[int, Any] = {}
 _AGGREGATORS: dict[str, Any] = {}
+_KEY_HOLDERS: dict[str, Any] = {}
+KEY_HOLDER_ROUNDS = 100_000  # sums the key-holder enclave decrypts in a process (its sealed budget)
 
 
 @dataclass
@@ -170,6 +175,16 @@ def aggregator(name: str = "seal"):
     return _AGGREGATORS[name]
 
 
+def key_holder(name: str = "seal"):
+    """The attested enclave holding :func:`aggregator`'s CKKS secret key (launched once per process)."""
+    holder = _KEY_HOLDERS.get(name)
+    if holder is None or not holder.enclave.running:
+        from ..tee.aggregation import KeyHolderEnclave
+
+        holder = _KEY_HOLDERS[name] = KeyHolderEnclave(aggregator(name).ctx, min_clients=2, rounds=KEY_HOLDER_ROUNDS)
+    return holder
+
+
 @dataclass
 class RoundOutcome:
     """What one round did: what was sent, accepted and seen, and the model it produced."""
@@ -277,7 +292,13 @@ def run_round(s: Setup, layers: tuple[str, ...] | list[str] = ()) -> RoundOutcom
     t = time.perf_counter()
     if "secagg" in layers:
         agg_backend = aggregator()
-        agg = agg_backend.sum(scaled)
+        if "tee" in layers:  # the server adds ciphertexts; only the key-holder enclave decrypts the sum
+            total = agg_backend.encrypted_sum(scaled)
+            start = time.perf_counter()
+            agg = key_holder().decrypt_sum(total, clients=len(kept), length=s.dim)
+            stats["tee_seconds"] = time.perf_counter() - start
+        else:
+            agg = agg_backend.sum(scaled)
         stats["aggregation_bytes"] = agg_backend.last_stats.get("bytes_to_server")
         view = {"sum": agg, "n_clients": len(kept)}
     else:

@@ -16,8 +16,24 @@ register(
             "secagg": "Secure aggregation hides every update from the server, the poisoned one too: it gets in unseen.",
             "dp": "DP-SGD changes what honest clients send; the Byzantine client does not run it.",
             "tls": "TLS authenticates the client and protects the wire; an authenticated client can still lie.",
+            "tee": "The enclave decrypts only the sum: the oversized update is added in, unseen, as with secagg.",
         },
-        default_hint="Give one layer name: dp, secagg, zk or tls.",
+        default_hint="Give one layer name: dp, secagg, zk, tls or tee.",
+    )
+)
+
+register(
+    "09.key_holder",
+    "With secagg alone the lab simulates one key holder of the CKKS secret key. With secagg+tee, what is the "
+    "only party that can decrypt: 'server', 'clients' or 'enclave'?",
+)(
+    choice(
+        ["enclave", "the enclave", "attested enclave", "the attested enclave"],
+        hints={
+            "server": "The server adds ciphertexts; the key service never releases the key to it, only to a quote.",
+            "clients": "Clients encrypt under the public key; the secret key went sealed to the key service.",
+        },
+        default_hint="Who passed attestation before the key service released the aggregation key?",
     )
 )
 

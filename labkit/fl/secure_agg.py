@@ -154,6 +154,7 @@ class CKKSSum(SecureAggregator):
             sent += sum(ct.size_bytes for ct in cts)
             totals = cts if totals is None else [a + b for a, b in zip(totals, cts)]
         self._sent = sent
+        self.last_stats = {"clients": len(vectors), "length": len(vectors[0]), **self._stats(vectors)}
         return totals
 
     def _stats(self, vectors: list[np.ndarray]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..capstone.layers import DESCRIPTIONS, LAYERS, check_stack, stack_name
+from ..capstone.layers import DESCRIPTIONS, LAYERS, REQUIRES, check_stack, stack_name
 from ..errors import InvalidInput, LabkitError
 from ..results import Result
 
@@ -140,7 +140,17 @@ def explorer(results: Sequence[Result], *, run: Callable[[tuple[str, ...]], Resu
         status.value = ""
         redraw()
 
+    def requirements(change):
+        # switching on a layer that needs another switches that one on; switching it off, the dependant off
+        key = change["owner"].description
+        for layer, needed in REQUIRES.items():
+            if key == layer and change["new"]:
+                toggles[needed].value = True
+            elif key == needed and not change["new"]:
+                toggles[layer].value = False
+
     for t in toggles.values():
+        t.observe(requirements, names="value")  # before redraw: redraw always sees a valid stack
         t.observe(redraw, names="value")
     button.on_click(on_run)
     redraw()

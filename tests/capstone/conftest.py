@@ -14,7 +14,7 @@ def capstone_store(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def stack_results(capstone_store):
-    """Result per stack, keyed by stack name (plain, dp, secagg, zk, tls, dp+secagg, all four)."""
+    """Result per stack, keyed by stack name (plain, dp, secagg, zk, tls, secagg+tee, dp+secagg, all)."""
     from labkit.capstone import STACKS, compare
 
     results = compare(STACKS, store=capstone_store)

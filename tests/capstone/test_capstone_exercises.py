@@ -25,5 +25,11 @@ def test_tls_stops():
 def test_cheapest_safe_stack():
     assert check("09.cheapest_safe_stack", "dp+secagg+zk+tls", rows=ROWS)
     assert not check("09.cheapest_safe_stack", "zk", rows=ROWS)
-    assert "not a stack" in check("09.cheapest_safe_stack", "tee", rows=ROWS).message
+    assert "not a stack" in check("09.cheapest_safe_stack", "sgx", rows=ROWS).message
     assert not check("09.cheapest_safe_stack", "zk")  # no rows: a message, not an exception
+
+
+def test_key_holder():
+    assert check("09.key_holder", "the enclave")
+    fb = check("09.key_holder", "server")
+    assert not fb and "quote" in fb.message

@@ -32,8 +32,9 @@ def test_full_stack_stops_both_attackers_at_a_measured_overhead(stack_results):
     assert math.isfinite(m["overhead"]) and m["overhead"] > 5  # proofs dominate: orders of magnitude in fact
     assert r.timings["overhead.candidate"].median > r.timings["overhead.baseline"].median
     assert r.artifacts["tls_group"] == "X25519MLKEM768"
-    assert "sum" in r.artifacts["server_sees"]
-    assert r.insecure  # local ezkl SRS and single-key CKKS: flagged not for production
+    assert "sum" in r.artifacts["server_sees"] and "key-holder enclave" in r.artifacts["server_sees"]
+    assert m["tee_seconds"] > 0  # the enclave really decrypted the round's sum
+    assert r.insecure  # local ezkl SRS and a simulated enclave: flagged not for production
 
 
 def test_dp_alone_blurs_the_attack_but_lets_poison_in(stack_results):
@@ -67,6 +68,19 @@ def test_tls_alone_protects_the_wire_not_the_update(stack_results):
     assert m["psnr"] > LEAK_PSNR and m["poison_admitted"]
 
 
+def test_the_key_holder_enclave_decrypts_the_same_sum_and_only_the_sum(stack_results, round_setup):
+    from labkit.capstone import key_holder, run_round
+
+    r = stack_results["secagg+tee"]
+    assert "decrypted by the attested key-holder enclave" in r.artifacts["server_sees"]
+    assert r.metrics["psnr"] < SAFE_PSNR and r.metrics["poison_admitted"] and r.metrics["tee_seconds"] > 0
+    served = key_holder().status()["served"]
+    via_enclave = run_round(round_setup, ["secagg", "tee"]).aggregate
+    assert key_holder().status()["served"] == served + 1
+    assert abs(via_enclave - run_round(round_setup, ["secagg"]).aggregate).max() < 1e-6
+    assert not key_holder().enclave.host_saw(key_holder().key_service._keys["aggregation"])
+
+
 def test_dp_with_secure_aggregation_still_admits_poison(stack_results):
     m = stack_results["dp+secagg"].metrics
     assert m["psnr"] < SAFE_PSNR and m["poison_admitted"]
@@ -96,10 +110,16 @@ def test_check_stack_orders_layers(layers, expected):
     assert check_stack(layers) == expected
 
 
-@pytest.mark.parametrize("layers", [["tee"], ["dp", "quantum"], 3])
+@pytest.mark.parametrize("layers", [["sgx"], ["dp", "quantum"], 3])
 def test_unknown_layers_are_refused(layers):
     with pytest.raises(InvalidInput, match="layer"):
         check_stack(layers)
+
+
+def test_the_tee_layer_needs_secure_aggregation():
+    with pytest.raises(InvalidInput, match="'tee' needs 'secagg'"):
+        check_stack(["dp", "tee"])
+    assert check_stack(["tee", "secagg"]) == ("secagg", "tee")
 
 
 @pytest.mark.parametrize("kwargs, match", [({"boost": 0.5}, "boost"), ({"boost": 100.0}, "boost"),

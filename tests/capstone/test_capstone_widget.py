@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from labkit.capstone import LAYERS
 from labkit.errors import InvalidInput
+
+FULL = "+".join(LAYERS)
 
 
 def test_frontier_data_sorted_by_overhead(stack_results):
@@ -29,7 +32,7 @@ def test_frontier_data_refuses_other_results():
 def test_toggles_move_the_selection_and_fill_the_table(stack_results):
     from labkit.widgets.capstone import explorer
 
-    results = [stack_results[k] for k in ("plain", "dp", "zk", "dp+secagg+zk+tls")]
+    results = [stack_results[k] for k in ("plain", "dp", "zk", FULL)]
     w = explorer(results)
     fig = w.figure
     assert len(fig.data[0].x) == 4
@@ -38,14 +41,26 @@ def test_toggles_move_the_selection_and_fill_the_table(stack_results):
     w.toggles["zk"].value = True
     assert list(fig.data[1].y) == [stack_results["zk"].metrics["psnr"]]
     assert "rejected unseen" in w.table.value
-    w.select(["dp", "secagg", "zk", "tls"])
-    assert list(fig.data[1].x) == [stack_results["dp+secagg+zk+tls"].metrics["overhead"]]
+    w.select(LAYERS)
+    assert list(fig.data[1].x) == [stack_results[FULL].metrics["overhead"]]
     assert "NOT FOR PRODUCTION" in w.table.value
     w.select(["tls"])  # not in the widget's results: nothing selected until it is run
     assert len(fig.data[1].x) == 0 and "not been measured" in w.table.value and not w.button.disabled
     w.button.click()  # runs the stack for real
     assert len(fig.data[0].x) == 5 and "tls" in list(fig.data[0].text)
     assert len(fig.data[1].x) == 1 and "X25519MLKEM768" in w.table.value
+
+
+def test_the_tee_toggle_brings_secure_aggregation_with_it(stack_results):
+    from labkit.widgets.capstone import explorer
+
+    w = explorer([stack_results[k] for k in ("plain", "secagg", "secagg+tee")])
+    w.toggles["tee"].value = True
+    assert w.toggles["secagg"].value  # the enclave holds the key of secure aggregation
+    assert list(w.figure.data[1].x) == [stack_results["secagg+tee"].metrics["overhead"]]
+    assert "key-holder enclave" in w.table.value
+    w.toggles["secagg"].value = False
+    assert not w.toggles["tee"].value and list(w.figure.data[1].y) == [stack_results["plain"].metrics["psnr"]]
 
 
 def test_a_failing_run_is_reported_in_the_widget(stack_results):
