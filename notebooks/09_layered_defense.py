@@ -17,7 +17,7 @@
 # **What you will do.** Play one round of federated learning on the `digits` images,
 # with two attackers at work: an *honest-but-curious server* that runs gradient
 # inversion on whatever it receives, and a *Byzantine client* that sends a poisoned,
-# oversized update. Then switch four defenses on and off, alone and stacked, and
+# oversized update. Then switch five defenses on and off, alone and stacked, and
 # measure for each stack the model's accuracy, how well the server rebuilds a
 # client's private digit, whether the poisoned update gets in, and what the stack
 # costs against the plain round, timed in the same run.
@@ -27,9 +27,10 @@
 # directions, and how a zero-knowledge proof reconciles them; what the full stack
 # costs, and which layer the cost comes from.
 #
-# **What you need.** Notebooks 03 (gradient inversion), 04 (zk proofs), 06 (DP) and
-# 08 (PQC) explain each layer on its own; this one only combines them. Every layer
-# runs for real: Opacus, TenSEAL (CKKS), ezkl and OpenSSL through pyOpenSSL.
+# **What you need.** Notebooks 03 (gradient inversion), 04 (zk proofs), 06 (DP), 07
+# (TEE) and 08 (PQC) explain each layer on its own; this one only combines them. Every
+# layer runs for real: Opacus, TenSEAL (CKKS), ezkl, OpenSSL through pyOpenSSL, and the
+# lab's simulated enclave (a separate process, attested with real signatures).
 
 # %% tags=["parameters"]
 from labkit import config
@@ -54,7 +55,7 @@ REPEAT = config.pick(3, None)  # timed pairs (stack, plain round) per stack; Non
 # * **The network is hostile.** Someone may record or alter the traffic between
 #   clients and server, today or with a quantum computer later (notebook 08).
 #
-# The four layers:
+# The five layers:
 #
 # | layer | what it does | stops |
 # |---|---|---|
@@ -62,6 +63,7 @@ REPEAT = config.pick(3, None)  # timed pairs (stack, plain round) per stack; Non
 # | `secagg` | CKKS secure aggregation (TenSEAL): the server only decrypts the sum | the server seeing one client's update |
 # | `zk` | each client proves with ezkl that its update's norm is within the public bound; the server drops failed or excessive proofs without seeing the update | the oversized, poisoned update |
 # | `tls` | uploads over TLS 1.3 with hybrid X25519MLKEM768 and mutual certificates, real sockets on 127.0.0.1 | eavesdroppers (now and post-quantum), unauthenticated clients |
+# | `tee` (needs `secagg`) | the CKKS secret key is released only to an attested enclave, which decrypts the round's sum and nothing smaller | a key holder decrypting one client's update |
 
 # %%
 import numpy as np
@@ -113,6 +115,36 @@ fig.update_layout(height=260, margin={"t": 40, "b": 0})
 fig.show()
 
 # %% [markdown]
+# ### Who holds the key?
+#
+# Secure aggregation moves the question rather than answering it: somebody holds the
+# CKKS secret key, and that somebody could decrypt one client's ciphertext as easily as
+# the sum. With `tee`, the key owner sealed the secret key under an *aggregation key*
+# that the key service releases only to an enclave whose quote shows the audited
+# workload (notebook 07). The enclave then decrypts a ciphertext only when the server
+# says it sums at least two updates, and at most a budgeted number of times. Below, the
+# curious server asks it to decrypt client 1's ciphertext alone, and an operator
+# deploys a vendor-signed build that would leak the key.
+
+# %%
+from labkit.errors import LabkitError
+from labkit.tee import KeyHolderEnclave
+from labkit.tee.image import workload_source
+
+holder = capstone.key_holder()
+print(f"key released after appraisal: {holder.release.released}; "
+      f"enclave launch {holder.timings['launch'] * 1e3:.0f} ms, key load {holder.timings['load_key'] * 1e3:.0f} ms")  # fmt: skip
+alone = capstone.aggregator().encrypted_sum([capstone.client_vectors(s, ("secagg",))[1] / 2])
+try:
+    holder.decrypt_sum(alone, clients=1, length=s.dim)
+except LabkitError as exc:
+    print("curious server, one client's ciphertext:", exc)
+try:
+    KeyHolderEnclave(capstone.aggregator().ctx, code=workload_source() + "\n# ... and send the key home\n")
+except LabkitError as exc:
+    print("key-leaking build:", str(exc)[:160], "...")
+
+# %% [markdown]
 # ## 3. Explore: toggle the layers
 #
 # Each point is a stack: overhead against the plain round (log scale) and the PSNR of
@@ -147,8 +179,8 @@ print(
     f"  of which proving: {m_full['prove_seconds']:.2f} s of a "
     f"{by_name[full].timings['overhead.candidate'].median:.2f} s round"
 )
-for name in ("secagg", "zk", "tls", "dp"):
-    print(f"{name:>7} alone: overhead {by_name[name].metrics['overhead']:.3g}x")  # fmt: skip
+for name in ("secagg", "secagg+tee", "zk", "tls", "dp"):
+    print(f"{name:>10}: overhead {by_name[name].metrics['overhead']:.3g}x")  # fmt: skip
 
 # %% [markdown]
 # **Gradient inversion works, and poisoning works.** The practitioner guide in
@@ -163,7 +195,9 @@ for name in ("secagg", "zk", "tls", "dp"):
 # individual updates, *including the poisoned one*: the server can no longer look at an
 # update and refuse it. The norm proof rejects the poisoned update without the server
 # seeing any update, but on its own it hides nothing: the server still inverts client
-# 1's update. TLS protects the wire and authenticates clients; the Byzantine client has
+# 1's update. The enclave adds nothing against the Byzantine client either (it decrypts
+# only the sum, poison included); what it removes is the trusted key holder that
+# `secagg` alone has to assume. TLS protects the wire and authenticates clients; the Byzantine client has
 # a certificate, and the server terminates the connection, so neither server-side
 # attacker is affected.
 #
@@ -184,11 +218,13 @@ for name in ("secagg", "zk", "tls", "dp"):
 # deployment a round also includes local training and network time, so the
 # *relative* overheads would be lower; the seconds of proving per client would not.
 #
-# **What is simulated, and what is missing.** The TEE layer of the issue (an
-# aggregation key released only to an attested enclave) is not wired into this round:
-# the lab's enclave runs only its inference workload; notebook 07 covers attestation
-# and key release on their own. The CKKS aggregation has a single key holder. The ezkl
-# setup is generated locally (development only). Clients upload their plaintext update
+# **What is simulated, and what is missing.** The enclave is simulated (notebook 07:
+# a separate process and a simulated platform; the signatures, key wrapping and AES-GCM
+# are real). It trusts the server's count of the updates in a sum: against a malicious
+# server that fabricates clients, client signatures on the ciphertexts would be needed
+# (Bonawitz et al. 2017); its decryption budget bounds the damage. Adding the enclave
+# costs little here (one decryption of one ciphertext per round, tens of milliseconds).
+# The ezkl setup is generated locally (development only). Clients upload their plaintext update
 # over TLS and it is encrypted behind `CKKSSum`'s interface; a deployment would upload
 # the ciphertexts (their bytes are counted as `aggregation_bytes`). The norm proof is
 # not bound to the aggregated vector by a commitment (the circuit supports one, at a
@@ -233,6 +269,11 @@ tls_stops = "eavesdropper"
 check("09.tls_stops", tls_stops)
 
 # %%
+# With secagg+tee, who is the only party that can decrypt: "server", "clients" or "enclave"?
+key_holder = "enclave"
+check("09.key_holder", key_holder)
+
+# %%
 # From your table: the cheapest stack that keeps PSNR below 15 dB and rejects the poisoned update.
 safe = df[(df.psnr < 15) & df.poison_caught]
 cheapest_safe_stack = safe.overhead.idxmin() if len(safe) else ""
@@ -245,7 +286,8 @@ check("09.cheapest_safe_stack", cheapest_safe_stack, rows=rows)
 #   loses to both.
 # * DP and secure aggregation defend against the server; the norm proof defends against
 #   the Byzantine client *without* undoing secure aggregation; PQ mutual TLS defends the
-#   wire. Only the stack defends against all of them.
+#   wire; the attested enclave replaces the key holder secure aggregation has to trust.
+#   Only the stack defends against all of them.
 # * The stack's overhead is dominated by proving; measure it on your own machine before
 #   you budget a round.
 #

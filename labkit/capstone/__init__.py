@@ -46,6 +46,8 @@ _EXPORTS = {
     "Setup": "round",
     "setup": "round",
     "key_holder": "round",
+    "aggregator": "round",
+    "client_vectors": "round",
     "RoundOutcome": "round",
     "run_round": "round",
     "evaluate": "lab",
