@@ -259,7 +259,7 @@ claims
 # %%
 from labkit.exercises import check
 
-# Switched on alone, which layer keeps the poisoned update out of the model? ("dp", "secagg", "zk" or "tls")
+# Switched on alone, which layer keeps the poisoned update out of the model? ("dp", "secagg", "zk", "tls" or "tee")
 stops_poison = "zk"
 check("09.stops_poison", stops_poison)
 
