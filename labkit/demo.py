@@ -162,22 +162,32 @@ def build_view(view: View):
 
 
 def sync_figures(widget) -> int:
-    """Copy each plotly FigureWidget's current data and layout into the state a page loads first.
+    """Ready each plotly FigureWidget for the page: current figure in the loaded state, front end loaded late.
 
-    A FigureWidget puts its figure in its synced state only when it is created;
-    later edits (``add_scatter``, ``update_layout``, ``batch_update``) travel
-    as one-off messages. Voila runs the app before the page connects, so those
-    messages reach no one and the page would draw the figures as first created
-    (a view that adds its traces after creating the figure would show an empty
-    chart). Called on every view once built; returns how many figures it synced.
+    A FigureWidget puts its figure in its synced state only when it is created
+    (or displayed on its own); later edits (``add_scatter``, ``update_layout``,
+    ``batch_update``) travel as one-off messages. Voila runs the app before the
+    page connects, so those messages reach no one: the state is refreshed here
+    (as plotly's own ``_repr_mimebundle_`` does for a figure displayed alone),
+    or a view that adds its traces after creating the figure would show an
+    empty chart.
+
+    Each figure also gets :func:`labkit.widgets.figure.defer_front_end`: the
+    app loads all its figures at once, and a figure whose 5 MB front end takes
+    anywidget more than 2 s to initialize never receives an update (its
+    chart stays as first drawn while the controls around it work). Called on
+    every view once built; returns how many figures it readied.
     """
     from copy import deepcopy
 
     from plotly.basewidget import BaseFigureWidget
 
+    from .widgets.figure import defer_front_end
+
     if isinstance(widget, BaseFigureWidget):
         widget._widget_layout = deepcopy(widget._layout_obj._props)
         widget._widget_data = deepcopy(widget._data)
+        defer_front_end(widget)
         return 1
     return sum(sync_figures(child) for child in getattr(widget, "children", ()))
 

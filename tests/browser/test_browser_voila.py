@@ -30,6 +30,7 @@ from browserkit import (
 )
 
 from labkit import demo
+from labkit.capstone import LAYERS
 from labkit.claims import technique
 from labkit.results import ResultStore
 from labkit.widgets import start
@@ -111,7 +112,7 @@ def test_app_loads_every_view_without_error(app_page):
     assert "Traceback" not in page.inner_text("body")  # no cell failed while Voila ran the app notebook
     # Live controls, not static HTML.
     assert page.locator(".labkit-view-dashboard select").count() == 2
-    assert page.locator(".labkit-view-capstone .widget-toggle-button").count() == 4
+    assert page.locator(".labkit-view-capstone .widget-toggle-button").count() == len(LAYERS)
     assert page.locator(".labkit-view-claims select").count() == 1
 
 
@@ -141,15 +142,13 @@ def test_capstone_toggle_moves_the_selected_stack_on_the_frontier(app_page):
     assert card.count() == 0  # the dp stack is not shown before the toggle
     toggle.click()
     card.wait_for(timeout=ACTION_TIMEOUT_MS)  # the kernel ran the callback and the card shows the dp stack
-    # Known issue (issue 10 notes): in about one page load in three, plotly's front end drops this
-    # chart's updates in Voila, so the plotted point is not asserted here; the dashboard test above
-    # asserts a control changing plotted data, and tests/capstone asserts the callback's figure data.
+    _wait_plot(page, ".labkit-view-capstone", "d[1].x.length === 1 && d[1].x[0] === arg", dp[0])
+    selected = plot_data(page, ".labkit-view-capstone")[1]
+    assert (selected["x"], selected["y"]) == ([dp[0]], [dp[1]])
 
 
-def test_claims_chart_plots_the_catalogue_and_the_dropdown_fills_the_card(app_page):
-    # A marker-colour-only update of this chart is sometimes not applied in the page (the x/y
-    # updates above always are; see the report of issue 10), so the chart is checked as drawn and
-    # the dropdown through the card it fills.
+def test_claims_chart_plots_the_catalogue_and_the_dropdown_moves_the_highlight(app_page):
+    # A colour-only update: the chart's data (x, y) stay, only the highlighted bar changes.
     page = app_page
     keys = [key for key, _, _ in start.claimed_ranges()]
     (bars,) = plot_data(page, ".labkit-view-claims")
@@ -160,6 +159,9 @@ def test_claims_chart_plots_the_catalogue_and_the_dropdown_fills_the_card(app_pa
     card = page.locator(".labkit-view-claims h4", has_text="Zero-knowledge")
     card.wait_for(timeout=ACTION_TIMEOUT_MS)
     assert "dishonest prover" in page.locator(".labkit-view-claims").inner_text()
+    _wait_plot(page, ".labkit-view-claims", "d[0].marker.color[arg] === '#d95f02'", keys.index("zk"))
+    (bars,) = plot_data(page, ".labkit-view-claims")
+    assert [k for k, c in zip(keys, bars["color"]) if c == "#d95f02"] == ["zk"]
 
 
 def test_screenshot_of_the_app_is_kept(app_page):

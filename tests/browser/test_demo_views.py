@@ -146,3 +146,21 @@ def test_sync_figures_puts_edits_made_after_creation_into_the_loaded_state(seede
     assert [t["name"] for t in fig._widget_data] == ["stacks", "selected"]
     assert sorted(fig._widget_data[0]["x"]) == sorted(fig.data[0].x)
     assert fig._widget_layout["xaxis"]["type"] == "log"
+
+
+def test_app_figures_load_plotlys_front_end_at_first_render_and_still_update(seeded):
+    from labkit.widgets.figure import LOADER_ESM
+
+    view = demo.capstone_view(seeded)
+    fig = view.figure
+    bundle = fig._esm
+    assert demo.sync_figures(view) == 1
+    # anywidget imports the small loader within its 2 s window; plotly's module travels in its own trait
+    assert fig._esm == LOADER_ESM and fig._labkit_plotly_esm == bundle
+    assert {"_esm", "_labkit_plotly_esm", "_labkit_plotly_key"} <= set(fig.get_state())
+    assert demo.sync_figures(view) == 1 and fig._labkit_plotly_esm == bundle  # idempotent
+    sent = []
+    fig.observe(lambda change: sent.append(change["new"]), names="_py2js_update")
+    view.select(["dp"])  # the Python side still sends its updates as plotly's messages
+    assert any(msg and msg["style_data"].get("x") for msg in sent)
+    assert list(fig.data[1].x) == [1.6]
