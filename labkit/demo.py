@@ -72,7 +72,8 @@ class View:
 
 # One line per view, in page order.
 VIEWS: tuple[View, ...] = (
-    View("dashboard", "Overhead against what it protects, measured", "labkit.widgets.dashboard", "dashboard"),
+    View("dashboard", "Overhead against what it protects, measured", "labkit.widgets.dashboard", "dashboard",
+         {"notebook_links": False}),  # fmt: skip
     View("capstone", "Layered defense: one federated round, layers on and off", "labkit.demo", "capstone_view"),
     View("claims", "Techniques and their claimed costs", "labkit.widgets.start", "explorer", {"initial": "he"}),
 )

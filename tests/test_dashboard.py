@@ -120,3 +120,10 @@ def test_empty_store_draws_an_empty_chart_and_says_what_to_run(tmp_path):
     box = dashboard.dashboard(ResultStore(tmp_path / "e.sqlite"))
     assert all(len(t.x) == 0 for t in box.figure.data)
     assert box.summary.value.count("not measured yet") == len(TECHNIQUES)
+
+
+def test_without_notebook_links_the_panel_names_the_notebook_and_how_to_open_it(store):
+    box = dashboard.dashboard(store, notebook_links=False)  # the Voila app: it serves no other notebook
+    box.select("pqc", 0)
+    assert "href" not in box.detail.value.split("<table")[0]
+    assert "<code>notebooks/08_pqc_handshakes.py</code>" in box.detail.value and "make lab" in box.detail.value

@@ -25,6 +25,7 @@ from typing import Any
 from ..capstone.layers import DESCRIPTIONS, LAYERS, REQUIRES, check_stack, stack_name
 from ..errors import InvalidInput, LabkitError
 from ..results import Result
+from .figure import figure_widget
 
 
 def frontier_data(results: Sequence[Result]) -> dict[str, Any]:
@@ -91,14 +92,13 @@ def explorer(results: Sequence[Result], *, run: Callable[[tuple[str, ...]], Resu
         With ``.figure`` (the FigureWidget), ``.toggles``, ``.table`` and ``.select(layers)`` for tests.
     """
     import ipywidgets as W
-    import plotly.graph_objects as go
 
     from ..capstone import evaluate
 
     run = run or evaluate
     state = {"results": list(results)}
     frontier_data(state["results"])  # validate before building anything
-    fig = go.FigureWidget()
+    fig = figure_widget()
     fig.add_scatter(name="stacks", mode="markers+text", textposition="top center", marker={"size": 12})
     fig.add_scatter(name="selected", mode="markers", marker={"size": 26, "symbol": "circle-open", "line": {"width": 3}})
     fig.update_layout(

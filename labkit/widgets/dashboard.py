@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ..claims import PROTECTIONS, TECHNIQUES, technique
 from ..results import Result, ResultStore, params_key
+from .figure import figure_widget
 
 ALL = "all"
 KIND_SYMBOL = {"measured": "circle", "simulated": "diamond", "modelled": "square-open"}
@@ -246,19 +247,28 @@ def figure(pts: list[Point], *, widget: bool = False):
         shapes=[dict(type="line", x0=1, x1=1, y0=0, y1=1, yref="paper", line=dict(dash="dot", color="#888"))],
         height=440, margin=dict(l=190, r=20, t=50, b=50), legend=dict(title="technique"),
     )  # fmt: skip
-    return (go.FigureWidget if widget else go.Figure)(data=traces, layout=layout)
+    return (figure_widget if widget else go.Figure)(data=traces, layout=layout)
 
 
-def notebook_link(lab: str) -> str:
-    """HTML link to a notebook, relative to the notebooks folder (JupyterLab and Voila both resolve it)."""
-    return f"<a href='{html.escape(lab)}.py' target='_blank'>notebooks/{html.escape(lab)}.py</a>"
+def notebook_link(lab: str, *, link: bool = True) -> str:
+    """HTML naming a notebook: a link relative to the notebooks folder (what JupyterLab resolves), or with
+    ``link=False`` the path and how to open it (the Voila app serves no notebook but its own).
+
+    >>> notebook_link("04_zk_proofs", link=False)
+    '<code>notebooks/04_zk_proofs.py</code> (open it in JupyterLab: <code>make lab</code>)'
+    """
+    name = html.escape(lab)
+    if not link:
+        return f"<code>notebooks/{name}.py</code> (open it in JupyterLab: <code>make lab</code>)"
+    return f"<a href='{name}.py' target='_blank'>notebooks/{name}.py</a>"
 
 
-def detail(p: Point, store: ResultStore | None = None) -> str:
+def detail(p: Point, store: ResultStore | None = None, *, notebook_links: bool = True) -> str:
     """HTML shown when a point is clicked: where it came from and the full Result."""
     t = technique(p.technique)
+    where = notebook_link(p.lab, link=notebook_links)
     head = (f"<div><b>{html.escape(t.name)}</b>: {html.escape(p.label)} ({html.escape(p.kind)})<br>"
-            f"Made by <code>labkit bench {BENCH_LAB[t.key]}</code> or the lab notebook {notebook_link(p.lab)}; "
+            f"Made by <code>labkit bench {BENCH_LAB[t.key]}</code> or the lab notebook {where}; "
             f"protects: {html.escape(t.protects)}; against: {html.escape(t.threat)}.</div>")  # fmt: skip
     body = ""
     if store is not None:
@@ -269,8 +279,10 @@ def detail(p: Point, store: ResultStore | None = None) -> str:
     return head + body
 
 
-def dashboard(store: ResultStore | None = None, *, pts: list[Point] | None = None):
+def dashboard(store: ResultStore | None = None, *, pts: list[Point] | None = None, notebook_links: bool = True):
     """The widget: filters, the chart, a detail panel filled by clicking a point, a reload button.
+
+    ``notebook_links=False`` names the notebook behind a point instead of linking to it (the Voila app).
 
     Handles for tests and notebooks: ``box.data_state``, ``box.threat``, ``box.figure``,
     ``box.detail``, ``box.summary``, ``box.reload``, ``box.shown`` (technique -> visible points),
@@ -306,7 +318,7 @@ def dashboard(store: ResultStore | None = None, *, pts: list[Point] | None = Non
 
     def select(tech: str, index: int) -> Point:
         p = box.shown[tech][index]
-        panel.value = detail(p, store)
+        panel.value = detail(p, store, notebook_links=notebook_links)
         return p
 
     def on_click(trace, pointer, _state):

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..results import Result
+from .figure import figure_widget
 
 SERIES = ("accuracy", "attack_auc", "attack_auc_calibrated", "empirical_epsilon", "epsilon")
 
@@ -83,7 +84,6 @@ def explorer(
     :func:`labkit.dp.retrain`); tests pass a stub.
     """
     import ipywidgets as w
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     data = frontier_data(results)
@@ -100,7 +100,7 @@ def explorer(
     base = make_subplots(
         rows=1, cols=2, subplot_titles=("accuracy and attack AUC", "accountant vs empirical epsilon")
     )  # fmt: skip
-    fig = go.FigureWidget(base)
+    fig = figure_widget(base)
     eps = data["epsilon"]
     fig.add_scatter(x=eps, y=data["accuracy"], mode="lines+markers", name="DP accuracy", row=1, col=1)
     fig.add_scatter(x=eps, y=data["attack_auc"], mode="lines+markers", name="attack AUC (loss)", row=1, col=1)

@@ -94,3 +94,14 @@ def defer_front_end(fig):
     )
     fig._esm = LOADER_ESM
     return fig
+
+
+def figure_widget(*args, **kwargs):
+    """``plotly.graph_objects.FigureWidget(*args, **kwargs)`` with :func:`defer_front_end` applied.
+
+    Every lab widget makes its chart with this, so a notebook on a busy machine (a
+    workshop, Binder) gets charts that keep updating, as the Voila app does.
+    """
+    import plotly.graph_objects as go
+
+    return defer_front_end(go.FigureWidget(*args, **kwargs))

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..he.security import HE_STANDARD_MAX_LOGQ, LEVELS
+from .figure import figure_widget
 
 RING_CHOICES = (2048, 4096, 8192, 16384, 32768)
 LEVEL_COLOURS = {128: "#1b9e77", 192: "#7570b3", 256: "#e7298a"}
@@ -65,7 +66,7 @@ def parameter_explorer(*, backend: str = "seal", measure_ops: bool = True):
               for lvl, (ns, ys) in frontier().items()]  # fmt: skip
     traces.append(go.Scatter(x=[8192], y=[200], mode="markers", name="your parameters",
                              marker=dict(size=14, symbol="x", color="black")))  # fmt: skip
-    fig = go.FigureWidget(data=traces, layout=go.Layout(
+    fig = figure_widget(data=traces, layout=go.Layout(
         title="HE Standard: largest modulus per ring dimension", height=360,
         xaxis=dict(type="log", title="ring dimension N"), yaxis=dict(title="log2 QP (bits)")))  # fmt: skip
 
@@ -115,7 +116,7 @@ def backend_race(*, repeat: int | None = None):
     ring = w.Dropdown(options=[8192, 16384, 32768], value=8192, description="N")
     run = w.Button(description="Race", button_style="primary")
     verdict = w.HTML()
-    fig = go.FigureWidget(data=[go.Bar(x=["SEAL", "OpenFHE"], y=[0, 0], marker_color=["#1f77b4", "#ff7f0e"],
+    fig = figure_widget(data=[go.Bar(x=["SEAL", "OpenFHE"], y=[0, 0], marker_color=["#1f77b4", "#ff7f0e"],
                                        error_y=dict(type="data", symmetric=False, array=[0, 0], arrayminus=[0, 0]))],
                           layout=go.Layout(title="median time per op (ms), IQR error bars", height=340,
                                            yaxis=dict(title="ms")))  # fmt: skip
@@ -171,7 +172,7 @@ def inference_explorer(*, model: str = "mlp", n_samples: int | None = None):
     batch = w.Dropdown(options=[512, 1024, 2048, 4096], value=4096, description="batch")
     run = w.Button(description="Run encrypted", button_style="primary")
     summary = w.HTML()
-    fig = go.FigureWidget(data=[go.Bar(x=["plaintext", "encrypted"], y=[0, 0], marker_color=["#999", "#d95f02"])],
+    fig = figure_widget(data=[go.Bar(x=["plaintext", "encrypted"], y=[0, 0], marker_color=["#999", "#d95f02"])],
                           layout=go.Layout(title="latency per call (ms, log scale)", height=320,
                                            yaxis=dict(type="log", title="ms")))  # fmt: skip
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .figure import figure_widget
+
 THRESHOLD_DB = 12.0
 SLIDER_KNOBS = ("gaussian_noise", "clipping", "dp_sgd", "pruning", "quantization")
 
@@ -64,7 +66,7 @@ def attack_explorer(*, data: str = "digits", iterations: int = 40, run: bool = F
     base.add_trace(go.Scatter(x=[], y=[], mode="lines+markers", name="PSNR"), row=1, col=3)
     base.add_hline(y=THRESHOLD_DB, line_dash="dot", annotation_text="12 dB", row=1, col=3)
     base.update_layout(height=320, showlegend=False, margin=dict(l=10, r=10, t=40, b=30))
-    fig = go.FigureWidget(base)
+    fig = figure_widget(base)
     ds = w.Dropdown(options=["digits", "patches32"], value=data, description="Data")
     idx = w.IntSlider(value=0, min=0, max=len(image_data(data).y_train) - 1, description="Image")
     kind = w.Dropdown(options=[("iDLG (L-BFGS)", "idlg"), ("DLG (labels optimised)", "dlg"),
@@ -137,7 +139,7 @@ def defense_explorer(*, iterations: int = 100, utility_rounds: int | None = None
     base.update_xaxes(title_text="attack PSNR (dB)", row=1, col=3)
     base.update_yaxes(title_text="test accuracy", range=[0, 1], row=1, col=3)
     base.update_layout(height=340, showlegend=False, margin=dict(l=10, r=10, t=40, b=40))
-    fig = go.FigureWidget(base)
+    fig = figure_widget(base)
     sliders = {k: w.SelectionSlider(options=[("off", "off")] + [(f"{v:g}", v) for v in default_values(k)],
                                     value="off", description=k.replace("_", " "),
                                     style={"description_width": "110px"}) for k in SLIDER_KNOBS}  # fmt: skip

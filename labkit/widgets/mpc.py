@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import config
 from ..errors import InvalidInput, LabkitError
+from .figure import figure_widget
 
 MODELS = ("digits_mlp", "breast_cancer_logreg")
 HE_MODEL = {"digits_mlp": "mlp", "breast_cancer_logreg": "logreg"}
@@ -126,7 +127,7 @@ def explorer(
                                  continuous_update=False)  # fmt: skip
     he_box = w.Checkbox(value=compare_he, description="compare with HE (slower)")
     summary = w.HTML()
-    fig = go.FigureWidget(
+    fig = figure_widget(
         data=[go.Bar(name=name, orientation="h", y=[], x=[], marker_color=c) for name, c in zip(PARTS, COLOURS)],
         layout=go.Layout(barmode="stack", height=320, margin={"l": 140, "r": 20, "t": 40, "b": 40},
                          xaxis={"title": "seconds per batch (log scale)", "type": "log"},

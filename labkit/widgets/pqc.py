@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..pqc import linkmodel
+from .figure import figure_widget
 
 BASELINE = ("X25519", "ecdsa-p256")
 
@@ -67,7 +68,7 @@ def build_figure(data: dict[str, Any]):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    fig = go.FigureWidget(make_subplots(rows=1, cols=3, subplot_titles=(
+    fig = figure_widget(make_subplots(rows=1, cols=3, subplot_titles=(
         "handshake on loopback (ms)", "handshake bytes", "modelled on the link (ms)")))  # fmt: skip
     traces = _traces(data)
     xs = (["latency"], ["client->server", "server->client"], ["handshake", "time to last byte"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 from ..claims import TECHNIQUES, technique
+from .figure import figure_widget
 
 
 def claimed_ranges() -> list[tuple[str, float, float]]:
@@ -45,7 +46,7 @@ def explorer(initial: str = "he"):
     import plotly.graph_objects as go
 
     ranges = claimed_ranges()
-    fig = go.FigureWidget(
+    fig = figure_widget(
         data=[
             go.Bar(
                 x=[k for k, _, _ in ranges],

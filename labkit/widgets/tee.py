@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from .figure import figure_widget
+
 CHECKS = ("untrusted_platform", "platform_tcb_below_policy", "bad_signature", "stale_nonce", "measurement_mismatch", "signer_mismatch",
           "svn_below_policy", "debug_enclave", "TamperDetected", "RollbackDetected")  # fmt: skip
 PASS, FAIL = "#1b9e77", "#d95f02"
@@ -64,7 +66,7 @@ def attack_explorer(res=None, initial: str = "honest"):
     outs = outcomes_by_name(res)
     if initial not in outs:
         initial = next(iter(outs))
-    fig = go.FigureWidget(
+    fig = figure_widget(
         data=[go.Bar(x=list(CHECKS), y=[1] * len(CHECKS), marker_color=check_colors(outs[initial]),
                      hovertext=["fired" if c == FAIL else "passed" for c in check_colors(outs[initial])])],
         layout=go.Layout(title="Checks (orange = fired for this attack)", height=300, yaxis=dict(visible=False),
@@ -115,7 +117,7 @@ def cost_explorer(model=None, initial_mb: float = 64.0, max_mb: float = 1024.0):
 
     model = model or CostModel()
     c = cost_curves(model, max_mb=max_mb)
-    fig = go.FigureWidget(
+    fig = figure_widget(
         data=[
             go.Scatter(x=c["working_set_mb"], y=c["sgx"], name="SGX enclave (modelled)", mode="lines"),
             go.Scatter(x=c["working_set_mb"], y=c["cvm"], name="confidential VM (modelled)", mode="lines"),

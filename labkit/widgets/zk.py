@@ -14,6 +14,8 @@ import time
 from functools import lru_cache
 from typing import Any
 
+from .figure import figure_widget
+
 NONE = "none (honest proof)"
 TIME_BARS = ("plaintext", "witness", "prove", "verify", "setup")
 SIZE_BARS = ("proof", "verifying key", "proving key", "reference string")
@@ -86,7 +88,7 @@ def build_figure(data: dict[str, Any], check: dict[str, Any] | None = None):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    fig = go.FigureWidget(make_subplots(rows=1, cols=2, subplot_titles=("time (s)", "size (bytes)")))
+    fig = figure_widget(make_subplots(rows=1, cols=2, subplot_titles=("time (s)", "size (bytes)")))
     fig.add_trace(go.Bar(x=list(TIME_BARS), y=[data["times"][k] for k in TIME_BARS], marker_color="#1b9e77",
                          name="time"), row=1, col=1)  # fmt: skip
     fig.add_trace(go.Bar(x=list(SIZE_BARS), y=[data["sizes"][k] for k in SIZE_BARS], marker_color="#7570b3",
