@@ -70,10 +70,11 @@ class View:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+NO_LINKS = {"notebook_links": False}  # the app serves its own notebook only: name the others, do not link them
+
 # One line per view, in page order.
 VIEWS: tuple[View, ...] = (
-    View("dashboard", "Overhead against what it protects, measured", "labkit.widgets.dashboard", "dashboard",
-         {"notebook_links": False}),  # fmt: skip
+    View("dashboard", "Overhead against what it protects, measured", "labkit.widgets.dashboard", "dashboard", NO_LINKS),
     View("capstone", "Layered defense: one federated round, layers on and off", "labkit.demo", "capstone_view"),
     View("claims", "Techniques and their claimed costs", "labkit.widgets.start", "explorer", {"initial": "he"}),
 )
