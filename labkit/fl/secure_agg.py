@@ -102,7 +102,8 @@ class CKKSSum(SecureAggregator):
     them; only the total is decrypted. This is the practitioner guide's "apply
     HE to the aggregation step". It is a single-key simulation: one context holds
     the secret key, standing in for the key holder (in production a threshold or
-    multi-key scheme, so that no single party can decrypt one client's update).
+    multi-key scheme, so that no single party can decrypt one client's update, or an attested enclave:
+    :class:`labkit.tee.aggregation.KeyHolderEnclave`).
     ``last_stats`` reports ciphertext bytes sent to the server and the largest
     CKKS error is bounded by the scheme's precision (about 1e-6 here).
 
@@ -133,13 +134,15 @@ class CKKSSum(SecureAggregator):
         return self.ctx.insecure
 
     def _sum(self, vectors: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate([ct.decrypt() for ct in self.encrypted_sum(vectors)])
+        return np.concatenate([ct.decrypt() for ct in self._encrypted_sum(vectors)])
 
-    def encrypted_sum(self, vectors: list[np.ndarray]) -> list[Any]:
+    def encrypted_sum(self, updates: Sequence[np.ndarray]) -> list[Any]:
         """What the server computes: each client's update encrypted (chunks of ``slots`` values), then the
         ciphertexts added chunk by chunk. Returns the summed ciphertexts, still encrypted (for a key holder
         outside the server, e.g. :class:`labkit.tee.aggregation.KeyHolderEnclave`)."""
-        vectors = check_updates(vectors)
+        return self._encrypted_sum(check_updates(updates))
+
+    def _encrypted_sum(self, vectors: list[np.ndarray]) -> list[Any]:
         slots = self.ctx.slots
         bound = self.ctx.params.max_abs_value
         if max(float(np.max(np.abs(v))) for v in vectors) * len(vectors) >= bound:
