@@ -13,7 +13,9 @@ on the server's side:
    instance running the audited workload (measurement, signer, version, TCB);
 3. the enclave opens the blob and from then on decrypts, on request, only a
    sum the host says holds at least ``min_clients`` updates, and at most
-   ``rounds`` sums in all (its sealed, rollback-protected budget).
+   ``rounds`` sums in all: each decryption must come with a fresh increment of
+   the platform's monotonic counter, so restarting the enclave does not
+   reset the count.
 
 What the enclave's policy cannot see: whether a ciphertext really is a sum of
 that many honest clients. Against an honest-but-curious server (the capstone's
@@ -46,6 +48,7 @@ from .verifier import Policy, Verifier
 
 HE_KEY_AAD = b"labkit-tee he key"
 KEY_NAME = "aggregation"
+COUNTER = "decryptions"  # the platform's monotonic counter that counts every decryption
 
 
 def seal_he_key(ctx: Any, key: bytes) -> bytes:
@@ -118,10 +121,14 @@ class KeyHolderEnclave:
             raise VerificationFailed(f"key service refused the aggregation key: {release.appraisal}")
         start = time.perf_counter()
         self.enclave.install_key(KEY_NAME, release.wrapped)
-        self.enclave.call("load_he_key", blob=self.key_blob.hex())
-        self.enclave.resume()
+        self.enclave.call("load_he_key", blob=self.key_blob.hex(), **self.enclave.counter(COUNTER, increment=False))
         self.timings["load_key"] = time.perf_counter() - start
         return release
+
+    def restart(self) -> None:
+        """Restart the enclave (new instance, new keys), attest it again and reload the key."""
+        self.enclave.restart()
+        self.release = self._provision()
 
     def decrypt_sum(self, ciphertexts: Sequence[Any], *, clients: int, length: int) -> np.ndarray:
         """Have the enclave decrypt a sum of ``clients`` updates (CKKS chunks, in order); first ``length`` values.
@@ -134,12 +141,14 @@ class KeyHolderEnclave:
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= len(cts) * self.slots:
             raise InvalidInput(f"length must be an integer in 1..{len(cts) * self.slots}, not {length!r}.")
         raw = [ct.ctx.impl.serialize(ct.raw).hex() for ct in cts]
-        reply = self.enclave.call("decrypt_aggregate", clients=int(clients), length=length, ciphertexts=raw)
+        reply = self.enclave.call("decrypt_aggregate", clients=int(clients), length=length, ciphertexts=raw,
+                                  **self.enclave.counter(COUNTER, increment=True))  # fmt: skip
         return np.frombuffer(bytes.fromhex(reply["values"]), dtype="<f8").copy()
 
-    def status(self) -> dict:
-        """The enclave's budget left and sums decrypted so far."""
-        return self.enclave.status()
+    @property
+    def decryptions(self) -> int:
+        """Decryptions asked for so far, refused or not: the platform's counter, which each request increments."""
+        return self.platform.counter_value(self.enclave.image.signer_id, COUNTER)
 
     def close(self) -> None:
         self.enclave.close()

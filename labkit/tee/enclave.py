@@ -194,7 +194,8 @@ class Enclave:
     def status(self) -> dict:
         return self.call("status")
 
-    def _counter(self, counter_id: str, *, increment: bool) -> dict:
+    def counter(self, counter_id: str, *, increment: bool) -> dict:
+        """A fresh, authenticated counter answer for the enclave: its nonce, the platform's value and MAC."""
         nonce = bytes.fromhex(self.call("counter_nonce")["nonce"])
         value, tag = self.platform.counter(self._record.signer_id, counter_id, nonce, increment=increment)
         return {"counter_id": counter_id, "counter_value": value, "counter_tag": tag.hex()}
@@ -207,7 +208,7 @@ class Enclave:
         """
         if policy not in ("measurement", "signer"):
             raise InvalidInput(f"policy must be 'measurement' or 'signer', not {policy!r}.")
-        sealed = self.call("seal_state", policy=policy, **self._counter(counter_id, increment=True))["sealed"]
+        sealed = self.call("seal_state", policy=policy, **self.counter(counter_id, increment=True))["sealed"]
         self.last_sealed = sealed
         return sealed
 
@@ -215,7 +216,7 @@ class Enclave:
         """Restore sealed state; TamperDetected if modified, RollbackDetected if not the latest."""
         if not isinstance(sealed, dict) or not {"header", "blob"} <= set(sealed):
             raise InvalidInput("sealed must be the dict returned by seal_state().")
-        return self.call("unseal_state", sealed=sealed, **self._counter(counter_id, increment=False))
+        return self.call("unseal_state", sealed=sealed, **self.counter(counter_id, increment=False))
 
     def resume(self, sealed: dict | None = None, *, counter_id: str = "state") -> dict:
         """Make the enclave ready to serve: restore ``sealed`` (default: the latest blob the host
@@ -227,4 +228,4 @@ class Enclave:
 
     def start_fresh(self, *, counter_id: str = "state") -> dict:
         """Ask the enclave to serve from its initial state; RollbackDetected once any state was sealed."""
-        return self.call("start_fresh", **self._counter(counter_id, increment=False))
+        return self.call("start_fresh", **self.counter(counter_id, increment=False))

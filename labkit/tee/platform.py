@@ -212,6 +212,10 @@ class Platform:
         body = P.sha256(b"counter", counter_id.encode(), value.to_bytes(8, "big"), nonce)
         return value, P.mac(self._derive(b"counter", owner), body)
 
+    def counter_value(self, owner: bytes, counter_id: str) -> int:
+        """The counter's current value, for display (unauthenticated: enclaves use :meth:`counter`)."""
+        return self._counters.get((owner, counter_id), 0)
+
 
 def platform_tcb(cert: x509.Certificate) -> int:
     """The TCB level a platform certificate states (0 when absent)."""

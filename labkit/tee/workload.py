@@ -200,31 +200,39 @@ def _seal_load(obj, context, data):
 
 def _load_he_key(state, msg):
     # The CKKS secret key of secure aggregation, sealed by its owner under the released "aggregation" key.
+    # The platform's monotonic counter "decryptions" counts every decryption ever made, across restarts;
+    # its current value (read, not incremented, with this message) is where this instance starts.
     if "aggregation" not in state["keys"]:
         raise PermissionError("no aggregation key: attest and obtain it from the key service first")
+    if msg["counter_id"] != "decryptions":
+        raise PermissionError("the decryption count must come from the platform counter 'decryptions'")
+    start = _check_counter(state, msg)
     raw = P.aead_open(state["keys"]["aggregation"], bytes.fromhex(msg["blob"]), b"labkit-tee he key", "HE key blob")
     sealed = json.loads(raw)
     s, context = _seal_api(sealed["params"])
     secret = _seal_load(s.SecretKey(), context, bytes.fromhex(sealed["secret_key"]))
     state["he"] = {"s": s, "context": context, "decryptor": s.Decryptor(context, secret),
-                   "encoder": s.CKKSEncoder(context)}  # fmt: skip
-    return {"slots": state["he"]["encoder"].slot_count()}
+                   "encoder": s.CKKSEncoder(context), "count": start}  # fmt: skip
+    return {"slots": state["he"]["encoder"].slot_count(), "decryptions": start}
 
 
 def _decrypt_aggregate(state, msg):
-    # Decrypt one sum of client updates: only a sum of at least min_clients, one unit of the sealed budget each.
+    # Decrypt one sum of client updates: only a sum of at least min_clients, and only with a fresh increment
+    # of the platform's "decryptions" counter, which must stay within the budget (query_budget in the config).
     he = state.get("he")
     if he is None:
         raise PermissionError("no HE key loaded: the key owner's sealed key must be loaded first")
-    if not state["ready"]:
-        raise PermissionError("state not restored: resume from the latest sealed state before decrypting")
     clients, least = int(msg["clients"]), int(state["config"]["min_clients"])
     if clients < least:
         raise PermissionError(f"refused: a sum of {clients} update(s); this enclave decrypts sums of >= {least}")
-    if state["budget"] < 1:
-        raise PermissionError("decryption budget exhausted (one decryption per aggregation round)")
-    state["budget"] -= 1
-    state["served"] += 1
+    if msg["counter_id"] != "decryptions":
+        raise PermissionError("the decryption count must come from the platform counter 'decryptions'")
+    count = _check_counter(state, msg)
+    if count <= he["count"]:
+        raise PermissionError("refused: the platform counter was not incremented for this decryption")
+    he["count"] = count
+    if count > int(state["config"]["query_budget"]):
+        raise PermissionError(f"decryption budget exhausted ({state['config']['query_budget']} sums in all)")
     values = []
     for text in msg["ciphertexts"]:
         ct = _seal_load(he["s"].Ciphertext(), he["context"], bytes.fromhex(text))
@@ -232,7 +240,7 @@ def _decrypt_aggregate(state, msg):
         he["decryptor"].decrypt(ct, pt)
         values.append(np.asarray(he["encoder"].decode_double(pt))[: he["encoder"].slot_count()])
     out = np.concatenate(values)[: int(msg["length"])]
-    return {"values": out.astype("<f8").tobytes().hex()}
+    return {"values": out.astype("<f8").tobytes().hex(), "decryptions": count}
 
 
 def _status(state, msg):
