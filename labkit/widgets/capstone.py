@@ -27,6 +27,8 @@ from ..errors import InvalidInput, LabkitError
 from ..results import Result
 from .figure import figure_widget
 
+LABEL_POSITIONS = ("top center", "bottom center", "top left", "bottom right")
+
 
 def frontier_data(results: Sequence[Result]) -> dict[str, Any]:
     """Capstone Results as plain lists (one entry per stack, sorted by overhead)."""
@@ -120,6 +122,8 @@ def explorer(results: Sequence[Result], *, run: Callable[[tuple[str, ...]], Resu
         name = stack_name(layers)
         with fig.batch_update():
             fig.data[0].x, fig.data[0].y, fig.data[0].text = d["overhead"], d["psnr"], d["stack"]
+            # neighbours in overhead often sit close together: labels go round four positions
+            fig.data[0].textposition = [LABEL_POSITIONS[i % len(LABEL_POSITIONS)] for i in range(len(d["stack"]))]
             fig.data[0].marker.symbol = _symbols(d["poison_caught"])
             if name in d["stack"]:
                 i = d["stack"].index(name)
