@@ -73,11 +73,11 @@ def run(*, width: int = 32, scale: int = 8, repeat: int | None = None, pairs: in
         store: ResultStore | None = None) -> dict[str, Any]:  # fmt: skip
     """Run the benchmark; returns the numbers and whether each target was met.
 
-    ``pairs`` cold/cached pairs are run per pipeline (default 3, 1 in fast mode); the speedup
+    ``pairs`` cold/cached pairs are run per pipeline (default 5, 1 in fast mode); the speedup
     is the ratio of medians. The target uses the default pipeline (scale calibrated); the
     pair with ``scale`` fixed is reported beside it. Prove and verify costs use ``scale``.
     """
-    pairs = config.pick(3, 1) if pairs is None else pairs
+    pairs = config.pick(5, 1) if pairs is None else pairs
     cold, cached, speedup = _pairs(width, None, pairs)
     cold_fixed, cached_fixed, speedup_fixed = _pairs(width, scale, pairs)
     costs = measure_costs(width=width, scale=scale, repeat=repeat if repeat is not None else config.pick(3, 1))
