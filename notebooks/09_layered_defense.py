@@ -226,11 +226,11 @@ for name in ("secagg", "secagg+tee", "zk", "tls", "dp"):
 # server that fabricates clients, client signatures on the ciphertexts would be needed
 # (Bonawitz et al. 2017); its decryption budget bounds the damage. Adding the enclave
 # costs little here (one decryption of one ciphertext per round, tens of milliseconds).
-# The ezkl setup is generated locally (development only). Clients upload their plaintext update
-# over TLS and it is encrypted behind `CKKSSum`'s interface; a deployment would upload
-# the ciphertexts (their bytes are counted as `aggregation_bytes`). The norm proof is
-# not bound to the aggregated vector by a commitment (the circuit supports one, at a
-# much higher proving cost). Results with `zk` or `secagg` are flagged *not for
+# The ezkl setup is generated locally (development only). With `secagg`, clients upload
+# CKKS ciphertexts (over TLS when `tls` is on; `aggregation_bytes` counts them), but the
+# norm proof is not bound to the ciphertext by a commitment (the circuit supports one,
+# at a much higher proving cost): a client could prove one vector and encrypt another.
+# Without `tee`, one simulated party holds the CKKS secret key. Results with `zk` or `secagg` are flagged *not for
 # production*.
 
 # %%

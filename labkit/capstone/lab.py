@@ -28,7 +28,7 @@ from .layers import DESCRIPTIONS, STACKS, check_stack, stack_name
 from .round import Setup, aggregator, key_holder, norm_prover, run_round, setup
 
 ATTACK = "ig"
-VERSION = 2  # bump when the round protocol changes, so stored Results of an older protocol are not reused
+VERSION = 3  # bump when the round protocol changes, so stored Results of an older protocol are not reused
 
 
 def default_repeat(layers: Iterable[str]) -> int:
@@ -138,7 +138,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
         "n_layers": len(stack),
     }
     for key in ("prove_seconds", "verify_seconds", "proof_bytes", "tls_bytes", "tls_seconds", "aggregation_bytes",
-                "aggregation_seconds", "client_seconds", "tee_seconds"):  # fmt: skip
+                "aggregation_seconds", "client_seconds", "tee_seconds", "encrypt_seconds"):  # fmt: skip
         if outcome.stats.get(key) is not None:
             metrics[key] = float(outcome.stats[key])
     if "dp" in stack and s.noise_multiplier > 0:
@@ -156,12 +156,9 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
         notes.append("the CKKS key holder is a simulated enclave (a separate process attested on simulated "
                      "hardware; labkit.tee), not SGX/TDX/SEV")  # fmt: skip
     if "tls" in stack:
+        what = "CKKS ciphertexts" if "secagg" in stack else "plaintext update"
         notes.append(f"{s.n_clients} mutual-TLS uploads on 127.0.0.1 with {outcome.stats.get('tls_group')}; "
-                     "the plaintext update and proof travel in the TLS record layer")  # fmt: skip
-    if "secagg" in stack and "tls" in stack:
-        notes.append("a deployment would upload CKKS ciphertexts; the simulation uploads the update and encrypts it "
-                     "behind labkit.fl.CKKSSum's interface, so ciphertext bytes count in aggregation_bytes, "
-                     "not tls_bytes")  # fmt: skip
+                     f"each client's {what} and proof travel in the TLS record layer")  # fmt: skip
     result = Result(
         technique="capstone",
         name="layered_round",

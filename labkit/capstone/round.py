@@ -20,8 +20,9 @@ What each layer changes (see :data:`labkit.capstone.layers.DESCRIPTIONS`):
 - ``tls``: each client uploads its update and proof over a fresh mutual-TLS
   1.3 connection with X25519MLKEM768; the server works only from the bytes it
   received;
-- ``secagg``: the accepted updates, pre-scaled by their public weights, are
-  summed under CKKS; the server sees only that sum;
+- ``secagg``: each client encrypts its update under CKKS and uploads the
+  ciphertexts; the server adds the accepted ones and sees only the decrypted
+  sum (divided by the number of accepted clients: equal public weights);
 - ``tee`` (on top of ``secagg``): the CKKS secret key is held only by an
   attested enclave (:class:`labkit.tee.KeyHolderEnclave`, a separate process
   on simulated hardware), which decrypts the round's sum and nothing smaller.
@@ -204,14 +205,14 @@ class RoundOutcome:
         return bool(self.accepted[0])
 
 
-def _pack(vector: np.ndarray, proof_json: str) -> bytes:
-    body = vector.astype("<f8").tobytes()
+def _pack(body: bytes, proof_json: str) -> bytes:
+    """A client's upload: its update (float64 bytes, or CKKS ciphertexts with secagg) and its proof."""
     return struct.pack("<Q", len(body)) + body + proof_json.encode()
 
 
-def _unpack(payload: bytes) -> tuple[np.ndarray, str]:
+def _unpack(payload: bytes) -> tuple[bytes, str]:
     (n,) = struct.unpack("<Q", payload[:8])
-    return np.frombuffer(payload[8 : 8 + n], dtype="<f8").copy(), payload[8 + n :].decode()
+    return payload[8 : 8 + n], payload[8 + n :].decode()
 
 
 def read_proof(text: str):
@@ -266,44 +267,50 @@ def run_round(s: Setup, layers: tuple[str, ...] | list[str] = ()) -> RoundOutcom
         proofs_json = [prover.prove(v / bound).to_json() for v in vectors]
         stats["prove_seconds"] = time.perf_counter() - t
         stats["proof_bytes"] = sum(len(p) for p in proofs_json)
+    t = time.perf_counter()
+    if "secagg" in layers:  # clients encrypt under CKKS: what leaves a client is ciphertext
+        bodies = [aggregator().encrypt_update(v) for v in vectors]
+        stats["encrypt_seconds"] = time.perf_counter() - t
+    else:
+        bodies = [v.astype("<f8").tobytes() for v in vectors]
+    payloads = [_pack(b, p) for b, p in zip(bodies, proofs_json)]
     if "tls" in layers:
         from .transport import UploadServer, upload
 
         t = time.perf_counter()
         with UploadServer() as server:
-            infos = [upload(server, _pack(v, p)) for v, p in zip(vectors, proofs_json)]
-            received = [_unpack(b) for b in server.received]
+            infos = [upload(server, payload) for payload in payloads]
+            payloads = list(server.received)
         stats.update(tls_seconds=time.perf_counter() - t, tls_group=infos[0]["group"],
                      tls_bytes=sum(i["bytes"] for i in infos), tls_connections=len(infos))  # fmt: skip
-        if len(received) != len(vectors):
-            raise InvalidInput(f"the server received {len(received)} uploads from {len(vectors)} clients.")
-        vectors = [v for v, _ in received]
-        proofs_json = [p for _, p in received]
-    accepted = [True] * len(vectors)
+        if len(payloads) != len(vectors):
+            raise InvalidInput(f"the server received {len(payloads)} uploads from {len(vectors)} clients.")
+    received = [_unpack(b) for b in payloads]  # from here on the server works only from the bytes it received
+    accepted = [True] * len(received)
     if "zk" in layers:
         t = time.perf_counter()
-        accepted = prover.screen([read_proof(p) for p in proofs_json])
+        accepted = prover.screen([read_proof(p) for _, p in received])
         stats["verify_seconds"] = time.perf_counter() - t
-    kept = [v for v, ok in zip(vectors, accepted) if ok]
+    kept = [body for (body, _), ok in zip(received, accepted) if ok]
     if not kept:
         raise InvalidInput("every client was rejected: nothing to aggregate (raise the bound or lower the noise).")
-    weights = [1.0 / len(kept)] * len(kept)  # equal batches: public weights
-    scaled = [w * v for w, v in zip(weights, kept)]
     t = time.perf_counter()
-    if "secagg" in layers:
+    if "secagg" in layers:  # the server adds the ciphertexts it kept; the mean is public once the sum is
         agg_backend = aggregator()
-        if "tee" in layers:  # the server adds ciphertexts; only the key-holder enclave decrypts the sum
-            total = agg_backend.encrypted_sum(scaled)
+        total = agg_backend.add_uploads(kept)
+        stats["aggregation_bytes"] = agg_backend.last_stats["bytes_to_server"]
+        if "tee" in layers:  # only the key-holder enclave decrypts the sum
             start = time.perf_counter()
-            agg = key_holder().decrypt_sum(total, clients=len(kept), length=s.dim)
+            agg = key_holder().decrypt_sum(total, clients=len(kept), length=s.dim) / len(kept)
             stats["tee_seconds"] = time.perf_counter() - start
-        else:
-            agg = agg_backend.sum(scaled)
-        stats["aggregation_bytes"] = agg_backend.last_stats.get("bytes_to_server")
+        else:  # the simulated single key holder
+            agg = np.concatenate([ct.decrypt() for ct in total])[: s.dim] / len(kept)
         view = {"sum": agg, "n_clients": len(kept)}
     else:
-        agg = np.sum(scaled, axis=0)
-        view = {"updates": {k: v for k, (v, ok) in enumerate(zip(vectors, accepted)) if ok}}
+        updates = [np.frombuffer(body, dtype="<f8") for body in kept]
+        agg = np.mean(updates, axis=0)  # equal batches: equal public weights
+        view = {"updates": {k: np.frombuffer(body, dtype="<f8") for k, ((body, _), ok) in
+                            enumerate(zip(received, accepted)) if ok}}  # fmt: skip
     stats["aggregation_seconds"] = time.perf_counter() - t
     model = copy.deepcopy(s.model)
     params = [p for p in model.parameters() if p.requires_grad]

@@ -143,21 +143,58 @@ class CKKSSum(SecureAggregator):
         return self._encrypted_sum(check_updates(updates))
 
     def _encrypted_sum(self, vectors: list[np.ndarray]) -> list[Any]:
-        slots = self.ctx.slots
         bound = self.ctx.params.max_abs_value
         if max(float(np.max(np.abs(v))) for v in vectors) * len(vectors) >= bound:
             raise InvalidInput(
                 f"updates up to {max(float(np.max(np.abs(v))) for v in vectors):.3g} summed over {len(vectors)} "
                 f"clients could pass this CKKS context's bound {bound:g}: scale the updates down (e.g. by 1/n)."
             )
-        chunks = range(0, len(vectors[0]), slots)
         totals, sent = None, 0
         for v in vectors:
-            cts = [self.ctx.encrypt(v[i : i + slots]) for i in chunks]
+            cts = self._encrypt_chunks(v)
             sent += sum(ct.size_bytes for ct in cts)
             totals = cts if totals is None else [a + b for a, b in zip(totals, cts)]
         self._sent = sent
         self.last_stats = {"clients": len(vectors), "length": len(vectors[0]), **self._stats(vectors)}
+        return totals
+
+    def _encrypt_chunks(self, v: np.ndarray) -> list[Any]:
+        slots = self.ctx.slots
+        return [self.ctx.encrypt(v[i : i + slots]) for i in range(0, len(v), slots)]
+
+    # -- the protocol's two sides as separate steps (the capstone sends the bytes over its transport) --------
+    def encrypt_update(self, update: np.ndarray, *, max_clients: int = 64) -> bytes:
+        """Client side: ``update`` encrypted (chunks of ``slots`` values) and serialized for the upload.
+
+        Refuses values whose sum over ``max_clients`` clients could pass the CKKS bound (the client
+        cannot see the others' updates; the server cannot see any).
+        """
+        (v,) = check_updates([update])
+        bound = self.ctx.params.max_abs_value
+        if float(np.max(np.abs(v))) * max_clients >= bound:
+            raise InvalidInput(f"update values up to {float(np.max(np.abs(v))):.3g} summed over up to {max_clients} "
+                               f"clients could pass this CKKS context's bound {bound:g}: scale the update down.")  # fmt: skip
+        blobs = [ct.serialize() for ct in self._encrypt_chunks(v)]
+        return b"".join(len(b).to_bytes(8, "big") + b for b in blobs)
+
+    def add_uploads(self, uploads: Sequence[bytes]) -> list[Any]:
+        """Server side: the uploads (from :meth:`encrypt_update`) read back and added; still encrypted.
+
+        Raises TamperDetected when an upload's bytes were changed (each ciphertext carries an HMAC).
+        """
+        if len(uploads) == 0:
+            raise InvalidInput("secure aggregation needs at least one client upload.")
+        totals = None
+        for data in uploads:
+            cts, at = [], 0
+            while at < len(data):
+                n = int.from_bytes(data[at : at + 8], "big")
+                cts.append(self.ctx.deserialize(data[at + 8 : at + 8 + n]))
+                at += 8 + n
+            if totals is not None and len(cts) != len(totals):
+                raise InvalidInput(f"an upload holds {len(cts)} ciphertexts where the others hold {len(totals)}.")
+            totals = cts if totals is None else [a + b for a, b in zip(totals, cts)]
+        self.last_stats = {"clients": len(uploads), "bytes_to_server": sum(len(u) for u in uploads)}
         return totals
 
     def _stats(self, vectors: list[np.ndarray]) -> dict[str, Any]:

@@ -34,6 +34,8 @@ def test_full_stack_stops_both_attackers_at_a_measured_overhead(stack_results):
     assert r.artifacts["tls_group"] == "X25519MLKEM768"
     assert "sum" in r.artifacts["server_sees"] and "key-holder enclave" in r.artifacts["server_sees"]
     assert m["tee_seconds"] > 0  # the enclave really decrypted the round's sum
+    # what crossed the sockets is CKKS ciphertext (every client's, the rejected one's too) plus the proofs
+    assert m["tls_bytes"] > m["aggregation_bytes"] + m["proof_bytes"] > 3 * 100_000
     assert r.insecure  # local ezkl SRS and a simulated enclave: flagged not for production
 
 
