@@ -149,7 +149,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
     notes = []
     if "zk" in stack:
         notes.append(f"ezkl norm proofs made for all {s.n_clients} clients, with a locally generated SRS "
-                     "(development only); the proof is not bound to the aggregated vector (no commitment)")  # fmt: skip
+                     "(development only); the proof is not bound to the uploaded update (no commitment)")  # fmt: skip
     if "secagg" in stack and "tee" not in stack:
         notes.append("CKKS secure aggregation simulated with one key holder (labkit.fl.CKKSSum)")
     if "tee" in stack:

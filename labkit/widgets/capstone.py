@@ -19,6 +19,7 @@ Sun, Kairouz, Suresh & McMahan, "Can you really backdoor federated learning?", a
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +28,33 @@ from ..errors import InvalidInput, LabkitError
 from ..results import Result
 from .figure import figure_widget
 
-LABEL_POSITIONS = ("top center", "bottom center", "top left", "bottom right")
+CROWDED = (0.35, 10.0)  # two points closer than this (decades of overhead, dB of PSNR) share a neighbourhood
+AROUND = ("top left", "bottom right", "top right", "bottom left", "top center", "bottom center")
+
+
+def label_positions(overhead: Sequence[float], psnr: Sequence[float]) -> list[str]:
+    """Text positions for the stack labels: a lone point is labelled above (left of it at the right
+    edge); points in one neighbourhood take turns round the marker, so their labels do not overlap.
+
+    >>> label_positions([1.0, 10.0, 11.0, 2000.0], [80.0, 8.0, 7.5, 7.0])
+    ['top center', 'top left', 'bottom right', 'top left']
+    """
+    logs = [math.log10(max(x, 1e-3)) for x in overhead]
+    right = max(logs, default=0.0)
+    out, turn = [], {}
+    for i, (lx, y) in enumerate(zip(logs, psnr)):
+        near = [j for j in range(i) if abs(logs[j] - lx) < CROWDED[0] and abs(psnr[j] - y) < CROWDED[1]]
+        if near:
+            k = turn[near[0]] = turn.get(near[0], 0) + 1
+            out.append(AROUND[k % len(AROUND)])
+            turn[i] = k
+        else:
+            turn[i] = 0
+            lone = i + 1 == len(logs) or not any(
+                abs(logs[j] - lx) < CROWDED[0] and abs(psnr[j] - y) < CROWDED[1] for j in range(i + 1, len(logs))
+            )
+            out.append("top left" if lx > right - 0.3 else ("top center" if lone else AROUND[0]))
+    return out
 
 
 def frontier_data(results: Sequence[Result]) -> dict[str, Any]:
@@ -122,8 +149,7 @@ def explorer(results: Sequence[Result], *, run: Callable[[tuple[str, ...]], Resu
         name = stack_name(layers)
         with fig.batch_update():
             fig.data[0].x, fig.data[0].y, fig.data[0].text = d["overhead"], d["psnr"], d["stack"]
-            # neighbours in overhead often sit close together: labels go round four positions
-            fig.data[0].textposition = [LABEL_POSITIONS[i % len(LABEL_POSITIONS)] for i in range(len(d["stack"]))]
+            fig.data[0].textposition = label_positions(d["overhead"], d["psnr"])
             fig.data[0].marker.symbol = _symbols(d["poison_caught"])
             if name in d["stack"]:
                 i = d["stack"].index(name)
