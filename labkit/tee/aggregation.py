@@ -71,7 +71,7 @@ class KeyHolderEnclave:
     min_clients : int
         The fewest updates a sum must hold for the enclave to decrypt it (measured config).
     rounds : int
-        Sums the enclave will decrypt in its lifetime (its sealed budget).
+        Decryptions allowed in all, counted by the platform's monotonic counter (restarts do not reset it).
     scheme : {"ecdsa-p256", "ml-dsa-65"}
         Signature scheme of the simulated vendor chain and quotes.
     code : str, optional
@@ -137,7 +137,7 @@ class KeyHolderEnclave:
         """
         cts = list(ciphertexts)
         if not cts:
-            raise InvalidInput("give the summed ciphertexts (labkit.fl.CKKSSum.encrypted_sum).")
+            raise InvalidInput("give the summed ciphertexts (labkit.fl.CKKSSum.add_uploads or encrypted_sum).")
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= len(cts) * self.slots:
             raise InvalidInput(f"length must be an integer in 1..{len(cts) * self.slots}, not {length!r}.")
         raw = [ct.ctx.impl.serialize(ct.raw).hex() for ct in cts]
