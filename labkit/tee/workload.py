@@ -198,15 +198,20 @@ def _seal_load(obj, context, data):
     return obj
 
 
+def _decryption_counter(state, msg):
+    # The value of the platform's "decryptions" counter that came with this message (authentic and fresh).
+    if msg["counter_id"] != "decryptions":
+        raise PermissionError("the decryption count must come from the platform counter 'decryptions'")
+    return _check_counter(state, msg)
+
+
 def _load_he_key(state, msg):
     # The CKKS secret key of secure aggregation, sealed by its owner under the released "aggregation" key.
     # The platform's monotonic counter "decryptions" counts every decryption ever made, across restarts;
     # its current value (read, not incremented, with this message) is where this instance starts.
     if "aggregation" not in state["keys"]:
         raise PermissionError("no aggregation key: attest and obtain it from the key service first")
-    if msg["counter_id"] != "decryptions":
-        raise PermissionError("the decryption count must come from the platform counter 'decryptions'")
-    start = _check_counter(state, msg)
+    start = _decryption_counter(state, msg)
     raw = P.aead_open(state["keys"]["aggregation"], bytes.fromhex(msg["blob"]), b"labkit-tee he key", "HE key blob")
     sealed = json.loads(raw)
     s, context = _seal_api(sealed["params"])
@@ -225,9 +230,7 @@ def _decrypt_aggregate(state, msg):
     clients, least = int(msg["clients"]), int(state["config"]["min_clients"])
     if clients < least:
         raise PermissionError(f"refused: a sum of {clients} update(s); this enclave decrypts sums of >= {least}")
-    if msg["counter_id"] != "decryptions":
-        raise PermissionError("the decryption count must come from the platform counter 'decryptions'")
-    count = _check_counter(state, msg)
+    count = _decryption_counter(state, msg)
     if count <= he["count"]:
         raise PermissionError("refused: the platform counter was not incremented for this decryption")
     he["count"] = count

@@ -41,19 +41,20 @@ def label_positions(overhead: Sequence[float], psnr: Sequence[float]) -> list[st
     """
     logs = [math.log10(max(x, 1e-3)) for x in overhead]
     right = max(logs, default=0.0)
-    out, turn = [], {}
-    for i, (lx, y) in enumerate(zip(logs, psnr)):
-        near = [j for j in range(i) if abs(logs[j] - lx) < CROWDED[0] and abs(psnr[j] - y) < CROWDED[1]]
-        if near:
-            k = turn[near[0]] = turn.get(near[0], 0) + 1
-            out.append(AROUND[k % len(AROUND)])
-            turn[i] = k
+
+    def close(i: int, j: int) -> bool:
+        return abs(logs[i] - logs[j]) < CROWDED[0] and abs(psnr[i] - psnr[j]) < CROWDED[1]
+
+    out, turns = [], {}  # turns: labels placed so far round each neighbourhood's first point
+    for i in range(len(logs)):
+        first = next((j for j in range(i) if close(i, j)), None)
+        if first is not None:
+            turns[first] += 1
+            out.append(AROUND[turns[first] % len(AROUND)])
         else:
-            turn[i] = 0
-            lone = i + 1 == len(logs) or not any(
-                abs(logs[j] - lx) < CROWDED[0] and abs(psnr[j] - y) < CROWDED[1] for j in range(i + 1, len(logs))
-            )
-            out.append("top left" if lx > right - 0.3 else ("top center" if lone else AROUND[0]))
+            turns[i] = 0
+            crowded = any(close(i, j) for j in range(i + 1, len(logs)))
+            out.append("top left" if logs[i] > right - 0.3 else (AROUND[0] if crowded else "top center"))
     return out
 
 
