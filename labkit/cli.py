@@ -7,6 +7,7 @@
 - ``labkit setup-jupyter``: make .py notebooks open as notebooks (jupytext)
 - ``labkit results [--store FILE]``: what the ResultStore holds
 - ``labkit results merge FILE``: copy another machine's Results in
+- ``labkit cache [LAB ...] [--clear]``: what each lab keeps under ``LABKIT_HOME/cache`` (zk keys...), or delete it
 """
 
 from __future__ import annotations
@@ -145,6 +146,42 @@ def _results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cache_usage() -> dict[str, tuple[int, int]]:
+    """Files and bytes of each lab's cache folder under ``LABKIT_HOME/cache``, by lab name."""
+    root = config.home() / "cache"
+    out = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        files = [f for f in folder.rglob("*") if f.is_file()]
+        out[folder.name] = (len(files), sum(f.stat().st_size for f in files))
+    return out
+
+
+def _cache(args: argparse.Namespace) -> int:
+    import shutil
+
+    usage = cache_usage()
+    unknown = [name for name in args.labs if name not in usage]
+    if unknown:
+        known = ", ".join(usage) or "none yet"
+        print(f"labkit cache: no cache for {unknown[0]!r} (caches here: {known}).", file=sys.stderr)
+        return 2
+    chosen = args.labs or list(usage)
+    if args.clear:
+        freed = 0
+        for name in chosen:
+            freed += usage[name][1]
+            shutil.rmtree(config.home() / "cache" / name)
+        print(f"freed {freed / 1e6:.1f} MB ({', '.join(chosen) or 'nothing cached'})")
+        return 0
+    print(f"{config.home() / 'cache'}:")
+    for name in chosen:
+        files, size = usage[name]
+        print(f"  {name:8s} {files:5d} files {size / 1e6:9.1f} MB")
+    if not chosen:
+        print("  (empty)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description="PET Lab helper command.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="with merge: the other store file")
     p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
     p.set_defaults(func=_results)
+    p = sub.add_parser("cache", help="show what each lab caches (zk circuits and keys...), or --clear it")
+    p.add_argument("labs", nargs="*", metavar="LAB", help="only these labs' caches (default: all)")
+    p.add_argument("--clear", action="store_true", help="delete the cached files; the next build makes them again")
+    p.set_defaults(func=_cache)
     return parser
 
 

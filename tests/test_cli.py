@@ -36,3 +36,24 @@ def test_store_errors_are_messages_not_tracebacks(tmp_path, capsys):
     bad.write_text("not a database")
     assert cli.main(["results", "--store", str(bad)]) == 2
     assert "not a ResultStore" in capsys.readouterr().err
+
+
+def test_cache_lists_sizes_and_clears_one_lab(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
+    (tmp_path / "cache" / "zk" / "circuits").mkdir(parents=True)
+    (tmp_path / "cache" / "zk" / "circuits" / "pk.key").write_bytes(b"k" * 3_000_000)
+    (tmp_path / "cache" / "he").mkdir()
+    (tmp_path / "cache" / "he" / "w.npz").write_bytes(b"w" * 1000)
+    assert cli.cache_usage() == {"he": (1, 1000), "zk": (1, 3_000_000)}
+    assert cli.main(["cache"]) == 0
+    out = capsys.readouterr().out
+    assert "zk" in out and "3.0 MB" in out and "he" in out
+    assert cli.main(["cache", "zk", "--clear"]) == 0
+    assert "freed 3.0 MB (zk)" in capsys.readouterr().out
+    assert cli.cache_usage() == {"he": (1, 1000)}
+
+
+def test_cache_of_an_unknown_lab_is_a_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
+    assert cli.main(["cache", "nope", "--clear"]) == 2
+    assert "no cache for 'nope'" in capsys.readouterr().err
