@@ -90,10 +90,12 @@ def test_benchmark_report_formats_the_numbers():
                         "overhead": 4e4, "proof_bytes": 5000, "pk_bytes": 1.4e7, "vk_bytes": 1e4, "srs_bytes": 2.6e5,
                         "prove_peak_rss_bytes": 9e8}).flag("not for production")  # fmt: skip
     out = {"result": r, "cores": 2, "load_average": (1.0, 1.0, 1.0), "cached_speedup": 3.2,
-           "cold": {"total_s": 6.4, "prove_s": 2.0, "srs_s": 1.0, "setup_s": 1.5}, "cached": {"total_s": 2.0},
+           "cold": {"total_s": 6.4, "prove_s": 2.0, "srs_s": 1.0, "setup_s": 1.5, "build_s": 4.3},
+           "cached": {"total_s": 2.0, "prove_s": 1.9, "build_s": 0.006}, "build_speedup": 716.7,
            "targets_met": {"prove_s": True, "verify_ms": True, "cached_speedup": True},
            "fixed_scale": {"scale": 8, "cold": {"total_s": 5.0}, "cached": {"total_s": 2.0}, "cached_speedup": 2.5}}  # fmt: skip
     text = report(out)
     assert "3.2x faster" in text and "4e+04x" in text and "not for production" in text
     assert "scale fixed at 8: cold 5.00 s, cached 2.00 s -> 2.5x" in text
+    assert "build alone: 4.30 s cold, 6 ms cached (717x); proving (1.90 s) is in both runs, 30% of the cold" in text
     assert text.count(": met") == 3
