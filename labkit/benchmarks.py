@@ -23,6 +23,7 @@ class LabBenchmark:
     module: str
     title: str
     function: str = "run"
+    headline: tuple[str, ...] = ()  # the metrics the summary table shows for this lab (default: by name)
 
     def run(self, *, store: ResultStore, progress: bool = False) -> list[Result]:
         fn = getattr(importlib.import_module(self.module), self.function)
@@ -50,7 +51,12 @@ LABS: dict[str, LabBenchmark] = {
     for b in (
         LabBenchmark("he", "labkit.he.bench", "HE: SEAL vs OpenFHE ops, encrypted inference"),
         LabBenchmark("inversion", "labkit.inversion.bench", "gradient inversion vs defenses", "benchmark"),
-        LabBenchmark("zk", "labkit.zk.benchmark", "ezkl proofs of inference"),
+        LabBenchmark(
+            "zk",
+            "labkit.zk.benchmark",
+            "ezkl proofs of inference",
+            headline=("prove_s", "verify_ms", "cached_speedup", "overhead"),
+        ),
         LabBenchmark("mpc", "labkit.mpc.benchmark", "CrypTen private inference"),
         LabBenchmark("dp", "labkit.dp.benchmark", "DP-SGD epsilon sweep and audit"),
         LabBenchmark("tee", "labkit.tee.benchmarks", "TEE attestation, boundary, modelled overhead"),
@@ -81,8 +87,12 @@ _HEADLINE = ("overhead", "ratio", "accuracy", "epsilon", "psnr", "latency", "thr
 
 
 def headline(result: Result, *, limit: int = 4) -> str:
-    """A few telling metrics of a Result, for one table row."""
-    keys = [k for k in result.metrics if any(h in k.lower() for h in _HEADLINE) and not k.endswith(("_low", "_high"))]
+    """A few telling metrics of a Result, for one table row: those its lab names, else by name."""
+    lab = LABS.get(result.technique)
+    keys = [k for k in (lab.headline if lab else ()) if k in result.metrics]
+    keys = keys or [
+        k for k in result.metrics if any(h in k.lower() for h in _HEADLINE) and not k.endswith(("_low", "_high"))
+    ]
     keys = keys[:limit] or list(result.metrics)[:limit]
     return ", ".join(f"{k}={result.metrics[k]:.4g}" for k in keys)
 
