@@ -149,11 +149,8 @@ def _results(args: argparse.Namespace) -> int:
 def cache_usage() -> dict[str, tuple[int, int]]:
     """Files and bytes of each lab's cache folder under ``LABKIT_HOME/cache``, by lab name."""
     root = config.home() / "cache"
-    out = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-        files = [f for f in folder.rglob("*") if f.is_file()]
-        out[folder.name] = (len(files), sum(f.stat().st_size for f in files))
-    return out
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    return {folder.name: config.folder_usage(folder) for folder in folders}
 
 
 def _cache(args: argparse.Namespace) -> int:

@@ -79,6 +79,12 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
+def folder_usage(folder: Path) -> tuple[int, int]:
+    """Files and bytes below ``folder`` (0, 0 when it does not exist)."""
+    files = [f for f in folder.rglob("*") if f.is_file()] if folder.is_dir() else []
+    return len(files), sum(f.stat().st_size for f in files)
+
+
 def store_path() -> Path:
     """Default path of the ResultStore file."""
     return home() / "results.sqlite"

@@ -325,10 +325,9 @@ def _calibrate(work: Path, paths: dict[str, Path], onnx_bytes: bytes, scale: int
 def cache_info() -> dict[str, Any]:
     """What the zk cache holds: circuits, reference strings, bytes on disk."""
     root = config.cache_dir("zk")
-    files = [p for p in root.rglob("*") if p.is_file()]
     circuits = [p for p in circuits_dir().iterdir() if (p / _META).exists()]
     return {"folder": str(root), "circuits": len(circuits), "reference_strings": len(list(root.glob("srs/*.srs"))),
-            "bytes": sum(p.stat().st_size for p in files)}  # fmt: skip
+            "bytes": config.folder_usage(root)[1]}  # fmt: skip
 
 
 def clear_cache(*, keep_reference_strings: bool = False) -> int:

@@ -68,19 +68,6 @@ def test_measure_costs_validates_repeat():
         measure_costs(width=4, repeat=0)
 
 
-def test_cache_command(monkeypatch, tmp_path, capsys):
-    from labkit import config
-    from labkit.zk.__main__ import main
-
-    monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
-    (config.cache_dir("zk", "circuits", "abc") / "pk.key").write_bytes(b"\0" * 1000)
-    assert main(["cache"]) == 0
-    assert '"bytes": 1000' in capsys.readouterr().out
-    assert main(["cache", "--clear"]) == 0
-    out = capsys.readouterr().out
-    assert "freed 0.0 MB" in out and '"bytes": 0' in out
-
-
 def test_benchmark_report_formats_the_numbers():
     from labkit.results import Result
     from labkit.zk.benchmark import report
