@@ -135,6 +135,7 @@ first_build = sum(steps.values())
 print(f"first build {first_build:.2f} s ({', '.join(f'{k} {v:.2f} s' for k, v in steps.items())})")
 print(f"same model again: {cached_build * 1e3:.0f} ms (from the cache: {not again.circuit.built})")
 first_run, second_run = first_build + proof.seconds, cached_build + proof.seconds
+# one proof costs the same either way: add this proof's time to each build
 print(f"with one proof each: {first_run:.2f} s, then {second_run:.2f} s -> {first_run / second_run:.1f}x faster")
 info = zk.cache_info()
 print(f"zk cache: {info['circuits']} circuits, {info['bytes'] / 1e6:.1f} MB in {info['folder']}")
