@@ -13,9 +13,24 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "bench", "config", "datasets", "doctor", "errors", "exercises", "results", "widgets",
-    "he", "inversion", "fl", "zk", "mpc", "dp", "tee", "pqc", "report",
-}  # fmt: skip
+    "bench",
+    "config",
+    "datasets",
+    "doctor",
+    "errors",
+    "exercises",
+    "results",
+    "widgets",
+    "he",
+    "inversion",
+    "fl",
+    "zk",
+    "mpc",
+    "dp",
+    "tee",
+    "pqc",
+    "report",
+}
 
 
 def __getattr__(name: str):

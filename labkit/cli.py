@@ -50,12 +50,14 @@ def lab_command(*, port: int = 8888, open_browser: bool = True, root: str | os.P
     """The JupyterLab command line `make lab` runs (tests start the same one)."""
     notebooks = Path(root) if root is not None else config.repo_root() / "notebooks"
     cmd = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={int(port)}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={notebooks}",
-    ]  # fmt: skip
+    ]
     if not open_browser:
         cmd.append("--ServerApp.open_browser=False")
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
@@ -110,8 +112,11 @@ def _report(args: argparse.Namespace) -> int:
     from .results import ResultStore
 
     if args.store and not Path(args.store).is_file():
-        print(f"labkit report: no ResultStore at {args.store}; run `labkit bench --store {args.store}` first, "
-              "or leave out --store to read the lab's own.", file=sys.stderr)  # fmt: skip
+        print(
+            f"labkit report: no ResultStore at {args.store}; run `labkit bench --store {args.store}` first, "
+            "or leave out --store to read the lab's own.",
+            file=sys.stderr,
+        )
         return 2
     path, rows = report.write(args.out, store=ResultStore(args.store))
     print(report.table(rows))

@@ -264,7 +264,10 @@ def voila_command(
     True
     """
     cmd = [
-        sys.executable, "-m", "voila", str(notebook),
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
         "--Voila.ip=127.0.0.1",
         f"--port={int(port)}",
         "--Voila.port_retries=0",
@@ -272,7 +275,7 @@ def voila_command(
         "--show_tracebacks=True",
         # JupyterLab-only extension, built for a newer lab than Voila ships: it fails to load there
         "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext",
-    ]  # fmt: skip
+    ]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd

@@ -247,7 +247,7 @@ _SMOKES: dict[str, Callable[[], str]] = dict(
             _smoke_tls,
             _smoke_widgets,
             _smoke_jupyter,
-        ),  # fmt: skip
+        ),
     )
 )
 
@@ -274,8 +274,15 @@ def run_check(check: Check, *, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
             ok, detail = False, f"process exited with code {proc.returncode}: {tail}"
     except subprocess.TimeoutExpired:
         ok, detail = False, f"no answer within {timeout:.0f} s"
-    return Outcome(check.name, check.operation, _version(check.distributions), check.required, ok,
-                   time.perf_counter() - start, detail)  # fmt: skip
+    return Outcome(
+        check.name,
+        check.operation,
+        _version(check.distributions),
+        check.required,
+        ok,
+        time.perf_counter() - start,
+        detail,
+    )
 
 
 def run(names: Iterable[str] | None = None, *, workers: int = 2, timeout: float = DEFAULT_TIMEOUT) -> list[Outcome]:

@@ -66,8 +66,14 @@ for backend in ("seal", "openfhe"):
     ctx = he.context(backend, "ckks", poly_modulus_degree=N)
     x, y = ctx.encrypt(a), ctx.encrypt(b)
     got = ctx.decrypt(x * y + x)
-    rows.append({"backend": backend, "slots": ctx.slots, "security": str(ctx.security),
-                 "max |error| of x*y + x": float(np.max(np.abs(got - (a * b + a))))})  # fmt: skip
+    rows.append(
+        {
+            "backend": backend,
+            "slots": ctx.slots,
+            "security": str(ctx.security),
+            "max |error| of x*y + x": float(np.max(np.abs(got - (a * b + a)))),
+        }
+    )
 pd.DataFrame(rows)
 
 # %% [markdown]
@@ -107,12 +113,24 @@ from labkit.he import lab
 from labkit.results import ResultStore
 
 store = ResultStore()
-trips = [lab.roundtrip(backend=bk, scheme=sc, poly_modulus_degree=N, n_values=N_VALUES, repeat=REPEAT)
-         for bk, sc in (("seal", "ckks"), ("openfhe", "ckks"), ("seal", "bfv"), ("openfhe", "bfv"))]  # fmt: skip
+trips = [
+    lab.roundtrip(backend=bk, scheme=sc, poly_modulus_degree=N, n_values=N_VALUES, repeat=REPEAT)
+    for bk, sc in (("seal", "ckks"), ("openfhe", "ckks"), ("seal", "bfv"), ("openfhe", "bfv"))
+]
 store.add_many(trips)
-pd.DataFrame([{"backend": r.params["backend"], "scheme": r.params["scheme"], "max error": f"{r.metrics['max_error']:.1e}",
-               "ciphertext KiB": r.metrics["ciphertext_bytes"] / 1024, "expansion x": r.metrics["expansion"],
-               **{f"{k} ms": 1e3 * t.median for k, t in r.timings.items()}} for r in trips]).round(4)  # fmt: skip
+pd.DataFrame(
+    [
+        {
+            "backend": r.params["backend"],
+            "scheme": r.params["scheme"],
+            "max error": f"{r.metrics['max_error']:.1e}",
+            "ciphertext KiB": r.metrics["ciphertext_bytes"] / 1024,
+            "expansion x": r.metrics["expansion"],
+            **{f"{k} ms": 1e3 * t.median for k, t in r.timings.items()},
+        }
+        for r in trips
+    ]
+).round(4)
 
 # %% [markdown]
 # The expansion column is the price in bytes: a ciphertext is two polynomials of N
@@ -138,8 +156,15 @@ pd.DataFrame(display_rows)
 import plotly.graph_objects as go
 
 levels = growth["ckks"].artifacts["levels"]
-fig = go.Figure([go.Bar(x=[f"after {r['multiplications']} mult." for r in levels],
-                        y=[r["bytes"] / 1024 for r in levels], name="ciphertext KiB")])  # fmt: skip
+fig = go.Figure(
+    [
+        go.Bar(
+            x=[f"after {r['multiplications']} mult." for r in levels],
+            y=[r["bytes"] / 1024 for r in levels],
+            name="ciphertext KiB",
+        )
+    ]
+)
 fig.update_layout(title="CKKS: every rescale drops a prime, the ciphertext shrinks", yaxis_title="KiB", height=320)
 fig
 

@@ -67,14 +67,28 @@ from labkit.he import inference, models
 
 lr, mlp = models.logistic_regression(), models.square_mlp()
 s = np.linspace(-lr.score_range, lr.score_range, 400)
-fig = go.Figure([go.Scatter(x=s, y=1 / (1 + np.exp(-s)), name="sigmoid"),
-                 go.Scatter(x=s, y=np.polynomial.polynomial.polyval(s, lr.sigmoid_poly), name="cubic fit")])  # fmt: skip
+fig = go.Figure(
+    [
+        go.Scatter(x=s, y=1 / (1 + np.exp(-s)), name="sigmoid"),
+        go.Scatter(x=s, y=np.polynomial.polynomial.polyval(s, lr.sigmoid_poly), name="cubic fit"),
+    ]
+)
 fig.update_layout(title="The sigmoid and its cubic replacement over the training scores", height=320)
 fig.show()
-pd.DataFrame([{"model": "logreg (breast_cancer)", "plaintext accuracy": lr.info["accuracy_sigmoid"],
-               "with the polynomial": lr.info["accuracy_polynomial"]},
-              {"model": "square MLP (digits)", "plaintext accuracy": mlp.info["accuracy"],
-               "with the polynomial": mlp.info["accuracy"]}])  # fmt: skip
+pd.DataFrame(
+    [
+        {
+            "model": "logreg (breast_cancer)",
+            "plaintext accuracy": lr.info["accuracy_sigmoid"],
+            "with the polynomial": lr.info["accuracy_polynomial"],
+        },
+        {
+            "model": "square MLP (digits)",
+            "plaintext accuracy": mlp.info["accuracy"],
+            "with the polynomial": mlp.info["accuracy"],
+        },
+    ]
+)
 
 # %% [markdown]
 # The cubic costs a fraction of a point on breast_cancer (it flattens where the sigmoid
@@ -95,20 +109,35 @@ pd.DataFrame([{"model": "logreg (breast_cancer)", "plaintext accuracy": lr.info[
 from labkit.results import ResultStore
 
 store = ResultStore()
-batched = [inference.run(model=m, backend=b, mode="batched", repeat=REPEAT)
-           for m in ("logreg", "mlp") for b in ("seal", "openfhe")]  # fmt: skip
+batched = [
+    inference.run(model=m, backend=b, mode="batched", repeat=REPEAT)
+    for m in ("logreg", "mlp")
+    for b in ("seal", "openfhe")
+]
 store.add_many(batched)
 
 
 def summarise(results):
-    return pd.DataFrame([{
-        "model": r.params["model"], "backend": r.params["backend"], "mode": r.params["mode"],
-        "samples": r.metrics["samples"], "acc. plaintext": r.metrics["accuracy_plain"],
-        "acc. encrypted": r.metrics["accuracy_encrypted"], "gap (points)": r.metrics["accuracy_gap_points"],
-        "latency s": r.metrics["latency_s"], "ms / sample": 1e3 * r.metrics["per_sample_s"],
-        "samples / s": r.metrics["throughput_per_s"], "server-only samples / s": r.metrics["server_throughput_per_s"],
-        "input MiB": r.metrics["input_ciphertext_bytes"] / 2**20,
-        "overhead x": r.metrics["overhead"]} for r in results]).round(4)  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "model": r.params["model"],
+                "backend": r.params["backend"],
+                "mode": r.params["mode"],
+                "samples": r.metrics["samples"],
+                "acc. plaintext": r.metrics["accuracy_plain"],
+                "acc. encrypted": r.metrics["accuracy_encrypted"],
+                "gap (points)": r.metrics["accuracy_gap_points"],
+                "latency s": r.metrics["latency_s"],
+                "ms / sample": 1e3 * r.metrics["per_sample_s"],
+                "samples / s": r.metrics["throughput_per_s"],
+                "server-only samples / s": r.metrics["server_throughput_per_s"],
+                "input MiB": r.metrics["input_ciphertext_bytes"] / 2**20,
+                "overhead x": r.metrics["overhead"],
+            }
+            for r in results
+        ]
+    ).round(4)
 
 
 summarise(batched)
@@ -123,8 +152,9 @@ summarise(batched)
 # plus one rotate-and-add to fold the two halves.
 
 # %%
-single = [inference.run(model="mlp", backend=b, mode="single", n_samples=N_SINGLE, repeat=REPEAT)
-          for b in ("seal", "openfhe")]  # fmt: skip
+single = [
+    inference.run(model="mlp", backend=b, mode="single", n_samples=N_SINGLE, repeat=REPEAT) for b in ("seal", "openfhe")
+]
 store.add_many(single)
 summarise(single)
 
@@ -157,8 +187,9 @@ explorer
 # %%
 from labkit.he import bench
 
-race = bench.run(suites=("wrapper", "ops"), ring_dimensions=RACE_RING_DIMENSIONS, repeat=RACE_REPEAT,
-                 store=store, progress=False)  # fmt: skip
+race = bench.run(
+    suites=("wrapper", "ops"), ring_dimensions=RACE_RING_DIMENSIONS, repeat=RACE_REPEAT, store=store, progress=False
+)
 table = pd.DataFrame(bench.table(race))
 table["ratio IQR"] = table.pop("ratio_iqr").map(lambda r: f"{r[0]:.2f}-{r[1]:.2f}" if r[0] else "")
 table.round(3)
@@ -181,10 +212,17 @@ fig
 
 # %%
 wrap = [r for r in race if r.name == "wrapper_overhead"]
-pd.DataFrame([{"backend": r.params["backend"], "labkit overhead %": r.metrics["overhead_percent"],
-               "IQR of paired ratios": f"{r.metrics['overhead_low']:.3f}-{r.metrics['overhead_high']:.3f}",
-               "TenSEAL CKKSVector overhead %": r.metrics.get("tenseal_vector_overhead_percent")}
-              for r in wrap]).round(2)  # fmt: skip
+pd.DataFrame(
+    [
+        {
+            "backend": r.params["backend"],
+            "labkit overhead %": r.metrics["overhead_percent"],
+            "IQR of paired ratios": f"{r.metrics['overhead_low']:.3f}-{r.metrics['overhead_high']:.3f}",
+            "TenSEAL CKKSVector overhead %": r.metrics.get("tenseal_vector_overhead_percent"),
+        }
+        for r in wrap
+    ]
+).round(2)
 
 # %% [markdown]
 # ## 7. The backend race widget
@@ -209,8 +247,15 @@ rows = []
 for r in batched + single:
     ov = r.metrics["overhead"]
     where = "below" if ov < claim_low else "above" if ov > claim_high else "inside"
-    rows.append({"model": r.params["model"], "backend": r.params["backend"], "mode": r.params["mode"],
-                 "measured overhead x": round(ov), "vs 10x-100x": where})  # fmt: skip
+    rows.append(
+        {
+            "model": r.params["model"],
+            "backend": r.params["backend"],
+            "mode": r.params["mode"],
+            "measured overhead x": round(ov),
+            "vs 10x-100x": where,
+        }
+    )
 claims = pd.DataFrame(rows)
 claims
 

@@ -63,6 +63,7 @@ UTILITY_ROUNDS = config.pick(15, 3)
 # %%
 import pandas as pd
 import plotly.graph_objects as go
+from IPython.display import display
 
 from labkit import fl, inversion
 from labkit.exercises import check
@@ -123,13 +124,27 @@ go.Figure(go.Bar(x=list(range(10)), y=bias_grad)).update_layout(
 # %%
 rows, recs = [], []
 for kind, iters in [("dlg", ITERS_LBFGS), ("idlg", ITERS_LBFGS), ("ig", ITERS_IG)]:
-    out = inversion.attack(kind, model=model, gradients=grads, input_shape=digits.image_shape, iterations=iters,
-                           true_images=x0.numpy(), true_labels=y0.numpy())  # fmt: skip
+    out = inversion.attack(
+        kind,
+        model=model,
+        gradients=grads,
+        input_shape=digits.image_shape,
+        iterations=iters,
+        true_images=x0.numpy(),
+        true_labels=y0.numpy(),
+    )
     m = out.result.metrics
-    rows.append({"attack": kind, "PSNR (dB)": m["psnr"], "SSIM": m["ssim"], "label": out.labels.tolist(),
-                 "seconds": m["seconds"]})  # fmt: skip
+    rows.append(
+        {
+            "attack": kind,
+            "PSNR (dB)": m["psnr"],
+            "SSIM": m["ssim"],
+            "label": out.labels.tolist(),
+            "seconds": m["seconds"],
+        }
+    )
     recs.append(out.reconstruction[0])
-display(pd.DataFrame(rows).round(3))  # noqa: F821
+display(pd.DataFrame(rows).round(3))
 views.image_grid([x0.numpy()[0], *recs], ["private", "DLG", "iDLG", "Inverting Gradients"])
 
 # %% [markdown]
@@ -153,8 +168,15 @@ views.image_grid([sp.true_images[0], sp.reconstruction[0]], ["private patch", "I
 # private image is paired with its best distinct reconstruction (Hungarian matching on PSNR).
 
 # %%
-batch_rows = sweep("batch_size", BATCH_SIZES, attack_kind="idlg", iterations=ITERS_LBFGS, n_images=N_IMAGES,
-                   measure_utility=False, store=store)  # fmt: skip
+batch_rows = sweep(
+    "batch_size",
+    BATCH_SIZES,
+    attack_kind="idlg",
+    iterations=ITERS_LBFGS,
+    n_images=N_IMAGES,
+    measure_utility=False,
+    store=store,
+)
 batch_df = pd.DataFrame(batch_rows)[["value", "psnr", "ssim", "label_accuracy", "seconds"]]
 batch_df.columns = ["batch size", "PSNR (dB)", "SSIM", "label accuracy", "seconds"]
 batch_df.round(3)
@@ -193,8 +215,15 @@ pd.DataFrame(steps_rows).round(3)
 # %%
 frontier = []
 for knob, values in SWEEPS.items():
-    frontier += sweep(knob, values, attack_kind="ig", iterations=ITERS_IG, n_images=N_IMAGES,
-                      utility_rounds=UTILITY_ROUNDS, store=store)  # fmt: skip
+    frontier += sweep(
+        knob,
+        values,
+        attack_kind="ig",
+        iterations=ITERS_IG,
+        n_images=N_IMAGES,
+        utility_rounds=UTILITY_ROUNDS,
+        store=store,
+    )
 columns = ["knob", "value", "psnr", "ssim", "label_accuracy", "accuracy", "accuracy_cost", "epsilon_approx"]
 front = pd.DataFrame(frontier).reindex(columns=columns)
 front.round(3)
@@ -202,11 +231,22 @@ front.round(3)
 # %%
 fig = go.Figure()
 for knob, part in front.groupby("knob"):
-    fig.add_trace(go.Scatter(x=part["psnr"], y=part["accuracy"], mode="lines+markers", name=knob,
-                             text=[f"{knob}={v:g}" for v in part["value"]]))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=part["psnr"],
+            y=part["accuracy"],
+            mode="lines+markers",
+            name=knob,
+            text=[f"{knob}={v:g}" for v in part["value"]],
+        )
+    )
 fig.add_vline(x=12, line_dash="dot", annotation_text="12 dB")
-fig.update_layout(title="Privacy-utility frontier (left = private, up = useful)", xaxis_title="attack PSNR (dB)",
-                  yaxis_title="test accuracy after federated training", height=380)  # fmt: skip
+fig.update_layout(
+    title="Privacy-utility frontier (left = private, up = useful)",
+    xaxis_title="attack PSNR (dB)",
+    yaxis_title="test accuracy after federated training",
+    height=380,
+)
 
 # %% [markdown]
 # ## 6. Secure aggregation: "apply HE to the aggregation step"
@@ -222,13 +262,24 @@ fig.update_layout(title="Privacy-utility frontier (left = private, up = useful)"
 # %%
 sa_rows = []
 for n in CLIENTS:
-    s = run_scenario(attack_kind="idlg", iterations=ITERS_LBFGS, n_clients=n, seed=1,
-                     secure_aggregator=fl.CKKSSum() if n > 1 else None)  # fmt: skip
+    s = run_scenario(
+        attack_kind="idlg",
+        iterations=ITERS_LBFGS,
+        n_clients=n,
+        seed=1,
+        secure_aggregator=fl.CKKSSum() if n > 1 else None,
+    )
     m = s.result.metrics
-    sa_rows.append({"clients summed": n, "PSNR of the target (dB)": m["psnr"], "attacker batch": m["attacker_batch"],
-                    "server sees": s.result.artifacts["server_sees"],
-                    "aggregation time vs plain sum": m.get("aggregation_overhead", 1.0),
-                    "bytes to the server": m.get("aggregation_bytes_to_server", n * 4810 * 4)})  # fmt: skip
+    sa_rows.append(
+        {
+            "clients summed": n,
+            "PSNR of the target (dB)": m["psnr"],
+            "attacker batch": m["attacker_batch"],
+            "server sees": s.result.artifacts["server_sees"],
+            "aggregation time vs plain sum": m.get("aggregation_overhead", 1.0),
+            "bytes to the server": m.get("aggregation_bytes_to_server", n * 4810 * 4),
+        }
+    )
 sa = pd.DataFrame(sa_rows)
 sa.round(3)
 
@@ -274,29 +325,48 @@ noise = front[front.knob == "gaussian_noise"].set_index("value")["psnr"]
 first_stop = {k: (p[p.psnr < 12]["value"].min() if (p.psnr < 12).any() else None) for k, p in front.groupby("knob")}
 digits_psnr, patch_psnr = rows[1]["PSNR (dB)"], sp.result.metrics["psnr"]
 labels_ok = min(sp.result.metrics["label_accuracy"], out.result.metrics["label_accuracy"])
-claims = pd.DataFrame([
-    {"claim": "gradient inversion reconstructs training data from shared gradients (practitioner guide)",
-     "published": "DLG ConvNet CIFAR-10 batch 1: 23.4 dB (breaching examples)",
-     "measured": f"digits batch 1: {digits_psnr:.0f} dB; 32x32 patch: {patch_psnr:.1f} dB",
-     "verdict": "holds" if digits_psnr >= 25 and patch_psnr >= 20 else "partly (raise the iterations)"},
-    {"claim": "iDLG label recovery always succeeds at batch 1 (Zhao et al. 2020)", "published": "100%",
-     "measured": f"{labels_ok:.0%} on the attacks above", "verdict": "holds" if labels_ok == 1 else "fails"},
-    {"claim": "noise of variance >= 1e-2 (sigma >= 0.1) stops the attack (DLG paper)", "published": "DLG, L-BFGS",
-     "measured": f"Inverting Gradients at sigma 0.1: {noise.get(0.1, float('nan')):.1f} dB; "
-                 f"first sigma below 12 dB: {first_stop.get('gaussian_noise')}",
-     "verdict": "not against IG" if noise.get(0.1, 0) >= 12 else "holds"},
-    {"claim": "pruning above ~20% stops the attack (DLG paper)", "published": "DLG, L-BFGS",
-     "measured": f"first pruning ratio below 12 dB: {first_stop.get('pruning')}",
-     "verdict": "needs far more" if (first_stop.get("pruning") or 1) > 0.2 else "holds"},
-    {"claim": "HE (CKKS) costs 10x-100x over plaintext; best use: gradient aggregation (practitioner guide)",
-     "published": "10x-100x",
-     "measured": f"CKKS sum of {sa.iloc[1]['clients summed']} updates: {sa.iloc[1]['aggregation time vs plain sum']:.0f}x a plain sum",
-     "verdict": "holds" if 10 <= sa.iloc[1]["aggregation time vs plain sum"] <= 100 else "outside the range"},
-    {"claim": "secure aggregation protects each client's gradient", "published": "(the guide's implied promise)",
-     "measured": f"target PSNR {sa.iloc[1]['PSNR of the target (dB)']:.0f} dB behind {sa.iloc[1]['clients summed']} clients, "
-                 f"{sa.iloc[-1]['PSNR of the target (dB)']:.1f} dB behind {sa.iloc[-1]['clients summed']}",
-     "verdict": "only with enough clients x batch"},
-])  # fmt: skip
+claims = pd.DataFrame(
+    [
+        {
+            "claim": "gradient inversion reconstructs training data from shared gradients (practitioner guide)",
+            "published": "DLG ConvNet CIFAR-10 batch 1: 23.4 dB (breaching examples)",
+            "measured": f"digits batch 1: {digits_psnr:.0f} dB; 32x32 patch: {patch_psnr:.1f} dB",
+            "verdict": "holds" if digits_psnr >= 25 and patch_psnr >= 20 else "partly (raise the iterations)",
+        },
+        {
+            "claim": "iDLG label recovery always succeeds at batch 1 (Zhao et al. 2020)",
+            "published": "100%",
+            "measured": f"{labels_ok:.0%} on the attacks above",
+            "verdict": "holds" if labels_ok == 1 else "fails",
+        },
+        {
+            "claim": "noise of variance >= 1e-2 (sigma >= 0.1) stops the attack (DLG paper)",
+            "published": "DLG, L-BFGS",
+            "measured": f"Inverting Gradients at sigma 0.1: {noise.get(0.1, float('nan')):.1f} dB; "
+            f"first sigma below 12 dB: {first_stop.get('gaussian_noise')}",
+            "verdict": "not against IG" if noise.get(0.1, 0) >= 12 else "holds",
+        },
+        {
+            "claim": "pruning above ~20% stops the attack (DLG paper)",
+            "published": "DLG, L-BFGS",
+            "measured": f"first pruning ratio below 12 dB: {first_stop.get('pruning')}",
+            "verdict": "needs far more" if (first_stop.get("pruning") or 1) > 0.2 else "holds",
+        },
+        {
+            "claim": "HE (CKKS) costs 10x-100x over plaintext; best use: gradient aggregation (practitioner guide)",
+            "published": "10x-100x",
+            "measured": f"CKKS sum of {sa.iloc[1]['clients summed']} updates: {sa.iloc[1]['aggregation time vs plain sum']:.0f}x a plain sum",
+            "verdict": "holds" if 10 <= sa.iloc[1]["aggregation time vs plain sum"] <= 100 else "outside the range",
+        },
+        {
+            "claim": "secure aggregation protects each client's gradient",
+            "published": "(the guide's implied promise)",
+            "measured": f"target PSNR {sa.iloc[1]['PSNR of the target (dB)']:.0f} dB behind {sa.iloc[1]['clients summed']} clients, "
+            f"{sa.iloc[-1]['PSNR of the target (dB)']:.1f} dB behind {sa.iloc[-1]['clients summed']}",
+            "verdict": "only with enough clients x batch",
+        },
+    ]
+)
 claims
 
 # %% [markdown]

@@ -198,12 +198,24 @@ print("verify(..., commitment=published)   :", owner.verify(cheat_proof, commitm
 
 circuits = pd.DataFrame(
     [
-        {"model": f"digits MLP 64-{WIDTH}-10", "params": "public", "weights": sum(p.numel() for p in mlp.parameters()),
-         "rows used": audit.circuit.num_rows, "logrows": audit.logrows, "proving key MB": audit.sizes()["pk"] / 1e6},
-        {"model": "cancer logistic regression", "params": "hashed", "weights": sum(p.numel() for p in clf.parameters()),
-         "rows used": owner.circuit.num_rows, "logrows": owner.logrows, "proving key MB": owner.sizes()["pk"] / 1e6},
+        {
+            "model": f"digits MLP 64-{WIDTH}-10",
+            "params": "public",
+            "weights": sum(p.numel() for p in mlp.parameters()),
+            "rows used": audit.circuit.num_rows,
+            "logrows": audit.logrows,
+            "proving key MB": audit.sizes()["pk"] / 1e6,
+        },
+        {
+            "model": "cancer logistic regression",
+            "params": "hashed",
+            "weights": sum(p.numel() for p in clf.parameters()),
+            "rows used": owner.circuit.num_rows,
+            "logrows": owner.logrows,
+            "proving key MB": owner.sizes()["pk"] / 1e6,
+        },
     ]
-)  # fmt: skip
+)
 circuits
 
 # %% [markdown]
@@ -260,10 +272,17 @@ print(f"bound B = {bound:.4f}, tolerance {server.tolerance:.2e}, circuit logrows
 norm_rows = []
 for label, update in (("honest client", honest_update), ("boosted (x10) client", poisoned_update)):
     p = server.prove(update)
-    norm_rows.append({"client": label, "true norm": np.linalg.norm(update), "stated excess": server.excess(p),
-                      "true excess": max(0.0, np.linalg.norm(update) ** 2 - bound**2),
-                      "proof verifies": server.zk.verify(p), "server accepts": server.verify(p),
-                      "commitment": server.commitment(p)[:12] + "..."})  # fmt: skip
+    norm_rows.append(
+        {
+            "client": label,
+            "true norm": np.linalg.norm(update),
+            "stated excess": server.excess(p),
+            "true excess": max(0.0, np.linalg.norm(update) ** 2 - bound**2),
+            "proof verifies": server.zk.verify(p),
+            "server accepts": server.verify(p),
+            "commitment": server.commitment(p)[:12] + "...",
+        }
+    )
     last_norm_proof = p
 pd.DataFrame(norm_rows).set_index("client")
 
@@ -328,13 +347,37 @@ k0 = int(next(r for r in by_width if r.params["width"] == SWEEP_WIDTHS[-1]).metr
 by_rows = sweep(widths=[SWEEP_WIDTHS[-1]], logrows=[k0 + d for d in EXTRA_LOGROWS])
 
 fig = make_subplots(rows=1, cols=2, subplot_titles=("prove time vs hidden width", "prove time vs circuit size"))
-fig.add_trace(go.Scatter(x=[r.params["width"] for r in by_width], y=[r.metrics["prove_s"] for r in by_width],
-                         mode="lines+markers", name="prove (s)"), row=1, col=1)  # fmt: skip
-fig.add_trace(go.Scatter(x=[r.params["width"] for r in by_width], y=[r.metrics["pk_bytes"] / 1e8 for r in by_width],
-                         mode="lines+markers", name="proving key (100 MB)"), row=1, col=1)  # fmt: skip
+fig.add_trace(
+    go.Scatter(
+        x=[r.params["width"] for r in by_width],
+        y=[r.metrics["prove_s"] for r in by_width],
+        mode="lines+markers",
+        name="prove (s)",
+    ),
+    row=1,
+    col=1,
+)
+fig.add_trace(
+    go.Scatter(
+        x=[r.params["width"] for r in by_width],
+        y=[r.metrics["pk_bytes"] / 1e8 for r in by_width],
+        mode="lines+markers",
+        name="proving key (100 MB)",
+    ),
+    row=1,
+    col=1,
+)
 rows_points = [next(r for r in by_width if r.params["width"] == SWEEP_WIDTHS[-1]), *by_rows]
-fig.add_trace(go.Scatter(x=[int(r.metrics["logrows"]) for r in rows_points], y=[r.metrics["prove_s"] for r in rows_points],
-                         mode="lines+markers", name=f"prove (s), width {SWEEP_WIDTHS[-1]}"), row=1, col=2)  # fmt: skip
+fig.add_trace(
+    go.Scatter(
+        x=[int(r.metrics["logrows"]) for r in rows_points],
+        y=[r.metrics["prove_s"] for r in rows_points],
+        mode="lines+markers",
+        name=f"prove (s), width {SWEEP_WIDTHS[-1]}",
+    ),
+    row=1,
+    col=2,
+)
 fig.update_xaxes(title_text="hidden units", row=1, col=1)
 fig.update_xaxes(title_text="logrows (circuit has 2^logrows rows)", row=1, col=2)
 fig.update_layout(height=380)

@@ -98,22 +98,29 @@ fig.show()
 stats = views.share_statistics(seen)
 rows = []
 for who in ("0", "1", "plain"):
-    rows.append({
-        "view": f"party {who}'s shares" if who != "plain" else "the plain encoding",
-        "max bit bias": stats.metrics[f"bit_bias_max_{who}"],
-        "chi-square p (top byte uniform)": stats.metrics[f"chi2_pvalue_{who}"],
-        "corr. with secret": stats.metrics.get(f"corr_{who}", float("nan")),
-        "KS p (digits vs zeros)": stats.metrics.get(f"ks_pvalue_{who}", float("nan")),
-    })  # fmt: skip
+    rows.append(
+        {
+            "view": f"party {who}'s shares" if who != "plain" else "the plain encoding",
+            "max bit bias": stats.metrics[f"bit_bias_max_{who}"],
+            "chi-square p (top byte uniform)": stats.metrics[f"chi2_pvalue_{who}"],
+            "corr. with secret": stats.metrics.get(f"corr_{who}", float("nan")),
+            "KS p (digits vs zeros)": stats.metrics.get(f"ks_pvalue_{who}", float("nan")),
+        }
+    )
 pd.DataFrame(rows).round(4)
 
 # %%
 top_digits = views.top_byte(seen["real"][0])
 top_zeros = views.top_byte(seen["zeros"][0])
-fig = go.Figure([go.Histogram(x=top_digits, name="shares of the digits", opacity=0.6, nbinsx=64),
-                 go.Histogram(x=top_zeros, name="shares of zeros", opacity=0.6, nbinsx=64)])  # fmt: skip
-fig.update_layout(barmode="overlay", height=300, title="Party 0's view: top byte of its shares",
-                  xaxis_title="top byte (0-255)")  # fmt: skip
+fig = go.Figure(
+    [
+        go.Histogram(x=top_digits, name="shares of the digits", opacity=0.6, nbinsx=64),
+        go.Histogram(x=top_zeros, name="shares of zeros", opacity=0.6, nbinsx=64),
+    ]
+)
+fig.update_layout(
+    barmode="overlay", height=300, title="Party 0's view: top byte of its shares", xaxis_title="top byte (0-255)"
+)
 fig.show()
 
 # %% [markdown]
@@ -145,12 +152,14 @@ from labkit.mpc import attacks
 victims = digits.X_test[:4]
 leak_tfp, r_tfp = attacks.curious_model_owner(victims, provider="TFP", allow_insecure=True)
 leak_ttp, r_ttp = attacks.curious_model_owner(victims, provider="TTP")
-fig = make_subplots(rows=3, cols=4, vertical_spacing=0.06,
-                    row_titles=["data owner's digits", "party 0 with TFP", "party 0 with TTP"])  # fmt: skip
+fig = make_subplots(
+    rows=3, cols=4, vertical_spacing=0.06, row_titles=["data owner's digits", "party 0 with TFP", "party 0 with TTP"]
+)
 for col in range(4):
     for row, source in enumerate((victims, leak_tfp, np.clip(leak_ttp, -1e15, 1e15)), start=1):
-        fig.add_trace(go.Heatmap(z=source[col].reshape(8, 8)[::-1], colorscale="gray", showscale=False),
-                      row=row, col=col + 1)  # fmt: skip
+        fig.add_trace(
+            go.Heatmap(z=source[col].reshape(8, 8)[::-1], colorscale="gray", showscale=False), row=row, col=col + 1
+        )
 fig.update_layout(height=480, margin={"t": 20, "b": 10})
 fig.show()
 pd.DataFrame([{"provider": r.params["provider"], **r.metrics, "flags": ", ".join(r.flags)} for r in (r_tfp, r_ttp)])
@@ -180,8 +189,19 @@ for parties in (2, 3):
 runs[2]
 
 # %%
-cols = ["accuracy_private", "accuracy_plaintext", "agreement", "max_abs_error", "rounds", "bytes_max_party",
-        "dealer_rounds", "online_seconds", "overhead", "latency_lan_s", "latency_wan_s"]  # fmt: skip
+cols = [
+    "accuracy_private",
+    "accuracy_plaintext",
+    "agreement",
+    "max_abs_error",
+    "rounds",
+    "bytes_max_party",
+    "dealer_rounds",
+    "online_seconds",
+    "overhead",
+    "latency_lan_s",
+    "latency_wan_s",
+]
 pd.DataFrame({f"{p} parties": {c: r.metrics[c] for c in cols} for p, r in runs.items()}).round(5)
 
 # %% [markdown]
@@ -197,8 +217,15 @@ pd.DataFrame({f"{p} parties": {c: r.metrics[c] for c in cols} for p, r in runs.i
 reveal_rows = []
 for reveal in ("logits", "probabilities", "label"):
     _, r = inference.private_inference(mlp, X[:20], labels=y[:20], parties=2, reveal=reveal, repeat=0)
-    reveal_rows.append({"reveal": reveal, "rounds": r.metrics["rounds"], "MB": r.metrics["bytes_max_party"] / 1e6,
-                        "agreement": r.metrics["agreement"], "max abs error": r.metrics["max_abs_error"]})  # fmt: skip
+    reveal_rows.append(
+        {
+            "reveal": reveal,
+            "rounds": r.metrics["rounds"],
+            "MB": r.metrics["bytes_max_party"] / 1e6,
+            "agreement": r.metrics["agreement"],
+            "max abs error": r.metrics["max_abs_error"],
+        }
+    )
 pd.DataFrame(reveal_rows)
 
 # %% [markdown]
@@ -212,8 +239,9 @@ pd.DataFrame(reveal_rows)
 # %%
 cancer = datasets.load("breast_cancer")
 logreg = models.load("breast_cancer_logreg")
-_, lr_run = inference.private_inference(logreg, cancer.X_test[:N_INFER], labels=cancer.y_test[:N_INFER],
-                                        parties=2, repeat=REPEAT)  # fmt: skip
+_, lr_run = inference.private_inference(
+    logreg, cancer.X_test[:N_INFER], labels=cancer.y_test[:N_INFER], parties=2, repeat=REPEAT
+)
 lr_run
 
 # %% [markdown]
@@ -232,9 +260,11 @@ from labkit.mpc import secure_sum
 rng = np.random.default_rng(config.seed())
 updates = rng.normal(scale=0.01, size=(CLIENTS, UPDATE_SIZE))
 total, agg = secure_sum(updates, parties=2, repeat=REPEAT)
-print(f"max |secure - plain| = {np.abs(total - updates.sum(axis=0)).max():.2e} "
-      f"(bound {agg.metrics['error_bound']:.2e}), {agg.metrics['rounds']:.0f} round, "
-      f"{agg.metrics['bytes_max_party'] / 1e3:.0f} kB per server")  # fmt: skip
+print(
+    f"max |secure - plain| = {np.abs(total - updates.sum(axis=0)).max():.2e} "
+    f"(bound {agg.metrics['error_bound']:.2e}), {agg.metrics['rounds']:.0f} round, "
+    f"{agg.metrics['bytes_max_party'] / 1e3:.0f} kB per server"
+)
 agg
 
 # %% [markdown]
@@ -249,11 +279,19 @@ agg
 from labkit.mpc import network
 
 cost_rows = []
-for label, r in [("digits MLP, 2 parties", runs[2]), ("digits MLP, 3 parties", runs[3]),
-                 ("logistic regression, 2 parties", lr_run), ("secure sum, 2 servers", agg)]:  # fmt: skip
+for label, r in [
+    ("digits MLP, 2 parties", runs[2]),
+    ("digits MLP, 3 parties", runs[3]),
+    ("logistic regression, 2 parties", lr_run),
+    ("secure sum, 2 servers", agg),
+]:
     for link in network.LINKS:
-        e = network.estimate(compute_s=r.metrics["compute_seconds"], rounds=r.metrics["rounds"],
-                             bytes_=r.metrics["bytes_max_party"], link=link)  # fmt: skip
+        e = network.estimate(
+            compute_s=r.metrics["compute_seconds"],
+            rounds=r.metrics["rounds"],
+            bytes_=r.metrics["bytes_max_party"],
+            link=link,
+        )
         cost_rows.append({"workload": label, "link": link.name, **{k: v * 1e3 for k, v in e.as_dict().items()}})
 costs = pd.DataFrame(cost_rows).rename(columns=lambda c: c.replace("_s", " ms"))
 costs.round(2)
@@ -282,8 +320,10 @@ from labkit.mpc import faults
 
 crash = faults.party_crash(parties=2, victim=1, after=0.2)
 print(crash.artifacts["error"])
-print(f"detected {crash.metrics['detected_seconds'] * 1e3:.0f} ms after the kill; "
-      f"party processes still alive: {crash.metrics['survivors_alive']:.0f}")  # fmt: skip
+print(
+    f"detected {crash.metrics['detected_seconds'] * 1e3:.0f} ms after the kill; "
+    f"party processes still alive: {crash.metrics['survivors_alive']:.0f}"
+)
 
 # %% [markdown]
 # ## 9. MPC against HE on the same task
@@ -303,15 +343,26 @@ except ImportError as exc:  # HE backends missing: the comparison is skipped, no
     he = None
     print("HE is not available here:", exc)
 for label, r, compute, rounds, nbytes in [
-    ("MPC (CrypTen, 2 parties)", lr_run, lr_run.metrics["compute_seconds"], lr_run.metrics["rounds"],
-     lr_run.metrics["bytes_max_party"]),
+    (
+        "MPC (CrypTen, 2 parties)",
+        lr_run,
+        lr_run.metrics["compute_seconds"],
+        lr_run.metrics["rounds"],
+        lr_run.metrics["bytes_max_party"],
+    ),
     *([("HE (CKKS, batched)", he, he.metrics["latency_s"], 1, he.metrics["input_ciphertext_bytes"])] if he else []),
-]:  # fmt: skip
-    row = {"technique": label, "overhead (measured)": r.metrics["overhead"], "compute s": compute,
-           "rounds": rounds, "MB sent": nbytes / 1e6}  # fmt: skip
+]:
+    row = {
+        "technique": label,
+        "overhead (measured)": r.metrics["overhead"],
+        "compute s": compute,
+        "rounds": rounds,
+        "MB sent": nbytes / 1e6,
+    }
     for link in network.LINKS:
-        row[f"{link.name} s (modelled)"] = network.estimate(compute_s=compute, rounds=rounds, bytes_=nbytes,
-                                                            link=link).total_s  # fmt: skip
+        row[f"{link.name} s (modelled)"] = network.estimate(
+            compute_s=compute, rounds=rounds, bytes_=nbytes, link=link
+        ).total_s
     he_rows.append(row)
 pd.DataFrame(he_rows).round(4)
 
@@ -336,12 +387,22 @@ from labkit.results import ResultStore
 
 ResultStore().add_many([runs[2], runs[3], lr_run, agg, crash])  # for the dashboard and `labkit report`
 print(benchmark.closing_note([runs[2], runs[3], lr_run]))
-claims = pd.DataFrame([
-    {"model": "logistic regression", "published ratio": 61 / 0.11, "ours (2 parties)": lr_run.metrics["overhead"],
-     "accuracy equal?": lr_run.metrics["agreement"] >= 0.99},
-    {"model": "MLP", "published ratio": 264 / 2.3, "ours (2 parties)": runs[2].metrics["overhead"],
-     "accuracy equal?": runs[2].metrics["agreement"] >= 0.99},
-])  # fmt: skip
+claims = pd.DataFrame(
+    [
+        {
+            "model": "logistic regression",
+            "published ratio": 61 / 0.11,
+            "ours (2 parties)": lr_run.metrics["overhead"],
+            "accuracy equal?": lr_run.metrics["agreement"] >= 0.99,
+        },
+        {
+            "model": "MLP",
+            "published ratio": 264 / 2.3,
+            "ours (2 parties)": runs[2].metrics["overhead"],
+            "accuracy equal?": runs[2].metrics["agreement"] >= 0.99,
+        },
+    ]
+)
 claims.round(1)
 
 # %% [markdown]
@@ -377,8 +438,12 @@ check("05.sum_error_bound", answer)
 
 # %%
 print(prompt("05.wan_bottleneck"))
-wan = network.estimate(compute_s=runs[2].metrics["compute_seconds"], rounds=runs[2].metrics["rounds"],
-                       bytes_=runs[2].metrics["bytes_max_party"], link=network.WAN)  # fmt: skip
+wan = network.estimate(
+    compute_s=runs[2].metrics["compute_seconds"],
+    rounds=runs[2].metrics["rounds"],
+    bytes_=runs[2].metrics["bytes_max_party"],
+    link=network.WAN,
+)
 parts = wan.as_dict()
 answer = max(
     {"compute": parts["compute_s"], "rounds": parts["latency_s"], "bytes": parts["transfer_s"]}.items(),

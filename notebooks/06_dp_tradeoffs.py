@@ -80,8 +80,12 @@ fig = go.Figure()
 for eps in (0.5, 1, 2, 8):
     fig.add_scatter(x=fpr, y=np.minimum(1, np.exp(eps) * fpr), name=f"ε = {eps}")
 fig.add_scatter(x=fpr, y=fpr, name="random guessing", line={"dash": "dot", "color": "grey"})
-fig.update_layout(title="The best membership test DP allows (δ = 0)", xaxis_title="false-positive rate",
-                  yaxis_title="true-positive rate, at most", height=360)  # fmt: skip
+fig.update_layout(
+    title="The best membership test DP allows (δ = 0)",
+    xaxis_title="false-positive rate",
+    yaxis_title="true-positive rate, at most",
+    height=360,
+)
 fig
 
 # %% [markdown]
@@ -105,10 +109,15 @@ steps = epochs * -(-n // batch)
 delta = accounting.default_delta(n)
 rows = []
 for sigma in (0.6, 0.8, 1.0, 1.5, 2.0, 4.0):
-    rows.append({"noise multiplier σ": sigma,
-                 "ε (RDP)": accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=delta),
-                 "ε (PRV)": accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=delta,
-                                               accountant="prv")})  # fmt: skip
+    rows.append(
+        {
+            "noise multiplier σ": sigma,
+            "ε (RDP)": accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=delta),
+            "ε (PRV)": accounting.epsilon(
+                noise_multiplier=sigma, sample_rate=q, steps=steps, delta=delta, accountant="prv"
+            ),
+        }
+    )
 print(f"q = {q:.4f}, {steps} steps, δ = {delta:g}")
 pd.DataFrame(rows).round(3)
 
@@ -136,11 +145,15 @@ single
 # %%
 m = single.metrics
 print(single.artifacts["guarantee"], "| recomputed by a fresh accountant:", round(m["epsilon_check"], 4))
-print(f"accuracy {m['accuracy']:.1%} with DP, {m['baseline_accuracy']:.1%} without: "
-      f"{m['accuracy_cost'] * 100:.1f} points lost")  # fmt: skip
+print(
+    f"accuracy {m['accuracy']:.1%} with DP, {m['baseline_accuracy']:.1%} without: "
+    f"{m['accuracy_cost'] * 100:.1f} points lost"
+)
 print(f"noise multiplier {m['noise_multiplier']:.3f}, sample rate {m['sample_rate']:.4f}, {int(m['steps'])} steps")
-print(f"one DP-SGD epoch takes {m['overhead']:.2f}x a plain epoch "
-      f"(IQR of paired ratios {m['overhead_low']:.2f}-{m['overhead_high']:.2f})")  # fmt: skip
+print(
+    f"one DP-SGD epoch takes {m['overhead']:.2f}x a plain epoch "
+    f"(IQR of paired ratios {m['overhead_low']:.2f}-{m['overhead_high']:.2f})"
+)
 print("flags:", single.flags, "| secure mode:", single.artifacts["secure_mode"])
 
 # %% [markdown]
@@ -158,8 +171,16 @@ print("flags:", single.flags, "| secure mode:", single.artifacts["secure_mode"])
 # %%
 results = {name: dp.sweep(name, values=EPSILONS) for name in DATASETS}
 tables = {name: dp.frontier(rs) for name, rs in results.items()}
-ROUND = {"epsilon": 3, "noise_multiplier": 3, "accuracy": 3, "attack_auc": 3, "attack_auc_calibrated": 3,
-         "tpr_at_low_fpr": 3, "empirical_epsilon": 3, "overhead": 2}  # fmt: skip
+ROUND = {
+    "epsilon": 3,
+    "noise_multiplier": 3,
+    "accuracy": 3,
+    "attack_auc": 3,
+    "attack_auc_calibrated": 3,
+    "tpr_at_low_fpr": 3,
+    "empirical_epsilon": 3,
+    "overhead": 2,
+}
 tables["digits"].round(ROUND)  # delta stays unrounded: an epsilon is meaningless without it
 
 # %%
@@ -167,10 +188,19 @@ fig = go.Figure()
 for name, table in tables.items():
     private, nonprivate = table[table["private"]], table[~table["private"]]
     fig.add_scatter(x=private["epsilon"], y=private["accuracy"], mode="lines+markers", name=f"{name}: DP-SGD")
-    fig.add_scatter(x=[private["epsilon"].min(), private["epsilon"].max()], y=[nonprivate["accuracy"].iloc[0]] * 2,
-                    mode="lines", line={"dash": "dash"}, name=f"{name}: no DP")  # fmt: skip
-fig.update_layout(title="Test accuracy against the privacy budget", xaxis={"type": "log", "title": "ε (accountant)"},
-                  yaxis_title="test accuracy", height=380)  # fmt: skip
+    fig.add_scatter(
+        x=[private["epsilon"].min(), private["epsilon"].max()],
+        y=[nonprivate["accuracy"].iloc[0]] * 2,
+        mode="lines",
+        line={"dash": "dash"},
+        name=f"{name}: no DP",
+    )
+fig.update_layout(
+    title="Test accuracy against the privacy budget",
+    xaxis={"type": "log", "title": "ε (accountant)"},
+    yaxis_title="test accuracy",
+    height=380,
+)
 fig
 
 # %% [markdown]
@@ -192,8 +222,14 @@ fig
 knobs = {over: dp.sweep("digits", over=over) for over in ("max_grad_norm", "batch_size")}
 fig = make_subplots(rows=1, cols=2, subplot_titles=("clip norm C (ε = 3)", "expected batch size (ε = 3)"))
 for col, (over, rs) in enumerate(knobs.items(), start=1):
-    fig.add_scatter(x=[r.params[over] for r in rs], y=[r.metrics["accuracy"] for r in rs], mode="lines+markers",
-                    name=over, row=1, col=col)  # fmt: skip
+    fig.add_scatter(
+        x=[r.params[over] for r in rs],
+        y=[r.metrics["accuracy"] for r in rs],
+        mode="lines+markers",
+        name=over,
+        row=1,
+        col=col,
+    )
     fig.update_xaxes(type="log", title_text=over, row=1, col=col)
 fig.update_yaxes(title_text="test accuracy", row=1, col=1)
 fig.update_layout(height=340, showlegend=False)
@@ -225,16 +261,28 @@ leak = dp.train_private(**leak_kwargs, target_epsilon=LEAK_EPSILON, progress=Tru
 lm = leak.metrics
 audit_table = pd.DataFrame(
     [
-        {"model": "no DP (overfit)", "train accuracy": lm["baseline_train_accuracy"],
-         "test accuracy": lm["baseline_accuracy"], "AUC loss": lm["baseline_attack_auc"],
-         "AUC calibrated": lm["baseline_attack_auc_calibrated"], "TPR @ 5% FPR": lm["baseline_tpr_at_low_fpr"],
-         "empirical ε ≥": lm["baseline_empirical_epsilon"], "accountant ε": float("inf")},
-        {"model": f"DP-SGD, target ε = {LEAK_EPSILON}", "train accuracy": lm["train_accuracy"],
-         "test accuracy": lm["accuracy"], "AUC loss": lm["attack_auc"],
-         "AUC calibrated": lm["attack_auc_calibrated"], "TPR @ 5% FPR": lm["tpr_at_low_fpr"],
-         "empirical ε ≥": lm["empirical_epsilon"], "accountant ε": lm["epsilon"]},
+        {
+            "model": "no DP (overfit)",
+            "train accuracy": lm["baseline_train_accuracy"],
+            "test accuracy": lm["baseline_accuracy"],
+            "AUC loss": lm["baseline_attack_auc"],
+            "AUC calibrated": lm["baseline_attack_auc_calibrated"],
+            "TPR @ 5% FPR": lm["baseline_tpr_at_low_fpr"],
+            "empirical ε ≥": lm["baseline_empirical_epsilon"],
+            "accountant ε": float("inf"),
+        },
+        {
+            "model": f"DP-SGD, target ε = {LEAK_EPSILON}",
+            "train accuracy": lm["train_accuracy"],
+            "test accuracy": lm["accuracy"],
+            "AUC loss": lm["attack_auc"],
+            "AUC calibrated": lm["attack_auc_calibrated"],
+            "TPR @ 5% FPR": lm["tpr_at_low_fpr"],
+            "empirical ε ≥": lm["empirical_epsilon"],
+            "accountant ε": lm["epsilon"],
+        },
     ]
-)  # fmt: skip
+)
 audit_table.round(3)
 
 # %% [markdown]
@@ -247,12 +295,21 @@ audit_table.round(3)
 # %%
 hist = leak.artifacts["loss_histogram"]
 centres = [(a + b) / 2 for a, b in zip(hist["edges"][:-1], hist["edges"][1:])]
-fig = make_subplots(rows=1, cols=2, shared_yaxes=True,
-                    subplot_titles=("no DP (overfit)", f"DP-SGD, ε = {lm['epsilon']:.2g}"))  # fmt: skip
+fig = make_subplots(
+    rows=1, cols=2, shared_yaxes=True, subplot_titles=("no DP (overfit)", f"DP-SGD, ε = {lm['epsilon']:.2g}")
+)
 for col, label in enumerate(("baseline", "dp"), start=1):
     for group, colour in (("members", "#c44e52"), ("nonmembers", "#4c72b0")):
-        fig.add_bar(x=centres, y=hist[label][group], name=group, marker_color=colour, opacity=0.6,
-                    showlegend=col == 1, row=1, col=col)  # fmt: skip
+        fig.add_bar(
+            x=centres,
+            y=hist[label][group],
+            name=group,
+            marker_color=colour,
+            opacity=0.6,
+            showlegend=col == 1,
+            row=1,
+            col=col,
+        )
     fig.update_xaxes(title_text="log10(loss)", row=1, col=col)
 fig.update_yaxes(title_text="fraction of examples", row=1, col=1)
 fig.update_layout(barmode="overlay", height=340)
@@ -309,8 +366,10 @@ from labkit.dp import benchmark
 
 claims = benchmark.claims(results["digits"])
 ratio = float(np.median([r.metrics["overhead"] for r in results["digits"]]))
-print(f"our DP/plain epoch time ratio: {ratio:.2f}x (median over the sweep); Opacus MNIST: "
-      f"{benchmark.PUBLISHED_EPOCH_RATIO}x")  # fmt: skip
+print(
+    f"our DP/plain epoch time ratio: {ratio:.2f}x (median over the sweep); Opacus MNIST: "
+    f"{benchmark.PUBLISHED_EPOCH_RATIO}x"
+)
 claims
 
 # %% [markdown]

@@ -45,8 +45,9 @@
 from labkit import config
 
 N_SIDE_CHANNEL = config.pick(20, 6)  # client images the malicious host traces
-BOUNDARY_POINTS = config.pick([(1, 32), (8, 32), (64, 32), (450, 32), (64, 512), (64, 2048)],
-                              [(1, 32), (64, 32), (450, 32), (64, 2048)])  # fmt: skip
+BOUNDARY_POINTS = config.pick(
+    [(1, 32), (8, 32), (64, 32), (450, 32), (64, 512), (64, 2048)], [(1, 32), (64, 32), (450, 32), (64, 2048)]
+)
 REPEAT = config.pick(20, 5)  # timing repeats
 
 # %% [markdown]
@@ -84,8 +85,10 @@ print(f"enclave process pid {enclave.pid} (this kernel is a different process)")
 print(f"measurement (MRENCLAVE role): {image.measurement.hex()}")
 print(f"signer id   (MRSIGNER role):  {image.signer_id.hex()}")
 print(f"security version (SVN): {image.svn}; config: {image.config}")
-print(f"platform certificate: {platform.certificate.subject.rfc4514_string()} issued by "
-      f"{platform.certificate.issuer.rfc4514_string()}")  # fmt: skip
+print(
+    f"platform certificate: {platform.certificate.subject.rfc4514_string()} issued by "
+    f"{platform.certificate.issuer.rfc4514_string()}"
+)
 print(f"digits MLP test accuracy (plaintext): {dep.accuracy:.3f}")
 
 # %% [markdown]
@@ -170,8 +173,12 @@ rows = "".join(
     f"<td>{o['detail']}</td></tr>"
     for o in catalogue.artifacts["outcomes"]
 )
-display(HTML("<table><tr><th>attack</th><th>outcome</th><th>reasons</th><th>key released</th><th>how</th></tr>"
-             f"{rows}</table>"))  # fmt: skip
+display(
+    HTML(
+        "<table><tr><th>attack</th><th>outcome</th><th>reasons</th><th>key released</th><th>how</th></tr>"
+        f"{rows}</table>"
+    )
+)
 print(f"{catalogue.metrics['stopped']:.0f} of {catalogue.metrics['attacks']:.0f} attacks stopped")
 
 # %% [markdown]
@@ -271,18 +278,25 @@ leaky = sidechannel.trace_attack(oblivious=False, n_images=N_SIDE_CHANNEL, repea
 safe = sidechannel.trace_attack(oblivious=True, n_images=N_SIDE_CHANNEL, repeat=REPEAT)
 for name, r in (("leaky", leaky), ("oblivious", safe)):
     m = r.metrics
-    print(f"{name:9s} attestation passed: {bool(m['attestation_passed'])}; pixels recovered "
-          f"{m['pixels_recovered']:.0%} (guessing 0 everywhere: {m['chance_pixels']:.0%}); digits recognised "
-          f"{m['digits_recognised']:.0%}; distinct traces {m['distinct_traces']:.0f}")  # fmt: skip
+    print(
+        f"{name:9s} attestation passed: {bool(m['attestation_passed'])}; pixels recovered "
+        f"{m['pixels_recovered']:.0%} (guessing 0 everywhere: {m['chance_pixels']:.0%}); digits recognised "
+        f"{m['digits_recognised']:.0%}; distinct traces {m['distinct_traces']:.0f}"
+    )
 
 # %%
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-fig = make_subplots(rows=1, cols=3, subplot_titles=("client's secret digit", "host's reconstruction (leaky)",
-                                                    "host's reconstruction (oblivious)"))  # fmt: skip
-for col, img in enumerate((leaky.artifacts["true_levels"][0], leaky.artifacts["recovered_levels"][0],
-                           safe.artifacts["recovered_levels"][0]), start=1):  # fmt: skip
+fig = make_subplots(
+    rows=1,
+    cols=3,
+    subplot_titles=("client's secret digit", "host's reconstruction (leaky)", "host's reconstruction (oblivious)"),
+)
+for col, img in enumerate(
+    (leaky.artifacts["true_levels"][0], leaky.artifacts["recovered_levels"][0], safe.artifacts["recovered_levels"][0]),
+    start=1,
+):
     fig.add_trace(go.Heatmap(z=np.array(img).reshape(8, 8)[::-1], colorscale="gray_r", showscale=False), 1, col)
 fig.update_layout(height=300, margin=dict(l=20, r=20, t=40, b=20))
 fig.show()

@@ -150,14 +150,20 @@ retry = pqc.handshake(group=["X25519MLKEM768", "X25519"], server_groups="X25519"
 both = pqc.handshake(group="*X25519MLKEM768:*X25519", server_groups="X25519")
 pd.DataFrame(
     [
-        {"client": "share for X25519MLKEM768 only", "negotiated": retry.group,
-         "ClientHellos sent": sum(1 for m in retry.artifacts["messages"] if m[1] == "ClientHello"),
-         "client->server B": retry.bytes_client_to_server},
-        {"client": "shares for both", "negotiated": both.group,
-         "ClientHellos sent": sum(1 for m in both.artifacts["messages"] if m[1] == "ClientHello"),
-         "client->server B": both.bytes_client_to_server},
+        {
+            "client": "share for X25519MLKEM768 only",
+            "negotiated": retry.group,
+            "ClientHellos sent": sum(1 for m in retry.artifacts["messages"] if m[1] == "ClientHello"),
+            "client->server B": retry.bytes_client_to_server,
+        },
+        {
+            "client": "shares for both",
+            "negotiated": both.group,
+            "ClientHellos sent": sum(1 for m in both.artifacts["messages"] if m[1] == "ClientHello"),
+            "client->server B": both.bytes_client_to_server,
+        },
     ]
-)  # fmt: skip
+)
 
 # %% [markdown]
 # ### Mutual TLS between agents
@@ -174,7 +180,7 @@ print(
     f"server saw a client certificate: {agents.artifacts['server_saw_client_cert']}; "
     f"client signed with {agents.artifacts['client_signature_scheme']}"
 )
-print(f"client->server bytes: {one_way.bytes_client_to_server} one-way, {agents.bytes_client_to_server} mutual")  # fmt: skip
+print(f"client->server bytes: {one_way.bytes_client_to_server} one-way, {agents.bytes_client_to_server} mutual")
 
 # %% [markdown]
 # ## 3. What the lab refuses
@@ -313,8 +319,10 @@ from labkit.pqc import claimcheck
 claims = claimcheck.claims_check(repeat=REPEAT, transfer_bytes=TRANSFER_BYTES)
 for line in claims.artifacts["verdicts"].values():
     print(line)
-print(f"CPU time per connection, hybrid / classical: {claims.metrics['handshake_cpu_ratio']:.3f}; "
-      f"hybrid + ML-DSA-65 / classical: {claims.metrics['pq_handshake_cpu_ratio']:.3f}")  # fmt: skip
+print(
+    f"CPU time per connection, hybrid / classical: {claims.metrics['handshake_cpu_ratio']:.3f}; "
+    f"hybrid + ML-DSA-65 / classical: {claims.metrics['pq_handshake_cpu_ratio']:.3f}"
+)
 model_table = pd.DataFrame(claimcheck.model_table(claims)).round(3)
 model_table
 

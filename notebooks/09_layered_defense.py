@@ -103,10 +103,14 @@ df.style.format({"accuracy": "{:.1%}", "psnr": "{:.1f}", "ssim": "{:.2f}", "over
 # %%
 by_name = {r.artifacts["stack"]: r for r in results}
 full = capstone.stack_name(capstone.LAYERS)
-fig = make_subplots(rows=1, cols=3, subplot_titles=("client 1's private digit", "server's rebuild: plain",
-                                                    f"server's rebuild: {full}"))  # fmt: skip
-images = [by_name["plain"].artifacts["target_image"], by_name["plain"].artifacts["reconstruction"],
-          by_name[full].artifacts["reconstruction"]]  # fmt: skip
+fig = make_subplots(
+    rows=1, cols=3, subplot_titles=("client 1's private digit", "server's rebuild: plain", f"server's rebuild: {full}")
+)
+images = [
+    by_name["plain"].artifacts["target_image"],
+    by_name["plain"].artifacts["reconstruction"],
+    by_name[full].artifacts["reconstruction"],
+]
 for i, img in enumerate(images, start=1):
     fig.add_trace(go.Heatmap(z=np.array(img)[::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=1), 1, i)
 fig.update_xaxes(visible=False)
@@ -132,8 +136,10 @@ from labkit.tee import KeyHolderEnclave
 from labkit.tee.image import workload_source
 
 holder = capstone.key_holder()
-print(f"key released after appraisal: {holder.release.released}; "
-      f"enclave launch {holder.timings['launch'] * 1e3:.0f} ms, key load {holder.timings['load_key'] * 1e3:.0f} ms")  # fmt: skip
+print(
+    f"key released after appraisal: {holder.release.released}; "
+    f"enclave launch {holder.timings['launch'] * 1e3:.0f} ms, key load {holder.timings['load_key'] * 1e3:.0f} ms"
+)
 alone = capstone.aggregator().encrypted_sum([capstone.client_vectors(s, ("secagg",))[1] / 2])
 try:
     holder.decrypt_sum(alone, clients=1, length=s.dim)
@@ -180,7 +186,7 @@ print(
     f"{by_name[full].timings['overhead.candidate'].median:.2f} s round"
 )
 for name in ("secagg", "secagg+tee", "zk", "tls", "dp"):
-    print(f"{name:>10}: overhead {by_name[name].metrics['overhead']:.3g}x")  # fmt: skip
+    print(f"{name:>10}: overhead {by_name[name].metrics['overhead']:.3g}x")
 
 # %% [markdown]
 # **Gradient inversion works, and poisoning works.** The practitioner guide in
@@ -234,8 +240,11 @@ for name in ("secagg", "secagg+tee", "zk", "tls", "dp"):
 # production*.
 
 # %%
-BANDS = {"secagg": ("HE (CKKS aggregation)", 10, 100), "zk": ("zk-SNARK prover", 5, 50),
-         "dp": ("DP-SGD (Opacus: ~1.6x per epoch)", 1.6, 1.6)}  # fmt: skip
+BANDS = {
+    "secagg": ("HE (CKKS aggregation)", 10, 100),
+    "zk": ("zk-SNARK prover", 5, 50),
+    "dp": ("DP-SGD (Opacus: ~1.6x per epoch)", 1.6, 1.6),
+}
 
 
 def verdict(x, low, high):
@@ -244,10 +253,18 @@ def verdict(x, low, high):
     return f"{'above' if x > high else 'below'} it by {max(x / high, low / x):.3g}x"
 
 
-claims = pd.DataFrame([{"layer": k, "claim": name, "claimed": f"{lo:g}x-{hi:g}x" if lo != hi else f"{lo:g}x",
-                        "measured here": f"{by_name[k].metrics['overhead']:.3g}x",
-                        "verdict": verdict(by_name[k].metrics["overhead"], lo, hi)}
-                       for k, (name, lo, hi) in BANDS.items()])  # fmt: skip
+claims = pd.DataFrame(
+    [
+        {
+            "layer": k,
+            "claim": name,
+            "claimed": f"{lo:g}x-{hi:g}x" if lo != hi else f"{lo:g}x",
+            "measured here": f"{by_name[k].metrics['overhead']:.3g}x",
+            "verdict": verdict(by_name[k].metrics["overhead"], lo, hi),
+        }
+        for k, (name, lo, hi) in BANDS.items()
+    ]
+)
 claims
 
 # %% [markdown]

@@ -39,6 +39,18 @@ def test_run_stores_results_once_and_passes_progress(tmp_path, monkeypatch):
 
 
 def test_a_lab_names_its_headline_metrics():
-    r = Result("zk", "costs", metrics={"overhead_warm": 2e4, "proof_bytes": 5344, "pk_bytes": 1.4e7, "vk_bytes": 1e4,
-                                       "prove_s": 0.5, "verify_ms": 7.2, "cached_speedup": 2.8, "overhead": 1.2e3})  # fmt: skip
+    r = Result(
+        "zk",
+        "costs",
+        metrics={
+            "overhead_warm": 2e4,
+            "proof_bytes": 5344,
+            "pk_bytes": 1.4e7,
+            "vk_bytes": 1e4,
+            "prove_s": 0.5,
+            "verify_ms": 7.2,
+            "cached_speedup": 2.8,
+            "overhead": 1.2e3,
+        },
+    )
     assert benchmarks.headline(r) == "prove_s=0.5, verify_ms=7.2, cached_speedup=2.8, overhead=1200"

@@ -19,21 +19,46 @@ def _r(tech, name, params, metrics, **kw) -> Result:
 @pytest.fixture
 def store(tmp_path) -> ResultStore:
     s = ResultStore(tmp_path / "r.sqlite")
-    s.add_many([
-        _r("he", "mlp_inference", {"model": "mlp", "backend": "seal", "mode": "single"},
-           {"overhead": 2500.0, "overhead_low": 2200.0, "overhead_high": 2800.0, "accuracy_encrypted": 0.95}),
-        _r("he", "wrapper_overhead", {"backend": "seal"}, {"overhead": 1.02}),  # labkit vs library: not a PET cost
-        _r("zk", "costs", {"model": "digits-mlp", "width": 32}, {"overhead": 4000.0, "verify_ms": 12.0},
-           flags=["not for production"]),
-        _r("mpc", "digits_mlp_inference", {"model": "digits_mlp", "parties": 2}, {"overhead": 150.0}),
-        _r("dp", "train_private", {"target_epsilon": 2.0},
-           {"overhead": 1.8, "epsilon": 2.0, "accuracy": 0.88, "attack_auc": 0.51, "baseline_attack_auc": 0.6}),
-        _r("pqc", "sweep_cell", {"group": "X25519MLKEM768", "cert": "rsa-2048"}, {"overhead": 1.1}),
-        _r("pqc", "sweep_cell", {"group": "X25519", "cert": "rsa-2048"}, {"overhead": 1.0}),  # classical: no point
-        _r("tee", "boundary_overhead", {"batch_size": 64, "hidden": 32}, {"overhead": 5.0}),
-        _r("tee", "modelled_hardware_overhead", {}, {"sgx.64MB": 1.05, "sgx.256MB": 16.9, "cvm.64MB": 1.05,
-                                                     "cvm.256MB": 1.05, "claim_holds_up_to_mb": 93.0}),
-    ])  # fmt: skip
+    s.add_many(
+        [
+            _r(
+                "he",
+                "mlp_inference",
+                {"model": "mlp", "backend": "seal", "mode": "single"},
+                {"overhead": 2500.0, "overhead_low": 2200.0, "overhead_high": 2800.0, "accuracy_encrypted": 0.95},
+            ),
+            _r("he", "wrapper_overhead", {"backend": "seal"}, {"overhead": 1.02}),  # labkit vs library: not a PET cost
+            _r(
+                "zk",
+                "costs",
+                {"model": "digits-mlp", "width": 32},
+                {"overhead": 4000.0, "verify_ms": 12.0},
+                flags=["not for production"],
+            ),
+            _r("mpc", "digits_mlp_inference", {"model": "digits_mlp", "parties": 2}, {"overhead": 150.0}),
+            _r(
+                "dp",
+                "train_private",
+                {"target_epsilon": 2.0},
+                {"overhead": 1.8, "epsilon": 2.0, "accuracy": 0.88, "attack_auc": 0.51, "baseline_attack_auc": 0.6},
+            ),
+            _r("pqc", "sweep_cell", {"group": "X25519MLKEM768", "cert": "rsa-2048"}, {"overhead": 1.1}),
+            _r("pqc", "sweep_cell", {"group": "X25519", "cert": "rsa-2048"}, {"overhead": 1.0}),  # classical: no point
+            _r("tee", "boundary_overhead", {"batch_size": 64, "hidden": 32}, {"overhead": 5.0}),
+            _r(
+                "tee",
+                "modelled_hardware_overhead",
+                {},
+                {
+                    "sgx.64MB": 1.05,
+                    "sgx.256MB": 16.9,
+                    "cvm.64MB": 1.05,
+                    "cvm.256MB": 1.05,
+                    "claim_holds_up_to_mb": 93.0,
+                },
+            ),
+        ]
+    )
     return s
 
 
@@ -97,8 +122,9 @@ def test_click_shows_the_result_and_links_its_notebook(store):
     tee = [t.key for t in TECHNIQUES].index("tee")
     trace = box.figure.data[tee]
     i = next(k for k, p in enumerate(box.shown["tee"]) if p.kind == "simulated")
-    trace._dispatch_on_click(Points(point_inds=[i], xs=[trace.x[i]], ys=[trace.y[i]], trace_name="tee",
-                                    trace_index=tee), None)  # fmt: skip
+    trace._dispatch_on_click(
+        Points(point_inds=[i], xs=[trace.x[i]], ys=[trace.y[i]], trace_name="tee", trace_index=tee), None
+    )
     panel = box.detail.value
     assert "href='07_tee_simulation.py'" in panel and "labkit bench tee" in panel
     assert "boundary_overhead" in panel and "simulated" in panel  # the Result itself, from the store
@@ -108,8 +134,14 @@ def test_click_shows_the_result_and_links_its_notebook(store):
 
 def test_reload_picks_up_new_results(store):
     box = dashboard.dashboard(store)
-    store.add(_r("inversion", "scenario", {"secure_aggregator": "ckks_sum[seal]", "n_clients": 4},
-                 {"aggregation_overhead": 30.0, "psnr": 9.5}))  # fmt: skip
+    store.add(
+        _r(
+            "inversion",
+            "scenario",
+            {"secure_aggregator": "ckks_sum[seal]", "n_clients": 4},
+            {"aggregation_overhead": 30.0, "psnr": 9.5},
+        )
+    )
     box.reload.click()
     inv = box.figure.data[[t.key for t in TECHNIQUES].index("inversion")]
     assert len(inv.x) == 1 and "PSNR 9.5 dB" in inv.hovertext[0]

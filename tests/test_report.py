@@ -27,30 +27,84 @@ def sample_results() -> list[Result]:
     from labkit.tee.costs import modelled_overhead
 
     out = [
-        _r("he", "mlp_inference", {"model": "mlp", "backend": "seal", "mode": "single", "batch_size": 1},
-           {"overhead": 40.0, "overhead_low": 35.0, "overhead_high": 45.0}, artifacts={"dataset": "digits"}),
-        _r("he", "mlp_inference", {"model": "mlp", "backend": "seal", "mode": "batched", "batch_size": 4096},
-           {"overhead": 2000.0, "overhead_low": 1900.0, "overhead_high": 2100.0}),
-    ]  # fmt: skip
+        _r(
+            "he",
+            "mlp_inference",
+            {"model": "mlp", "backend": "seal", "mode": "single", "batch_size": 1},
+            {"overhead": 40.0, "overhead_low": 35.0, "overhead_high": 45.0},
+            artifacts={"dataset": "digits"},
+        ),
+        _r(
+            "he",
+            "mlp_inference",
+            {"model": "mlp", "backend": "seal", "mode": "batched", "batch_size": 4096},
+            {"overhead": 2000.0, "overhead_low": 1900.0, "overhead_high": 2100.0},
+        ),
+    ]
     for op, ratio in (("add", 0.5), ("multiply_relin", 0.6), ("rotate", 0.7)):
-        out.append(_r("he", "backend_race", {"scheme": "ckks", "op": op, "poly_modulus_degree": 8192},
-                      {"openfhe_over_seal": ratio, "openfhe_over_seal_low": ratio * 0.9,
-                       "openfhe_over_seal_high": ratio * 1.1}, artifacts={"verdict": "OpenFHE faster"}))  # fmt: skip
-    out.append(_r("he", "backend_race", {"scheme": "bgv", "op": "add", "poly_modulus_degree": 8192},
-                  {"openfhe_median_s": 0.001}))  # fmt: skip
-    out.append(_r("zk", "costs", {"model": "digits-mlp", "width": 32},
-                  {"overhead": 4000.0, "overhead_low": 3900.0, "overhead_high": 4100.0, "verify_ms": 12.0,
-                   "logrows": 11}))  # fmt: skip
-    out.append(_r("tee", "boundary_overhead", {"batch_size": 64, "hidden": 32},
-                  {"overhead": 1.5, "overhead_low": 1.4, "overhead_high": 1.6}))  # fmt: skip
+        out.append(
+            _r(
+                "he",
+                "backend_race",
+                {"scheme": "ckks", "op": op, "poly_modulus_degree": 8192},
+                {
+                    "openfhe_over_seal": ratio,
+                    "openfhe_over_seal_low": ratio * 0.9,
+                    "openfhe_over_seal_high": ratio * 1.1,
+                },
+                artifacts={"verdict": "OpenFHE faster"},
+            )
+        )
+    out.append(
+        _r(
+            "he",
+            "backend_race",
+            {"scheme": "bgv", "op": "add", "poly_modulus_degree": 8192},
+            {"openfhe_median_s": 0.001},
+        )
+    )
+    out.append(
+        _r(
+            "zk",
+            "costs",
+            {"model": "digits-mlp", "width": 32},
+            {"overhead": 4000.0, "overhead_low": 3900.0, "overhead_high": 4100.0, "verify_ms": 12.0, "logrows": 11},
+        )
+    )
+    out.append(
+        _r(
+            "tee",
+            "boundary_overhead",
+            {"batch_size": 64, "hidden": 32},
+            {"overhead": 1.5, "overhead_low": 1.4, "overhead_high": 1.6},
+        )
+    )
     modelled = modelled_overhead()
     modelled.environment = dict(ENV)
     out.append(modelled)
-    out.append(_r("pqc", "claims_check", {"repeat": 8},
-                  {"handshake_overhead": 1.02, "handshake_overhead_low": 0.99, "handshake_overhead_high": 1.04,
-                   "pq_handshake_overhead": 1.10, "pq_handshake_overhead_low": 1.0, "pq_handshake_overhead_high": 1.2}))  # fmt: skip
-    out.append(_r("dp", "train_private", {"target_epsilon": 2.0},
-                  {"overhead": 1.8, "epsilon": 2.0, "accuracy": 0.9, "attack_auc": 0.51, "baseline_attack_auc": 0.6}))  # fmt: skip
+    out.append(
+        _r(
+            "pqc",
+            "claims_check",
+            {"repeat": 8},
+            {
+                "handshake_overhead": 1.02,
+                "handshake_overhead_low": 0.99,
+                "handshake_overhead_high": 1.04,
+                "pq_handshake_overhead": 1.10,
+                "pq_handshake_overhead_low": 1.0,
+                "pq_handshake_overhead_high": 1.2,
+            },
+        )
+    )
+    out.append(
+        _r(
+            "dp",
+            "train_private",
+            {"target_epsilon": 2.0},
+            {"overhead": 1.8, "epsilon": 2.0, "accuracy": 0.9, "attack_auc": 0.51, "baseline_attack_auc": 0.6},
+        )
+    )
     return out
 
 
@@ -122,8 +176,15 @@ def test_empty_store_says_what_to_run_and_invents_nothing(tmp_path):
 
 def test_pqc_falls_back_to_sweep_cells(tmp_path):
     s = ResultStore(tmp_path / "r.sqlite")
-    cell = lambda g, c, ov: _r("pqc", "sweep_cell", {"group": g, "cert": c},  # noqa: E731
-                               {"overhead": ov, "overhead_low": ov * 0.95, "overhead_high": ov * 1.05})  # fmt: skip
+
+    def cell(g, c, ov):
+        return _r(
+            "pqc",
+            "sweep_cell",
+            {"group": g, "cert": c},
+            {"overhead": ov, "overhead_low": ov * 0.95, "overhead_high": ov * 1.05},
+        )
+
     s.add_many([cell("X25519", "rsa-2048", 1.0), cell("X25519MLKEM768", "rsa-2048", 1.5)])
     (row,) = report.pqc_overhead(s)
     assert row.measured == pytest.approx(1.5) and row.low == pytest.approx(1.5 * 0.95 / 1.05)
@@ -163,12 +224,18 @@ def test_exercise_extra_time_factor_matches_the_report_verdict():
 
 def test_mpc_and_dp_are_compared_with_their_published_anchors(tmp_path):
     s = ResultStore(tmp_path / "r.sqlite")
-    s.add_many([
-        _r("mpc", "digits_mlp_inference", {"model": "digits_mlp", "parties": 2, "n": 50},
-           {"overhead": 230.0, "overhead_low": 200.0, "overhead_high": 260.0}),
-        _r("mpc", "digits_mlp_inference", {"model": "digits_mlp", "parties": 3, "n": 50}, {"overhead": 900.0}),
-        _r("dp", "benchmark", {"epsilons": [1, 8]}, {"overhead": 3.2, "overhead_low": 2.0, "overhead_high": 4.0}),
-    ])  # fmt: skip
+    s.add_many(
+        [
+            _r(
+                "mpc",
+                "digits_mlp_inference",
+                {"model": "digits_mlp", "parties": 2, "n": 50},
+                {"overhead": 230.0, "overhead_low": 200.0, "overhead_high": 260.0},
+            ),
+            _r("mpc", "digits_mlp_inference", {"model": "digits_mlp", "parties": 3, "n": 50}, {"overhead": 900.0}),
+            _r("dp", "benchmark", {"epsilons": [1, 8]}, {"overhead": 3.2, "overhead_low": 2.0, "overhead_high": 4.0}),
+        ]
+    )
     mlp, logreg = sorted(report.mpc_anchor(s), key=lambda r: r.measured is None)
     assert mlp.measured == 230.0 and mlp.verdict.startswith("comparison only: 2 times the published 115x")
     assert logreg.measured is None and "run labkit bench mpc" in logreg.verdict
@@ -180,9 +247,18 @@ def test_backend_race_uses_the_he_lab_tie_band(tmp_path):
     s = ResultStore(tmp_path / "r.sqlite")
     for scheme, ratios in (("ckks", (1.5, 1.6)), ("bfv", (0.98, 1.03))):
         for op, ratio in zip(("add", "rotate"), ratios):
-            s.add(_r("he", "backend_race", {"scheme": scheme, "op": op, "poly_modulus_degree": 8192},
-                     {"openfhe_over_seal": ratio, "openfhe_over_seal_low": ratio * 0.97,
-                      "openfhe_over_seal_high": ratio * 1.03}))  # fmt: skip
+            s.add(
+                _r(
+                    "he",
+                    "backend_race",
+                    {"scheme": scheme, "op": op, "poly_modulus_degree": 8192},
+                    {
+                        "openfhe_over_seal": ratio,
+                        "openfhe_over_seal_low": ratio * 0.97,
+                        "openfhe_over_seal_high": ratio * 1.03,
+                    },
+                )
+            )
     rows = {r.setting[:4]: r for r in report.he_openfhe_vs_seal(s)}
     assert rows["CKKS"].verdict.startswith("off by a factor 1.55: SEAL faster")
     assert rows["BFV,"].verdict.startswith("inconclusive: tie")
@@ -193,8 +269,9 @@ def test_backend_race_uses_the_he_lab_tie_band(tmp_path):
 def test_make_report_benchmarks_then_reports():
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "MAKEFLAGS": ""}
-    out = subprocess.run(["make", "--no-print-directory", "-n", "report"], cwd=root, capture_output=True, text=True,
-                         env=env).stdout  # fmt: skip
+    out = subprocess.run(
+        ["make", "--no-print-directory", "-n", "report"], cwd=root, capture_output=True, text=True, env=env
+    ).stdout
     bench, rep = out.find("labkit bench --fast"), out.find("labkit report")
     assert 0 <= bench < rep
 
@@ -214,11 +291,19 @@ def test_table_html_links_notebooks_and_colours_verdicts(store):
 
 def test_he_claim_also_reads_ckks_secure_aggregation_from_lab_03(tmp_path):
     s = ResultStore(tmp_path / "r.sqlite")
-    s.add_many([
-        _r("inversion", "scenario", {"secure_aggregator": "ckks_sum[seal]", "n_clients": 4},
-           {"aggregation_overhead": 60.0, "aggregation_overhead_low": 55.0, "aggregation_overhead_high": 65.0}),
-        _r("inversion", "scenario", {"secure_aggregator": "mpc_sum", "n_clients": 4}, {"aggregation_overhead": 9.0}),
-    ])  # fmt: skip
+    s.add_many(
+        [
+            _r(
+                "inversion",
+                "scenario",
+                {"secure_aggregator": "ckks_sum[seal]", "n_clients": 4},
+                {"aggregation_overhead": 60.0, "aggregation_overhead_low": 55.0, "aggregation_overhead_high": 65.0},
+            ),
+            _r(
+                "inversion", "scenario", {"secure_aggregator": "mpc_sum", "n_clients": 4}, {"aggregation_overhead": 9.0}
+            ),
+        ]
+    )
     (row,) = report.he_overhead(s)
     assert row.lab == "03_gradient_inversion" and row.measured == 60.0 and row.verdict == "holds"
     assert "ckks_sum[seal]" in row.setting

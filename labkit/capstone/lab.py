@@ -72,22 +72,42 @@ def _attack(s: Setup, outcome, *, iterations: int | None, seed: int) -> tuple[di
     else:
         observed, batch = outcome.view["updates"][s.target], s.batch_size
         sees = "each accepted client's own update" + (" (DP-noised)" if "dp" in outcome.layers else "")
-    out = attack(ATTACK, model=s.model, gradients=observed, input_shape=s.data.image_shape, batch_size=batch,
-                 iterations=iterations, true_images=target.X, true_labels=target.y, seed=seed)  # fmt: skip
+    out = attack(
+        ATTACK,
+        model=s.model,
+        gradients=observed,
+        input_shape=s.data.image_shape,
+        batch_size=batch,
+        iterations=iterations,
+        true_images=target.X,
+        true_labels=target.y,
+        seed=seed,
+    )
     m = out.result.metrics
     from ..inversion.metrics import match
 
     rec = np.asarray(out.reconstruction)
     best = match(target.X, rec)[0][1] if len(rec) > 1 else 0  # the reconstruction closest to the target's image
-    images = {"target_image": np.asarray(target.X)[0, 0].round(4).tolist(),
-              "reconstruction": rec[best, 0].round(4).tolist()}  # fmt: skip
-    scores = {"psnr": float(m["psnr"]), "ssim": float(m["ssim"]), "label_accuracy": float(m["label_accuracy"]),
-              "attack_seconds": float(m.get("seconds", float("nan")))}  # fmt: skip
+    images = {
+        "target_image": np.asarray(target.X)[0, 0].round(4).tolist(),
+        "reconstruction": rec[best, 0].round(4).tolist(),
+    }
+    scores = {
+        "psnr": float(m["psnr"]),
+        "ssim": float(m["ssim"]),
+        "label_accuracy": float(m["label_accuracy"]),
+        "attack_seconds": float(m.get("seconds", float("nan"))),
+    }
     return scores, sees, images
 
 
-def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] | None = None,
-             iterations: int | None = None, repeat: int | None = None) -> Result:  # fmt: skip
+def evaluate(
+    layers: Iterable[str] | str = (),
+    *,
+    setup_kwargs: dict[str, Any] | None = None,
+    iterations: int | None = None,
+    repeat: int | None = None,
+) -> Result:
     """Run one stack of layers for real and score it against the plain round.
 
     Parameters
@@ -121,8 +141,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
     def defended():
         outcomes.append(run_round(s, stack))
 
-    ov = bench.overhead(defended, lambda: run_round(s, ()), repeat=repeat, warmup=0,
-                        names=(stack_name(stack), "plain"))  # fmt: skip
+    ov = bench.overhead(defended, lambda: run_round(s, ()), repeat=repeat, warmup=0, names=(stack_name(stack), "plain"))
     outcome = outcomes[-1]
     scores, sees, images = _attack(s, outcome, iterations=iterations, seed=s.seed)
     honest_rejected = sum(1 for k, ok in enumerate(outcome.accepted) if not ok and k != s.byzantine)
@@ -137,8 +156,18 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
         "bound": outcome.bound,
         "n_layers": len(stack),
     }
-    for key in ("prove_seconds", "verify_seconds", "proof_bytes", "tls_bytes", "tls_seconds", "aggregation_bytes",
-                "aggregation_seconds", "client_seconds", "tee_seconds", "encrypt_seconds"):  # fmt: skip
+    for key in (
+        "prove_seconds",
+        "verify_seconds",
+        "proof_bytes",
+        "tls_bytes",
+        "tls_seconds",
+        "aggregation_bytes",
+        "aggregation_seconds",
+        "client_seconds",
+        "tee_seconds",
+        "encrypt_seconds",
+    ):
         if outcome.stats.get(key) is not None:
             metrics[key] = float(outcome.stats[key])
     if "dp" in stack and s.noise_multiplier > 0:
@@ -148,17 +177,23 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
         metrics["epsilon"] = DPSGD(s.noise_multiplier, s.max_grad_norm).epsilon(steps=1, sample_rate=1.0)
     notes = []
     if "zk" in stack:
-        notes.append(f"ezkl norm proofs made for all {s.n_clients} clients, with a locally generated SRS "
-                     "(development only); the proof is not bound to the uploaded update (no commitment)")  # fmt: skip
+        notes.append(
+            f"ezkl norm proofs made for all {s.n_clients} clients, with a locally generated SRS "
+            "(development only); the proof is not bound to the uploaded update (no commitment)"
+        )
     if "secagg" in stack and "tee" not in stack:
         notes.append("CKKS secure aggregation simulated with one key holder (labkit.fl.CKKSSum)")
     if "tee" in stack:
-        notes.append("the CKKS key holder is a simulated enclave (a separate process attested on simulated "
-                     "hardware; labkit.tee), not SGX/TDX/SEV")  # fmt: skip
+        notes.append(
+            "the CKKS key holder is a simulated enclave (a separate process attested on simulated "
+            "hardware; labkit.tee), not SGX/TDX/SEV"
+        )
     if "tls" in stack:
         what = "CKKS ciphertexts" if "secagg" in stack else "plaintext update"
-        notes.append(f"{s.n_clients} mutual-TLS uploads on 127.0.0.1 with {outcome.stats.get('tls_group')}; "
-                     f"each client's {what} and proof travel in the TLS record layer")  # fmt: skip
+        notes.append(
+            f"{s.n_clients} mutual-TLS uploads on 127.0.0.1 with {outcome.stats.get('tls_group')}; "
+            f"each client's {what} and proof travel in the TLS record layer"
+        )
     result = Result(
         technique="capstone",
         name="layered_round",
@@ -172,7 +207,7 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
             "notes": notes,
             "tls_group": outcome.stats.get("tls_group"),
             **images,
-        },  # fmt: skip
+        },
     )
     result.add_overhead("overhead", ov)
     if "zk" in stack or "secagg" in stack:
@@ -180,8 +215,14 @@ def evaluate(layers: Iterable[str] | str = (), *, setup_kwargs: dict[str, Any] |
     return result
 
 
-def compare(stacks: Iterable[Iterable[str]] | None = None, *, store: ResultStore | None = None, resume: bool = True,
-            progress: bool = False, **kwargs: Any) -> list[Result]:  # fmt: skip
+def compare(
+    stacks: Iterable[Iterable[str]] | None = None,
+    *,
+    store: ResultStore | None = None,
+    resume: bool = True,
+    progress: bool = False,
+    **kwargs: Any,
+) -> list[Result]:
     """:func:`evaluate` every stack (default :data:`labkit.capstone.STACKS`), storing each Result.
 
     With ``resume`` a stack whose Result (same parameters) is already in ``store`` is not run again.
@@ -205,14 +246,26 @@ def compare(stacks: Iterable[Iterable[str]] | None = None, *, store: ResultStore
     return out
 
 
-def evaluate_params(layers: Iterable[str], *, setup_kwargs: dict[str, Any] | None = None,
-                    iterations: int | None = None, repeat: int | None = None) -> dict[str, Any]:  # fmt: skip
+def evaluate_params(
+    layers: Iterable[str],
+    *,
+    setup_kwargs: dict[str, Any] | None = None,
+    iterations: int | None = None,
+    repeat: int | None = None,
+) -> dict[str, Any]:
     """The params :func:`evaluate` would record (for looking a stack up in the ResultStore)."""
     stack = check_stack(layers)
     s = setup(**(setup_kwargs or {}))
     repeat = default_repeat(stack) if repeat is None else int(repeat)
-    return {"layers": list(stack), **s.params(), "attack": ATTACK, "version": VERSION, "iterations": iterations,
-            "repeat": repeat, "fast": config.fast()}  # fmt: skip
+    return {
+        "layers": list(stack),
+        **s.params(),
+        "attack": ATTACK,
+        "version": VERSION,
+        "iterations": iterations,
+        "repeat": repeat,
+        "fast": config.fast(),
+    }
 
 
 def table(results: Iterable[Result]) -> list[dict[str, Any]]:
@@ -220,10 +273,17 @@ def table(results: Iterable[Result]) -> list[dict[str, Any]]:
     rows = []
     for r in results:
         m = r.metrics
-        rows.append({"stack": r.artifacts.get("stack", stack_name(r.params["layers"])),
-                     "accuracy": m["accuracy"], "psnr": m["psnr"], "ssim": m["ssim"],
-                     "poison_caught": bool(m["poison_caught"]), "overhead": m["overhead"],
-                     "epsilon": m.get("epsilon", float("inf")) if "dp" in r.params["layers"] else None})  # fmt: skip
+        rows.append(
+            {
+                "stack": r.artifacts.get("stack", stack_name(r.params["layers"])),
+                "accuracy": m["accuracy"],
+                "psnr": m["psnr"],
+                "ssim": m["ssim"],
+                "poison_caught": bool(m["poison_caught"]),
+                "overhead": m["overhead"],
+                "epsilon": m.get("epsilon", float("inf")) if "dp" in r.params["layers"] else None,
+            }
+        )
     return rows
 
 

@@ -48,8 +48,9 @@ def check_stack(layers: Iterable[str] | str) -> tuple[str, ...]:
         raise InvalidInput(f"unknown layer(s) {unknown}: choose from {LAYERS}.")
     for layer, needed in REQUIRES.items():
         if layer in names and needed not in names:
-            raise InvalidInput(f"layer {layer!r} needs {needed!r} (the enclave holds the key of secure aggregation): "
-                               "add it.")  # fmt: skip
+            raise InvalidInput(
+                f"layer {layer!r} needs {needed!r} (the enclave holds the key of secure aggregation): add it."
+            )
     return tuple(n for n in LAYERS if n in names)
 
 

@@ -88,14 +88,31 @@ class Setup:
         return 1.5 * honest
 
     def params(self) -> dict[str, Any]:
-        return {"data": self.data.name, "n_clients": self.n_clients, "batch_size": self.batch_size,
-                "hidden": self.hidden, "lr": self.lr, "noise_multiplier": self.noise_multiplier,
-                "max_grad_norm": self.max_grad_norm, "boost": self.boost, "seed": self.seed}  # fmt: skip
+        return {
+            "data": self.data.name,
+            "n_clients": self.n_clients,
+            "batch_size": self.batch_size,
+            "hidden": self.hidden,
+            "lr": self.lr,
+            "noise_multiplier": self.noise_multiplier,
+            "max_grad_norm": self.max_grad_norm,
+            "boost": self.boost,
+            "seed": self.seed,
+        }
 
 
-def setup(*, n_clients: int | None = None, batch_size: int = 1, hidden: int | None = None, lr: float = 0.1,
-          noise_multiplier: float = 0.5, max_grad_norm: float = 1.0, boost: float = 20.0,
-          warm_rounds: int | None = None, seed: int = 0) -> Setup:  # fmt: skip
+def setup(
+    *,
+    n_clients: int | None = None,
+    batch_size: int = 1,
+    hidden: int | None = None,
+    lr: float = 0.1,
+    noise_multiplier: float = 0.5,
+    max_grad_norm: float = 1.0,
+    boost: float = 20.0,
+    warm_rounds: int | None = None,
+    seed: int = 0,
+) -> Setup:
     """Build (or reuse, per process) the shared part of every stack's round.
 
     Parameters
@@ -125,8 +142,12 @@ def setup(*, n_clients: int | None = None, batch_size: int = 1, hidden: int | No
     n_clients = int(config.pick(5, 3) if n_clients is None else n_clients)
     hidden = int(config.pick(16, 8) if hidden is None else hidden)
     warm_rounds = int(config.pick(20, 10) if warm_rounds is None else warm_rounds)
-    for name, value, low in (("n_clients", n_clients, 2), ("batch_size", batch_size, 1), ("hidden", hidden, 1),
-                             ("warm_rounds", warm_rounds, 0)):  # fmt: skip
+    for name, value, low in (
+        ("n_clients", n_clients, 2),
+        ("batch_size", batch_size, 1),
+        ("hidden", hidden, 1),
+        ("warm_rounds", warm_rounds, 0),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise InvalidInput(f"{name} must be an integer >= {low}, not {value!r}.")
     for name, value in (("lr", lr), ("max_grad_norm", max_grad_norm), ("boost", boost)):
@@ -136,24 +157,46 @@ def setup(*, n_clients: int | None = None, batch_size: int = 1, hidden: int | No
         raise InvalidInput(f"noise_multiplier must be >= 0, not {noise_multiplier!r}.")
     dim = 75 * hidden + 10  # digits: 64 -> hidden -> 10
     if dim > 4096:
-        raise InvalidInput(f"hidden={hidden} gives updates of {dim} values; the norm proof takes at most 4096: "
-                           "use hidden <= 54.")  # fmt: skip
+        raise InvalidInput(
+            f"hidden={hidden} gives updates of {dim} values; the norm proof takes at most 4096: use hidden <= 54."
+        )
     if boost <= 1.0 or boost > math.sqrt(dim):
-        raise InvalidInput(f"boost must be in (1, sqrt(dim)] = (1, {math.sqrt(dim):.1f}] so the poisoned update "
-                           "exceeds the bound but fits the circuit's value range.")  # fmt: skip
+        raise InvalidInput(
+            f"boost must be in (1, sqrt(dim)] = (1, {math.sqrt(dim):.1f}] so the poisoned update "
+            "exceeds the bound but fits the circuit's value range."
+        )
     key = (n_clients, batch_size, hidden, lr, noise_multiplier, max_grad_norm, boost, warm_rounds, seed)
     if key in _SETUPS:
         return _SETUPS[key]
     data = image_data("digits")
     model = make_model("mlp", input_shape=data.image_shape, n_classes=data.n_classes, hidden=hidden, seed=seed)
     if warm_rounds:
-        model = train(data=data, model=model, n_clients=4, rounds=warm_rounds, local_steps=5, batch_size=16,
-                      seed=seed).model  # fmt: skip
+        model = train(
+            data=data, model=model, n_clients=4, rounds=warm_rounds, local_steps=5, batch_size=16, seed=seed
+        ).model
     picks = np.random.default_rng(seed + 1).choice(len(data.y_train), size=n_clients * batch_size, replace=False)
-    clients = [ClientData(k, data.X_train[picks[k * batch_size : (k + 1) * batch_size]],
-                          data.y_train[picks[k * batch_size : (k + 1) * batch_size]]) for k in range(n_clients)]  # fmt: skip
-    s = Setup(data, model, clients, accuracy(model, data.X_test, data.y_test), dim, hidden, batch_size, lr,
-              float(noise_multiplier), float(max_grad_norm), float(boost), seed)  # fmt: skip
+    clients = [
+        ClientData(
+            k,
+            data.X_train[picks[k * batch_size : (k + 1) * batch_size]],
+            data.y_train[picks[k * batch_size : (k + 1) * batch_size]],
+        )
+        for k in range(n_clients)
+    ]
+    s = Setup(
+        data,
+        model,
+        clients,
+        accuracy(model, data.X_test, data.y_test),
+        dim,
+        hidden,
+        batch_size,
+        lr,
+        float(noise_multiplier),
+        float(max_grad_norm),
+        float(boost),
+        seed,
+    )
     _SETUPS[key] = s
     return s
 
@@ -281,8 +324,12 @@ def run_round(s: Setup, layers: tuple[str, ...] | list[str] = ()) -> RoundOutcom
         with UploadServer() as server:
             infos = [upload(server, payload) for payload in payloads]
             payloads = list(server.received)
-        stats.update(tls_seconds=time.perf_counter() - t, tls_group=infos[0]["group"],
-                     tls_bytes=sum(i["bytes"] for i in infos), tls_connections=len(infos))  # fmt: skip
+        stats.update(
+            tls_seconds=time.perf_counter() - t,
+            tls_group=infos[0]["group"],
+            tls_bytes=sum(i["bytes"] for i in infos),
+            tls_connections=len(infos),
+        )
         if len(payloads) != len(vectors):
             raise InvalidInput(f"the server received {len(payloads)} uploads from {len(vectors)} clients.")
     received = [_unpack(b) for b in payloads]  # from here on the server works only from the bytes it received
@@ -309,8 +356,11 @@ def run_round(s: Setup, layers: tuple[str, ...] | list[str] = ()) -> RoundOutcom
     else:
         updates = [np.frombuffer(body, dtype="<f8") for body in kept]
         agg = np.mean(updates, axis=0)  # equal batches: equal public weights
-        view = {"updates": {k: np.frombuffer(body, dtype="<f8") for k, ((body, _), ok) in
-                            enumerate(zip(received, accepted)) if ok}}  # fmt: skip
+        view = {
+            "updates": {
+                k: np.frombuffer(body, dtype="<f8") for k, ((body, _), ok) in enumerate(zip(received, accepted)) if ok
+            }
+        }
     stats["aggregation_seconds"] = time.perf_counter() - t
     model = copy.deepcopy(s.model)
     params = [p for p in model.parameters() if p.requires_grad]

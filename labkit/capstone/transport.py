@@ -59,8 +59,9 @@ class UploadServer(tls.LabServer):
         conn.sendall(b"OK")
 
 
-def upload(server: UploadServer, payload: bytes, *, present_certificate: bool = True,
-           timeout: float = 5.0) -> dict[str, Any]:  # fmt: skip
+def upload(
+    server: UploadServer, payload: bytes, *, present_certificate: bool = True, timeout: float = 5.0
+) -> dict[str, Any]:
     """Send ``payload`` to ``server`` over a fresh mutual-TLS connection; returns what the handshake negotiated.
 
     Raises :class:`labkit.pqc.HandshakeFailed` (a ``CertificateRejected`` without a client certificate).
@@ -72,8 +73,9 @@ def upload(server: UploadServer, payload: bytes, *, present_certificate: bool = 
 
     if not isinstance(payload, bytes | bytearray) or len(payload) > MAX_UPLOAD:
         raise InvalidInput(f"payload must be bytes, at most {MAX_UPLOAD} of them.")
-    ctx, _tap = tls.client_context(server.chain.ca_file, [GROUP],
-                                   client_chain=server.client_chain if present_certificate else None)  # fmt: skip
+    ctx, _tap = tls.client_context(
+        server.chain.ca_file, [GROUP], client_chain=server.client_chain if present_certificate else None
+    )
     t0 = time.perf_counter()
     with socket.create_connection(server.address, timeout=timeout) as sock:
         tls.blocking_with_timeouts(sock, timeout)
@@ -92,8 +94,13 @@ def upload(server: UploadServer, payload: bytes, *, present_certificate: bool = 
                 reply += chunk
         except (SSL.Error, OSError) as exc:
             raise tls._classify(conn, exc, tls._wait_for(server.last_error), mutual=True) from None
-        info = {"group": conn.get_group_name(), "cipher": conn.get_cipher_name(), "bytes": len(payload),
-                "handshake_seconds": t_handshake - t0, "seconds": time.perf_counter() - t0}  # fmt: skip
+        info = {
+            "group": conn.get_group_name(),
+            "cipher": conn.get_cipher_name(),
+            "bytes": len(payload),
+            "handshake_seconds": t_handshake - t0,
+            "seconds": time.perf_counter() - t0,
+        }
         try:
             conn.shutdown()
         except (SSL.Error, OSError):

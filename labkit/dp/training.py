@@ -278,9 +278,12 @@ def _run(params: dict[str, Any], progress: bool | Callable[[int, int], None]) ->
         sample_rate = 1.0 / len(dp_loader)
         eps = float(engine.get_epsilon(p["delta"]))
         eps_check = accounting.epsilon(
-            noise_multiplier=sigma, sample_rate=sample_rate, steps=steps["dp"], delta=p["delta"],
+            noise_multiplier=sigma,
+            sample_rate=sample_rate,
+            steps=steps["dp"],
+            delta=p["delta"],
             accountant=p["accountant"],
-        )  # fmt: skip
+        )
         with bench.stopwatch("audit") as audit_watch:
             ref_members, ref_nonmembers = _reference_losses(p)
             audits, histograms = {}, {}

@@ -33,8 +33,9 @@ def flatten(tensors: Sequence[Any]) -> np.ndarray:
     >>> flatten([np.ones((2, 2)), np.zeros(3)]).shape
     (7,)
     """
-    parts = [np.asarray(t.detach().cpu().numpy() if hasattr(t, "detach") else t, dtype=np.float64).ravel()
-             for t in tensors]  # fmt: skip
+    parts = [
+        np.asarray(t.detach().cpu().numpy() if hasattr(t, "detach") else t, dtype=np.float64).ravel() for t in tensors
+    ]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 

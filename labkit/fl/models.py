@@ -79,11 +79,15 @@ def make_model(
             if h % 4 or w % 4:
                 raise InvalidInput(f"the cnn needs height and width divisible by 4, not {h}x{w}.")
             model = nn.Sequential(
-                nn.Conv2d(c, 12, 5, padding=2, stride=2), _activation(activation),
-                nn.Conv2d(12, 12, 5, padding=2, stride=2), _activation(activation),
-                nn.Conv2d(12, 12, 5, padding=2, stride=1), _activation(activation),
-                nn.Flatten(), nn.Linear(12 * (h // 4) * (w // 4), n_classes),
-            )  # fmt: skip
+                nn.Conv2d(c, 12, 5, padding=2, stride=2),
+                _activation(activation),
+                nn.Conv2d(12, 12, 5, padding=2, stride=2),
+                _activation(activation),
+                nn.Conv2d(12, 12, 5, padding=2, stride=1),
+                _activation(activation),
+                nn.Flatten(),
+                nn.Linear(12 * (h // 4) * (w // 4), n_classes),
+            )
     finally:
         torch.random.set_rng_state(gen_state)
     return model

@@ -61,8 +61,12 @@ class SecureAggregator:
         vectors = check_updates(updates)
         start = time.perf_counter()
         total = np.asarray(self._sum(vectors), dtype=np.float64)
-        self.last_stats = {"clients": len(vectors), "length": len(vectors[0]),
-                           "seconds": time.perf_counter() - start, **self._stats(vectors)}  # fmt: skip
+        self.last_stats = {
+            "clients": len(vectors),
+            "length": len(vectors[0]),
+            "seconds": time.perf_counter() - start,
+            **self._stats(vectors),
+        }
         if total.shape != vectors[0].shape:
             raise InvalidInput(f"backend {self.name!r} returned shape {total.shape}, expected {vectors[0].shape}.")
         return total
@@ -172,8 +176,10 @@ class CKKSSum(SecureAggregator):
         (v,) = check_updates([update])
         bound = self.ctx.params.max_abs_value
         if float(np.max(np.abs(v))) * max_clients >= bound:
-            raise InvalidInput(f"update values up to {float(np.max(np.abs(v))):.3g} summed over up to {max_clients} "
-                               f"clients could pass this CKKS context's bound {bound:g}: scale the update down.")  # fmt: skip
+            raise InvalidInput(
+                f"update values up to {float(np.max(np.abs(v))):.3g} summed over up to {max_clients} "
+                f"clients could pass this CKKS context's bound {bound:g}: scale the update down."
+            )
         blobs = [ct.serialize() for ct in self._encrypt_chunks(v)]
         return b"".join(len(b).to_bytes(8, "big") + b for b in blobs)
 

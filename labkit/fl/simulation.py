@@ -204,10 +204,14 @@ def train(
         raise InvalidInput(f"n_byzantine ({n_byzantine}) must be smaller than n_clients ({n_clients}).")
     data = image_data(data) if isinstance(data, str) else data
     gen = config.rng(seed)
-    clients = split_clients(data.X_train, data.y_train, n_clients=n_clients,
-                            samples_per_client=samples_per_client, non_iid=non_iid, rng=gen)  # fmt: skip
-    global_model = copy.deepcopy(model) if model is not None else make_model(
-        arch, input_shape=data.image_shape, n_classes=data.n_classes, seed=seed)  # fmt: skip
+    clients = split_clients(
+        data.X_train, data.y_train, n_clients=n_clients, samples_per_client=samples_per_client, non_iid=non_iid, rng=gen
+    )
+    global_model = (
+        copy.deepcopy(model)
+        if model is not None
+        else make_model(arch, input_shape=data.image_shape, n_classes=data.n_classes, seed=seed)
+    )
     params = [p for p in global_model.parameters() if p.requires_grad]
     defense = defense or NoDefense()
     accs, round_times = [], []
@@ -218,8 +222,9 @@ def train(
             t0 = time.perf_counter()
             updates = []
             for c in clients:
-                u = client_update(global_model, c, local_steps=local_steps, lr=lr, batch_size=batch_size,
-                                  defense=defense, rng=gen)  # fmt: skip
+                u = client_update(
+                    global_model, c, local_steps=local_steps, lr=lr, batch_size=batch_size, defense=defense, rng=gen
+                )
                 if c.client_id < n_byzantine:
                     u.vector = -5.0 * u.vector
                 updates.append(u)
@@ -258,7 +263,7 @@ def train(
             "non_iid": non_iid,
             "samples_per_client": samples_per_client,
             "seed": seed,
-        },  # fmt: skip
+        },
         metrics={"accuracy": accs[-1], "best_accuracy": max(accs), "rounds": rounds},
         timings={"round": bench.Timing("round", tuple(round_times))},
         artifacts={"accuracy_per_round": accs},

@@ -26,8 +26,18 @@ _LAZY = {
     "roundtrip": ("lab", "roundtrip"),
     "available": ("api", "available"),
 }
-_SUBMODULES = {"api", "params", "security", "linalg", "lab", "inference", "models", "bench", "seal_backend",
-               "openfhe_backend"}  # fmt: skip
+_SUBMODULES = {
+    "api",
+    "params",
+    "security",
+    "linalg",
+    "lab",
+    "inference",
+    "models",
+    "bench",
+    "seal_backend",
+    "openfhe_backend",
+}
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, _SUBMODULES)

@@ -116,8 +116,9 @@ def context(
     if not isinstance(allow_insecure, bool):
         raise InvalidInput("allow_insecure must be True or False.")
     params = make_params(backend, scheme, **options)
-    report = check_security(params.poly_modulus_degree, params.log_qp, security=params.security,
-                            allow_insecure=allow_insecure)  # fmt: skip
+    report = check_security(
+        params.poly_modulus_degree, params.log_qp, security=params.security, allow_insecure=allow_insecure
+    )
     if backend == "openfhe":
         from .openfhe_backend import require_threads
 
@@ -405,8 +406,13 @@ class Ciphertext:
         self.ctx, self.raw, self.length, self.used, self.period = ctx, raw, length, used, period
 
     def _derive(self, raw, length=None, used=None, period=...) -> Ciphertext:
-        return Ciphertext(self.ctx, raw, self.length if length is None else length,
-                          self.used if used is None else used, self.period if period is ... else period)  # fmt: skip
+        return Ciphertext(
+            self.ctx,
+            raw,
+            self.length if length is None else length,
+            self.used if used is None else used,
+            self.period if period is ... else period,
+        )
 
     def __len__(self) -> int:
         return self.length

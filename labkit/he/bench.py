@@ -191,8 +191,12 @@ def race(scheme: str, n: int, *, ops=OPS, repeat: int | None = None) -> list[Res
         if op in s_ops:
             ov = lbench.overhead(o_ops[op], s_ops[op], repeat=repeat, names=("openfhe", "seal"))
             r.add_overhead("openfhe_over_seal", ov)
-            r.metrics.update(seal_median_s=ov.baseline.median, openfhe_median_s=ov.candidate.median,
-                             seal_iqr_s=ov.baseline.iqr, openfhe_iqr_s=ov.candidate.iqr)  # fmt: skip
+            r.metrics.update(
+                seal_median_s=ov.baseline.median,
+                openfhe_median_s=ov.candidate.median,
+                seal_iqr_s=ov.baseline.iqr,
+                openfhe_iqr_s=ov.candidate.iqr,
+            )
             r.artifacts["verdict"] = verdict(ov.ratio, ov.ratio_low, ov.ratio_high)
         else:
             t = lbench.measure(o_ops[op], name="openfhe", repeat=repeat)
@@ -225,8 +229,11 @@ def wrapper_overhead(backend: str, *, n: int = 8192, repeat: int | None = None) 
 
     reps = repeat or config.pick(41, 11)
     ov = lbench.overhead(lambda: x * y, direct, repeat=reps, names=("labkit", backend))
-    r = Result(technique="he", name="wrapper_overhead", params={"backend": backend, "poly_modulus_degree": n,
-               "op": "multiply_relin_rescale", "threads": 1})  # fmt: skip
+    r = Result(
+        technique="he",
+        name="wrapper_overhead",
+        params={"backend": backend, "poly_modulus_degree": n, "op": "multiply_relin_rescale", "threads": 1},
+    )
     r.add_overhead("overhead", ov)
     r.metrics["overhead_percent"] = ov.percent
     r.artifacts["target"] = "<= 5%"
@@ -276,8 +283,12 @@ def run(
     if "ops" in suites:
         plan += [("ops", s, n) for n in ring_dimensions for s in schemes]
     if "inference" in suites:
-        plan += [("inference", (m, mode, b), None) for m in ("logreg", "mlp") for mode in ("batched", "single")
-                 for b in ("seal", "openfhe")]  # fmt: skip
+        plan += [
+            ("inference", (m, mode, b), None)
+            for m in ("logreg", "mlp")
+            for mode in ("batched", "single")
+            for b in ("seal", "openfhe")
+        ]
     out: list[Result] = []
     for suite, what, n in tqdm(plan, desc="labkit bench he", disable=not progress):
         out += _run_point(suite, what, n, repeat=repeat, store=store, force=force)
@@ -295,9 +306,17 @@ def _run_point(suite, what, n, *, repeat, store, force) -> list[Result]:
         store.add(r)
         return [r]
     if suite == "ops":
-        found = [] if force else [r for r in store.query("he", "backend_race")
-                                  if r.params.get("scheme") == what and r.params.get("poly_modulus_degree") == n
-                                  and r.environment.get("fast") == fast]  # fmt: skip
+        found = (
+            []
+            if force
+            else [
+                r
+                for r in store.query("he", "backend_race")
+                if r.params.get("scheme") == what
+                and r.params.get("poly_modulus_degree") == n
+                and r.environment.get("fast") == fast
+            ]
+        )
         if found:
             latest = {}
             for r in found:  # newest first
@@ -328,12 +347,18 @@ def table(results: list[Result]) -> list[dict]:
         if r.name != "backend_race":
             continue
         m = r.metrics
-        rows.append({"scheme": r.params["scheme"], "N": r.params["poly_modulus_degree"], "op": r.params["op"],
-                     "seal_ms": 1e3 * m["seal_median_s"] if "seal_median_s" in m else None,
-                     "openfhe_ms": 1e3 * m["openfhe_median_s"],
-                     "ratio_openfhe_over_seal": m.get("openfhe_over_seal"),
-                     "ratio_iqr": (m.get("openfhe_over_seal_low"), m.get("openfhe_over_seal_high")),
-                     "verdict": r.artifacts.get("verdict")})  # fmt: skip
+        rows.append(
+            {
+                "scheme": r.params["scheme"],
+                "N": r.params["poly_modulus_degree"],
+                "op": r.params["op"],
+                "seal_ms": 1e3 * m["seal_median_s"] if "seal_median_s" in m else None,
+                "openfhe_ms": 1e3 * m["openfhe_median_s"],
+                "ratio_openfhe_over_seal": m.get("openfhe_over_seal"),
+                "ratio_iqr": (m.get("openfhe_over_seal_low"), m.get("openfhe_over_seal_high")),
+                "verdict": r.artifacts.get("verdict"),
+            }
+        )
     return rows
 
 

@@ -213,8 +213,13 @@ def run(
         per_batch = 1
         input_bytes = ctx.encrypt(prepared[0], replicate=True).size_bytes
     used_threads = _backend_threads(ctx)
-    ov = _timed_with_matched_threads(candidate, baseline, used_threads, repeat=repeat or config.pick(5, 2),
-                                     names=(f"{ctx.backend} encrypted {mode}", "plaintext model"))  # fmt: skip
+    ov = _timed_with_matched_threads(
+        candidate,
+        baseline,
+        used_threads,
+        repeat=repeat or config.pick(5, 2),
+        names=(f"{ctx.backend} encrypted {mode}", "plaintext model"),
+    )
     enc_pred = _predict(m, enc_out)
     plain_pred_poly = _predict(m, plain_out)
     acc_plain = float(np.mean(m.predict(x_raw) == y))
@@ -248,7 +253,7 @@ def run(
             "batch_size": size,
             "params": ctx.params.to_dict(),
             "threads": used_threads,
-        },  # fmt: skip
+        },
         metrics=metrics,
         timings=timings,
         artifacts={"dataset": MODELS[model], "security": str(ctx.security)},

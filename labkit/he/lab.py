@@ -129,8 +129,12 @@ def noise_growth(
 
 def _level_row(ctx, ct, expected, k) -> dict:
     got = ctx.decrypt(ct)
-    row = {"multiplications": k, "levels_left": ctx.levels_left(ct),
-           "error": float(np.max(np.abs(got - expected))), "bytes": ctx.size_bytes(ct)}  # fmt: skip
+    row = {
+        "multiplications": k,
+        "levels_left": ctx.levels_left(ct),
+        "error": float(np.max(np.abs(got - expected))),
+        "bytes": ctx.size_bytes(ct),
+    }
     budget = ctx.noise_budget(ct)
     if budget is not None:
         row["noise_budget_bits"] = budget
@@ -164,16 +168,31 @@ def explore(
         )
     level = security_level(poly_modulus_degree, first + depth * scale_bits + 60)
     metrics = {"security_bits": level, "depth": depth, "log_qp": first + depth * scale_bits + 60}
-    result = Result(technique="he", name="parameter_point",
-                    params={"poly_modulus_degree": poly_modulus_degree, "modulus_bits": modulus_bits,
-                            "scale_bits": scale_bits, "backend": backend}, metrics=metrics)  # fmt: skip
+    result = Result(
+        technique="he",
+        name="parameter_point",
+        params={
+            "poly_modulus_degree": poly_modulus_degree,
+            "modulus_bits": modulus_bits,
+            "scale_bits": scale_bits,
+            "backend": backend,
+        },
+        metrics=metrics,
+    )
     metrics = result.metrics  # Result keeps its own copy
     if level == 0:
         result.flag(NOT_FOR_PRODUCTION)
     if measure_ops:
         try:
-            ctx = _ctx(backend, "ckks", True, poly_modulus_degree=poly_modulus_degree, depth=depth,
-                       scale_bits=scale_bits, first_mod_bits=first)  # fmt: skip
+            ctx = _ctx(
+                backend,
+                "ckks",
+                True,
+                poly_modulus_degree=poly_modulus_degree,
+                depth=depth,
+                scale_bits=scale_bits,
+                first_mod_bits=first,
+            )
         except (InsecureParameters, InvalidInput) as exc:  # OpenFHE's check or SEAL's prime search can refuse
             result.artifacts["refused"] = str(exc)
             return result

@@ -151,8 +151,12 @@ def _adam(params: dict, x: np.ndarray, onehot: np.ndarray, epochs: int, lr: floa
         dz = (p - onehot) / len(x)
         da = dz @ params["w2"].T
         dh = da * 2 * h
-        grads = {"w2": a.T @ dz + 1e-4 * params["w2"], "b2": dz.sum(0),
-                 "w1": x.T @ dh + 1e-4 * params["w1"], "b1": dh.sum(0)}  # fmt: skip
+        grads = {
+            "w2": a.T @ dz + 1e-4 * params["w2"],
+            "b2": dz.sum(0),
+            "w1": x.T @ dh + 1e-4 * params["w1"],
+            "b1": dh.sum(0),
+        }
         for k, g in grads.items():
             m[k] = 0.9 * m[k] + 0.1 * g
             v[k] = 0.999 * v[k] + 0.001 * g * g
@@ -160,7 +164,9 @@ def _adam(params: dict, x: np.ndarray, onehot: np.ndarray, epochs: int, lr: floa
 
 
 def _finish(model: SquareMLP, ds) -> SquareMLP:
-    info = {"accuracy": float(np.mean(model.predict(ds.X_test) == ds.y_test)),
-            "max_abs_hidden": float(np.max(np.abs(model.prepare(ds.X) @ model.w1 + model.b1))),
-            "max_abs_logit": float(np.max(np.abs(model.logits(ds.X))))}  # fmt: skip
+    info = {
+        "accuracy": float(np.mean(model.predict(ds.X_test) == ds.y_test)),
+        "max_abs_hidden": float(np.max(np.abs(model.prepare(ds.X) @ model.w1 + model.b1))),
+        "max_abs_logit": float(np.max(np.abs(model.logits(ds.X)))),
+    }
     return SquareMLP(model.w1, model.b1, model.w2, model.b2, model.input_scale, info)

@@ -162,8 +162,15 @@ class _Context:
     local_lr: float = 0.1
 
     def objective(self, x, logits):
-        dummy = _dummy_gradients(self.model, self.params, x, self.fixed if logits is None else logits,
-                                 logits is not None, self.local_steps, self.local_lr)  # fmt: skip
+        dummy = _dummy_gradients(
+            self.model,
+            self.params,
+            x,
+            self.fixed if logits is None else logits,
+            logits is not None,
+            self.local_steps,
+            self.local_lr,
+        )
         if self.kind == "ig":
             return _cosine(dummy, self.target, self.target_norm) + self.tv * _total_variation(x)
         return _euclid(dummy, self.target)
@@ -178,8 +185,9 @@ def _optimise(ctx, x, logits, steps, iterations, lr, record_every, true_images, 
         milestones = [int(iterations * f) for f in (3 / 8, 5 / 8, 7 / 8)]
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
     else:
-        opt = torch.optim.LBFGS([x] if logits is None else [x, logits], lr=lr, max_iter=1,
-                                history_size=100, line_search_fn="strong_wolfe")  # fmt: skip
+        opt = torch.optim.LBFGS(
+            [x] if logits is None else [x, logits], lr=lr, max_iter=1, history_size=100, line_search_fn="strong_wolfe"
+        )
 
     def closure():
         opt.zero_grad()
@@ -216,9 +224,30 @@ def _optimise(ctx, x, logits, steps, iterations, lr, record_every, true_images, 
     return loss_value, history, snaps
 
 
-def _restarts(restarts, iterations, batch_size, input_shape, n_classes, fixed, gen, kind, model, params, target,
-              target_norm, tv, lr, record_every, true_images, callback, t_start, max_seconds, progress,
-              local_steps=1, local_lr=0.1):  # fmt: skip
+def _restarts(
+    restarts,
+    iterations,
+    batch_size,
+    input_shape,
+    n_classes,
+    fixed,
+    gen,
+    kind,
+    model,
+    params,
+    target,
+    target_norm,
+    tv,
+    lr,
+    record_every,
+    true_images,
+    callback,
+    t_start,
+    max_seconds,
+    progress,
+    local_steps=1,
+    local_lr=0.1,
+):
     """Run the restarts; return (loss, reconstruction, labels, history, snapshots) of the lowest-loss one."""
     import torch
     from tqdm.auto import tqdm
@@ -229,8 +258,9 @@ def _restarts(restarts, iterations, batch_size, input_shape, n_classes, fixed, g
         logits = torch.randn((batch_size, n_classes), generator=gen).requires_grad_(True) if fixed is None else None
         ctx = _Context(kind, model, params, target, target_norm, fixed, tv, local_steps, local_lr)
         bar = tqdm(range(iterations), desc=f"{kind} restart {restart + 1}/{restarts}", disable=not progress)
-        loss_value, history, snaps = _optimise(ctx, x, logits, bar, iterations, lr, record_every, true_images,
-                                               callback, t_start, max_seconds)  # fmt: skip
+        loss_value, history, snaps = _optimise(
+            ctx, x, logits, bar, iterations, lr, record_every, true_images, callback, t_start, max_seconds
+        )
         if best is None or loss_value < best[0]:
             found = fixed if logits is None else logits.detach().argmax(dim=1)
             best = (loss_value, x.detach().clamp(0, 1).nan_to_num(0.5).numpy().copy(), found, history, snaps)
@@ -364,9 +394,30 @@ def attack(
 
     try:
         with torch_threads(1):
-            best = _restarts(restarts, iterations, batch_size, input_shape, n_classes, fixed, gen, kind, model, params,
-                             target, target_norm, tv, lr, record_every, true_images, callback, t_start, max_seconds,
-                             progress, local_steps, local_lr)  # fmt: skip
+            best = _restarts(
+                restarts,
+                iterations,
+                batch_size,
+                input_shape,
+                n_classes,
+                fixed,
+                gen,
+                kind,
+                model,
+                params,
+                target,
+                target_norm,
+                tv,
+                lr,
+                record_every,
+                true_images,
+                callback,
+                t_start,
+                max_seconds,
+                progress,
+                local_steps,
+                local_lr,
+            )
     finally:
         model.train(was_training)
     seconds = time.perf_counter() - t_start
@@ -386,7 +437,7 @@ def attack(
             "labels_given": labels is not None,
             "local_steps": int(local_steps),
             "local_lr": float(local_lr),
-        },  # fmt: skip
+        },
         metrics={"loss": loss_value if np.isfinite(loss_value) else 1e30, "seconds": seconds},
         timings={"attack": bench.Timing("attack", (seconds,))},
     )

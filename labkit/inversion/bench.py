@@ -67,37 +67,78 @@ def benchmark(
     metrics: dict[str, float] = {}
     t0 = time.perf_counter()
     common = {"n_images": n, "seed": seed, "store": store, "progress": progress}
-    attacks_b1 = (("digits", "dlg", config.pick(100, 40)), ("digits", "idlg", config.pick(100, 40)),
-                  ("digits", "ig", config.pick(300, 150)), ("patches32", "ig", config.pick(400, 300)))  # fmt: skip
+    attacks_b1 = (
+        ("digits", "dlg", config.pick(100, 40)),
+        ("digits", "idlg", config.pick(100, 40)),
+        ("digits", "ig", config.pick(300, 150)),
+        ("patches32", "ig", config.pick(400, 300)),
+    )
     for data, kind, iters in attacks_b1:
-        r = frontier_point("batch_size", 1, data=data, attack_kind=kind, iterations=iters,
-                           measure_utility=False, **common)  # fmt: skip
-        rows.append({"what": f"{kind} batch 1 on {data}", "psnr_db": r.metrics["psnr"], "ssim": r.metrics["ssim"],
-                     "seconds_per_image": r.metrics["seconds"]})  # fmt: skip
+        r = frontier_point(
+            "batch_size", 1, data=data, attack_kind=kind, iterations=iters, measure_utility=False, **common
+        )
+        rows.append(
+            {
+                "what": f"{kind} batch 1 on {data}",
+                "psnr_db": r.metrics["psnr"],
+                "ssim": r.metrics["ssim"],
+                "seconds_per_image": r.metrics["seconds"],
+            }
+        )
         metrics[f"{data}_{kind}_psnr"] = r.metrics["psnr"]
         metrics[f"{data}_{kind}_seconds"] = r.metrics["seconds"]
     for data in ("digits", "patches32"):
         metrics[f"{data}_label_recovery"] = _label_recovery(data, max(n, 8), seed)
         rows.append({"what": f"iDLG label recovery, batch 1, {data}", "value": metrics[f"{data}_label_recovery"]})
     for b in batch_sizes:
-        r = frontier_point("batch_size", b, data="digits", attack_kind="idlg", iterations=config.pick(100, 40),
-                           measure_utility=False, **common)  # fmt: skip
-        rows.append({"what": f"idlg digits batch {b}", "psnr_db": r.metrics["psnr"], "ssim": r.metrics["ssim"],
-                     "label_accuracy": r.metrics["label_accuracy"]})  # fmt: skip
+        r = frontier_point(
+            "batch_size",
+            b,
+            data="digits",
+            attack_kind="idlg",
+            iterations=config.pick(100, 40),
+            measure_utility=False,
+            **common,
+        )
+        rows.append(
+            {
+                "what": f"idlg digits batch {b}",
+                "psnr_db": r.metrics["psnr"],
+                "ssim": r.metrics["ssim"],
+                "label_accuracy": r.metrics["label_accuracy"],
+            }
+        )
         metrics[f"psnr_batch_{b}"] = r.metrics["psnr"]
     for knob in knobs:
-        points = sweep(knob, default_values(knob), stop_below=THRESHOLD_DB, data="digits", attack_kind="ig",
-                       iterations=config.pick(300, 100), **common)  # fmt: skip
+        points = sweep(
+            knob,
+            default_values(knob),
+            stop_below=THRESHOLD_DB,
+            data="digits",
+            attack_kind="ig",
+            iterations=config.pick(300, 100),
+            **common,
+        )
         stopped = points[-1]["psnr"] < THRESHOLD_DB
         last = points[-1]
-        rows.append({"what": f"defense {knob}", "smallest_setting": last["value"] if stopped else None,
-                     "psnr_db": last["psnr"], "accuracy": last.get("accuracy"),
-                     "accuracy_cost": last.get("accuracy_cost"), "baseline_accuracy": last.get("baseline_accuracy"),
-                     "stopped_attack": stopped})  # fmt: skip
-    result = Result(technique="inversion", name="benchmark",
-                    params={"n_images": n, "seed": seed, "fast": config.fast(), "knobs": list(knobs)},
-                    metrics={**metrics, "wall_seconds": time.perf_counter() - t0},
-                    artifacts={"table": rows})  # fmt: skip
+        rows.append(
+            {
+                "what": f"defense {knob}",
+                "smallest_setting": last["value"] if stopped else None,
+                "psnr_db": last["psnr"],
+                "accuracy": last.get("accuracy"),
+                "accuracy_cost": last.get("accuracy_cost"),
+                "baseline_accuracy": last.get("baseline_accuracy"),
+                "stopped_attack": stopped,
+            }
+        )
+    result = Result(
+        technique="inversion",
+        name="benchmark",
+        params={"n_images": n, "seed": seed, "fast": config.fast(), "knobs": list(knobs)},
+        metrics={**metrics, "wall_seconds": time.perf_counter() - t0},
+        artifacts={"table": rows},
+    )
     store.add(result)
     return result, rows
 

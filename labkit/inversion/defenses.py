@@ -177,9 +177,13 @@ class DPSGD(GradientDefense):
 
         gsm = GradSampleModule(copy.deepcopy(model))
         params = [p for p in gsm.parameters() if p.requires_grad]
-        opt = DPOptimizer(torch.optim.SGD(params, lr=0.0), noise_multiplier=self.noise_multiplier,
-                          max_grad_norm=self.max_grad_norm, expected_batch_size=len(y),
-                          generator=_torch_generator(generator))  # fmt: skip
+        opt = DPOptimizer(
+            torch.optim.SGD(params, lr=0.0),
+            noise_multiplier=self.noise_multiplier,
+            max_grad_norm=self.max_grad_norm,
+            expected_batch_size=len(y),
+            generator=_torch_generator(generator),
+        )
         opt.zero_grad()
         with warnings.catch_warnings():  # Opacus's hooks warn when the input needs no gradient
             warnings.simplefilter("ignore", UserWarning)

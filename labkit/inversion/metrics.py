@@ -113,8 +113,14 @@ def score(true_images: np.ndarray, reconstructions: np.ndarray, true_labels=None
     pairs = match(true_images, reconstructions)
     p = [s for _, _, s in pairs]
     q = [ssim(true_images[i], reconstructions[j]) for i, j, _ in pairs]
-    out = {"psnr": float(np.median(p)), "psnr_mean": float(np.mean(p)), "ssim": float(np.median(q)),
-           "psnr_per_image": p, "ssim_per_image": q, "matching": [j for _, j, _ in pairs]}  # fmt: skip
+    out = {
+        "psnr": float(np.median(p)),
+        "psnr_mean": float(np.mean(p)),
+        "ssim": float(np.median(q)),
+        "psnr_per_image": p,
+        "ssim_per_image": q,
+        "matching": [j for _, j, _ in pairs],
+    }
     if true_labels is not None and recovered_labels is not None:
         out["label_accuracy"] = label_accuracy(true_labels, recovered_labels)
     return out

@@ -134,10 +134,15 @@ def run_scenario(
     gen = config.rng(seed)
     model = make_model(arch, input_shape=data.image_shape, n_classes=data.n_classes, seed=seed)
     idx = _pick_indices(len(data.y_train), batch_size * n_clients, image_index, seed)
-    clients = [ClientData(k, data.X_train[idx[k * batch_size : (k + 1) * batch_size]],
-                          data.y_train[idx[k * batch_size : (k + 1) * batch_size]]) for k in range(n_clients)]  # fmt: skip
-    updates = [client_update(model, c, local_steps=local_steps, lr=local_lr, defense=defense, rng=gen)
-               for c in clients]  # fmt: skip
+    clients = [
+        ClientData(
+            k,
+            data.X_train[idx[k * batch_size : (k + 1) * batch_size]],
+            data.y_train[idx[k * batch_size : (k + 1) * batch_size]],
+        )
+        for k in range(n_clients)
+    ]
+    updates = [client_update(model, c, local_steps=local_steps, lr=local_lr, defense=defense, rng=gen) for c in clients]
     if secure_aggregator is not None:
         total = sum(u.n_samples for u in updates)  # public: clients pre-scale, the sum is the weighted mean
         observed = secure_aggregator.sum([(u.n_samples / total) * u.vector for u in updates])
@@ -148,11 +153,23 @@ def run_scenario(
         attacker_batch = batch_size
         sees = "the target client's own update"
     target = clients[0]
-    out = attack(attack_kind, model=model, gradients=observed, input_shape=data.image_shape,
-                 batch_size=attacker_batch, iterations=iterations, restarts=restarts, seed=seed,
-                 local_steps=local_steps, local_lr=local_lr,
-                 true_images=target.X, true_labels=target.y, max_seconds=max_seconds,
-                 callback=callback, progress=progress)  # fmt: skip
+    out = attack(
+        attack_kind,
+        model=model,
+        gradients=observed,
+        input_shape=data.image_shape,
+        batch_size=attacker_batch,
+        iterations=iterations,
+        restarts=restarts,
+        seed=seed,
+        local_steps=local_steps,
+        local_lr=local_lr,
+        true_images=target.X,
+        true_labels=target.y,
+        max_seconds=max_seconds,
+        callback=callback,
+        progress=progress,
+    )
     result = Result(
         technique="inversion",
         name="scenario",
@@ -172,7 +189,7 @@ def run_scenario(
             "seed": seed,
             "max_seconds": max_seconds,
             "measure_utility": measure_utility,
-        },  # fmt: skip
+        },
         metrics={**out.result.metrics, "attacker_batch": attacker_batch},
         timings=dict(out.result.timings),
         artifacts={
@@ -181,13 +198,18 @@ def run_scenario(
             "true_labels": target.y.tolist(),
             "recovered_labels": out.labels.tolist(),
             "label_meaning": data.label_meaning,
-        },  # fmt: skip
+        },
     )
     if secure_aggregator is not None:
         vectors = [(u.n_samples / total) * u.vector for u in updates]
         repeat = getattr(secure_aggregator, "timing_repeat", None) or config.pick(9, 3)
-        ov = bench.overhead(lambda: secure_aggregator.sum(vectors), lambda: np.sum(vectors, axis=0), repeat=repeat,
-                            warmup=1 if repeat > 1 else 0, names=(secure_aggregator.name, "plain_sum"))  # fmt: skip
+        ov = bench.overhead(
+            lambda: secure_aggregator.sum(vectors),
+            lambda: np.sum(vectors, axis=0),
+            repeat=repeat,
+            warmup=1 if repeat > 1 else 0,
+            names=(secure_aggregator.name, "plain_sum"),
+        )
         result.add_overhead("aggregation_overhead", ov)
         if "bytes_to_server" in secure_aggregator.last_stats:
             result.metrics["aggregation_bytes_to_server"] = secure_aggregator.last_stats["bytes_to_server"]
@@ -226,8 +248,16 @@ def defense_utility(
     if isinstance(defense, NoDefense) and secure_aggregator is None:
         acc = base
     else:
-        acc = train(arch=arch, n_clients=n_clients, rounds=rounds, local_steps=local_steps, batch_size=batch_size,
-                    defense=defense, secure_aggregator=secure_aggregator, seed=seed).accuracy[-1]  # fmt: skip
+        acc = train(
+            arch=arch,
+            n_clients=n_clients,
+            rounds=rounds,
+            local_steps=local_steps,
+            batch_size=batch_size,
+            defense=defense,
+            secure_aggregator=secure_aggregator,
+            seed=seed,
+        ).accuracy[-1]
     out = {"accuracy": acc, "baseline_accuracy": base, "accuracy_cost": base - acc}
     from .defenses import DPSGD
 
@@ -240,12 +270,15 @@ def defense_utility(
 
 @lru_cache(maxsize=32)
 def _baseline(arch: str, local_steps: int, batch_size: int, rounds: int, n_clients: int, seed: int) -> float:
-    return train(arch=arch, n_clients=n_clients, rounds=rounds, local_steps=local_steps, batch_size=batch_size,
-                 seed=seed).accuracy[-1]  # fmt: skip
+    return train(
+        arch=arch, n_clients=n_clients, rounds=rounds, local_steps=local_steps, batch_size=batch_size, seed=seed
+    ).accuracy[-1]
 
 
 def describe(result: Result) -> str:
     """One line: what the server saw and what it recovered."""
     m = result.metrics
-    return (f"server sees {result.artifacts.get('server_sees')}: PSNR {m.get('psnr', float('nan')):.1f} dB, "
-            f"SSIM {m.get('ssim', float('nan')):.2f}, labels {m.get('label_accuracy', float('nan')):.0%}")  # fmt: skip
+    return (
+        f"server sees {result.artifacts.get('server_sees')}: PSNR {m.get('psnr', float('nan')):.1f} dB, "
+        f"SSIM {m.get('ssim', float('nan')):.2f}, labels {m.get('label_accuracy', float('nan')):.0%}"
+    )

@@ -57,8 +57,7 @@ def _setting(knob: str, value: Any, secure_aggregator: SecureAggregator | None) 
         return {"scenario": {"local_steps": int(value)}, "utility": {"local_steps": int(value)}}
     if knob == "secure_aggregation":
         agg = secure_aggregator or PlainSum()
-        return {"scenario": {"n_clients": int(value), "secure_aggregator": agg},
-                "utility": {"secure_aggregator": agg}}  # fmt: skip
+        return {"scenario": {"n_clients": int(value), "secure_aggregator": agg}, "utility": {"secure_aggregator": agg}}
     d = make_defense(knob, value)
     return {"scenario": {"defense": d}, "utility": {"defense": d}}
 
@@ -87,10 +86,20 @@ def frontier_point(
     n_images = int(config.pick(8, 2) if n_images is None else n_images)
     if n_images < 1:
         raise InvalidInput(f"n_images must be at least 1, not {n_images!r}.")
-    params = {"knob": knob, "value": value, "data": data, "attack": attack_kind, "n_images": n_images,
-              "iterations": iterations, "measure_utility": measure_utility, "utility_rounds": utility_rounds,
-              "secure_aggregator": getattr(secure_aggregator, "name", None), "seed": seed,
-              "fast": config.fast(), "version": SWEEP_VERSION}  # fmt: skip
+    params = {
+        "knob": knob,
+        "value": value,
+        "data": data,
+        "attack": attack_kind,
+        "n_images": n_images,
+        "iterations": iterations,
+        "measure_utility": measure_utility,
+        "utility_rounds": utility_rounds,
+        "secure_aggregator": getattr(secure_aggregator, "name", None),
+        "seed": seed,
+        "fast": config.fast(),
+        "version": SWEEP_VERSION,
+    }
     if store is not None:
         found = store.latest("inversion", "frontier_point", params)
         if found is not None:
@@ -98,8 +107,15 @@ def frontier_point(
     setting = _setting(knob, value, secure_aggregator)
     rows = []
     for i in range(n_images):
-        s = run_scenario(data=data, attack_kind=attack_kind, iterations=iterations, image_index=None,
-                         seed=seed + i, progress=progress, **setting["scenario"])  # fmt: skip
+        s = run_scenario(
+            data=data,
+            attack_kind=attack_kind,
+            iterations=iterations,
+            image_index=None,
+            seed=seed + i,
+            progress=progress,
+            **setting["scenario"],
+        )
         rows.append(s.result)
     med = {k: float(np.median([r.metrics[k] for r in rows])) for k in ("psnr", "ssim", "label_accuracy", "seconds")}
     result = Result(
@@ -110,7 +126,7 @@ def frontier_point(
         artifacts={
             "psnr_per_image": [r.metrics["psnr"] for r in rows],
             "server_sees": rows[0].artifacts["server_sees"],
-        },  # fmt: skip
+        },
     )
     if measure_utility:
         result.metrics.update(defense_utility(arch="mlp", rounds=utility_rounds, seed=seed, **setting["utility"]))

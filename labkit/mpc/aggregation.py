@@ -109,8 +109,13 @@ def _sum_task(party: Any, private: Any) -> dict[str, Any]:
     stats = party.comm_stats()
     repeat = party.options["repeat"]
     ov = bench.overhead(secure, plain, repeat=repeat, warmup=0, names=("mpc", "plaintext")) if repeat else None
-    return {"total": total.double().numpy(), "online_seconds": online, "rounds": stats["rounds"],
-            "bytes": stats["bytes"], "overhead": ov.to_dict() if ov else None}  # fmt: skip
+    return {
+        "total": total.double().numpy(),
+        "online_seconds": online,
+        "rounds": stats["rounds"],
+        "bytes": stats["bytes"],
+        "overhead": ov.to_dict() if ov else None,
+    }
 
 
 def secure_sum(
@@ -161,8 +166,15 @@ def secure_sum(
         raise InvalidInput(f"repeat must be an int in 0-50, not {repeat!r}.")
     per_client = [client_shares(u, parties) for u in stacked]
     private = [{"shares": [shares[p] for shares in per_client]} for p in range(parties)]
-    run = run_parties("labkit.mpc.aggregation:_sum_task", private, options={"repeat": repeat}, provider="TFP",
-                      host=host, port=port, timeout=config.pick(120.0, 60.0) if timeout is None else timeout)  # fmt: skip
+    run = run_parties(
+        "labkit.mpc.aggregation:_sum_task",
+        private,
+        options={"repeat": repeat},
+        provider="TFP",
+        host=host,
+        port=port,
+        timeout=config.pick(120.0, 60.0) if timeout is None else timeout,
+    )
     # provider TFP is safe here: a sum needs no Beaver triples, so no party generates any.
     total = run.outputs[0]["total"]
     plain = stacked.sum(axis=0)
@@ -175,13 +187,13 @@ def secure_sum(
             "parties": parties,
             "repeat": repeat,
             "fast": config.fast(),
-        },  # fmt: skip
+        },
         artifacts={
             "security_model": "semi-honest aggregation servers, at least one not colluding; "
             "clients split their updates with the OS CSPRNG",
             "pids": run.pids,
             "modelled": "latency_* metrics are modelled, not measured",
-        },  # fmt: skip
+        },
     )
     result.metrics["clients"] = len(stacked)
     result.metrics["size"] = int(stacked[0].size)

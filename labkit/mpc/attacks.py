@@ -103,8 +103,13 @@ def curious_model_owner(
     if not 1 <= len(X) <= 500:
         raise InvalidInput(f"give 1 to 500 samples, not {len(X)}.")
     options = {"arch": model.architecture(), "input_shape": model.input_shape, "n": len(X)}
-    run = run_parties("labkit.mpc.attacks:_curious_task", [{"weights": model.weights()}, {"X": X}], options=options,
-                      provider=provider, timeout=config.pick(120.0, 60.0))  # fmt: skip
+    run = run_parties(
+        "labkit.mpc.attacks:_curious_task",
+        [{"weights": model.weights()}, {"X": X}],
+        options=options,
+        provider=provider,
+        timeout=config.pick(120.0, 60.0),
+    )
     guess = run.outputs[MODEL_OWNER]["guess"]
     truth = X.reshape(len(X), -1).astype(np.float64)
     err = np.abs(guess - truth)

@@ -64,13 +64,21 @@ def rows(results: Sequence[Result]) -> list[dict[str, object]]:
     out = []
     for r in results:
         m = r.metrics
-        out.append({
-            "model": r.params["model"], "parties": r.params["parties"], "n": r.params["n"],
-            "rounds": int(m["rounds"]), "MB (busiest party)": m["bytes_max_party"] / 1e6,
-            "MPC s (median)": m["compute_seconds"], "plaintext s": r.timings["overhead.baseline"].median,
-            "overhead": m.get("overhead", float("nan")), "agreement": m["agreement"],
-            "LAN s (modelled)": m["latency_lan_s"], "WAN s (modelled)": m["latency_wan_s"],
-        })  # fmt: skip
+        out.append(
+            {
+                "model": r.params["model"],
+                "parties": r.params["parties"],
+                "n": r.params["n"],
+                "rounds": int(m["rounds"]),
+                "MB (busiest party)": m["bytes_max_party"] / 1e6,
+                "MPC s (median)": m["compute_seconds"],
+                "plaintext s": r.timings["overhead.baseline"].median,
+                "overhead": m.get("overhead", float("nan")),
+                "agreement": m["agreement"],
+                "LAN s (modelled)": m["latency_lan_s"],
+                "WAN s (modelled)": m["latency_wan_s"],
+            }
+        )
     return out
 
 

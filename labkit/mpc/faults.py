@@ -52,16 +52,23 @@ def party_crash(*, parties: int = 2, victim: int = 1, after: float = 0.3, timeou
 
     private = [[0.5] * 64] + [None] * (parties - 1)
     try:
-        run_parties("labkit.mpc.faults:_long_task", private, options={"seconds": timeout}, provider="TFP",
-                    kill_party=(victim, after), timeout=timeout)  # fmt: skip
+        run_parties(
+            "labkit.mpc.faults:_long_task",
+            private,
+            options={"seconds": timeout},
+            provider="TFP",
+            kill_party=(victim, after),
+            timeout=timeout,
+        )
     except PartyFailed as exc:
         error = exc
     else:  # pragma: no cover - the victim was killed, the run cannot succeed
         raise LabkitError("the run finished although a party was killed")
     elapsed = error.raised_at - (error.injected_at or error.raised_at)
     alive = [pid for pid in error.pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
-    result = Result("mpc", "party_crash", params={"parties": parties, "victim": victim, "after": after,
-                                                   "fast": config.fast()})  # fmt: skip
+    result = Result(
+        "mpc", "party_crash", params={"parties": parties, "victim": victim, "after": after, "fast": config.fast()}
+    )
     result.metrics["detected_seconds"] = elapsed  # from the SIGKILL to the launcher's error
     result.metrics["survivors_alive"] = len(alive)
     result.metrics["error_rank"] = error.rank if error.rank is not None else -1

@@ -96,10 +96,16 @@ def _inference_task(party: Any, private: Any) -> dict[str, Any]:
 
     local_x = torch.from_numpy(private["X"]) if party.rank == DATA_OWNER else torch.zeros(shape)
     plain_layers = [
-        {**spec, **{k: (weights[i][k] if weights else np.zeros(spec[f"{k}_shape"], np.float32))
-                    for k in ("weight", "bias") if f"{k}_shape" in spec}}
+        {
+            **spec,
+            **{
+                k: (weights[i][k] if weights else np.zeros(spec[f"{k}_shape"], np.float32))
+                for k in ("weight", "bias")
+                if f"{k}_shape" in spec
+            },
+        }
         for i, spec in enumerate(arch)
-    ]  # fmt: skip
+    ]
 
     def private_pass():
         with crypten.no_grad():
@@ -147,8 +153,15 @@ def _check_inputs(model: PlainModel, inputs: Any, labels: Any) -> tuple[np.ndarr
 def run_params(model: str, *, n: int, parties: int, reveal: str, provider: str, repeat: int | None) -> dict:
     """The parameters a private-inference Result is stored under (for resuming sweeps)."""
     repeat = config.pick(5, 3) if repeat is None else repeat
-    return {"model": model, "n": n, "parties": parties, "reveal": reveal, "provider": provider,
-            "repeat": repeat, "fast": config.fast()}  # fmt: skip
+    return {
+        "model": model,
+        "n": n,
+        "parties": parties,
+        "reveal": reveal,
+        "provider": provider,
+        "repeat": repeat,
+        "fast": config.fast(),
+    }
 
 
 def expected(model: PlainModel, X: np.ndarray, reveal: str) -> np.ndarray:
@@ -236,11 +249,24 @@ def private_inference(
     X, y = _check_inputs(model, inputs, labels)
     timeout = config.pick(300.0, 120.0) if timeout is None else timeout
 
-    options = {"arch": model.architecture(), "input_shape": model.input_shape, "n": len(X),
-               "reveal": reveal, "output": model.output, "repeat": repeat}  # fmt: skip
+    options = {
+        "arch": model.architecture(),
+        "input_shape": model.input_shape,
+        "n": len(X),
+        "reveal": reveal,
+        "output": model.output,
+        "repeat": repeat,
+    }
     private = [{"weights": model.weights()}, {"X": X}] + [None] * (parties - 2)
-    run = run_parties("labkit.mpc.inference:_inference_task", private, options=options, provider=provider,
-                      host=host, port=port, timeout=timeout)  # fmt: skip
+    run = run_parties(
+        "labkit.mpc.inference:_inference_task",
+        private,
+        options=options,
+        provider=provider,
+        host=host,
+        port=port,
+        timeout=timeout,
+    )
     outs = run.outputs
     revealed = outs[DATA_OWNER]["revealed"]
     plain = expected(model, X, reveal)
@@ -262,7 +288,7 @@ def private_inference(
             "architecture": _arch_text(model),
             "pids": run.pids,
             "modelled": "latency_* metrics are modelled, not measured",
-        },  # fmt: skip
+        },
     )
     m = result.metrics
     m["n"] = len(X)

@@ -212,8 +212,15 @@ def _to_layers(net: Any) -> list[dict[str, Any]]:
         if isinstance(m, torch.nn.Linear):
             layers.append({"kind": "linear", "weight": _np(m.weight), "bias": _np(m.bias)})
         elif isinstance(m, torch.nn.Conv2d):
-            layers.append({"kind": "conv2d", "weight": _np(m.weight), "bias": _np(m.bias),
-                           "stride": int(m.stride[0]), "padding": int(m.padding[0])})  # fmt: skip
+            layers.append(
+                {
+                    "kind": "conv2d",
+                    "weight": _np(m.weight),
+                    "bias": _np(m.bias),
+                    "stride": int(m.stride[0]),
+                    "padding": int(m.padding[0]),
+                }
+            )
         elif isinstance(m, torch.nn.ReLU):
             layers.append({"kind": "relu"})
         elif isinstance(m, torch.nn.Flatten):

@@ -68,8 +68,12 @@ class Estimate:
         return self.compute_s + self.latency_s + self.transfer_s
 
     def as_dict(self) -> dict[str, float]:
-        return {"compute_s": self.compute_s, "latency_s": self.latency_s,
-                "transfer_s": self.transfer_s, "total_s": self.total_s}  # fmt: skip
+        return {
+            "compute_s": self.compute_s,
+            "latency_s": self.latency_s,
+            "transfer_s": self.transfer_s,
+            "total_s": self.total_s,
+        }
 
 
 def estimate(*, compute_s: float, rounds: float, bytes_: float, link: Link) -> Estimate:

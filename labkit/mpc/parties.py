@@ -59,8 +59,15 @@ class PartyFailed(LabkitError):
     ``pids`` (every process the run started, all reaped).
     """
 
-    def __init__(self, message: str, *, rank: int | None = None, details: Sequence[str] = (), pids=(),
-                 injected_at: float | None = None):  # fmt: skip
+    def __init__(
+        self,
+        message: str,
+        *,
+        rank: int | None = None,
+        details: Sequence[str] = (),
+        pids=(),
+        injected_at: float | None = None,
+    ):
         self.rank = rank
         self.details = list(details)
         self.pids = list(pids)
@@ -285,16 +292,29 @@ def run_parties(
     picked = port is None and 0 in local
     for attempt in (1, 2):
         try:
-            return _launch(task, private_inputs, options, host, port, timeout, provider, threads, local, fault,
-                           start_method, parties)  # fmt: skip
+            return _launch(
+                task,
+                private_inputs,
+                options,
+                host,
+                port,
+                timeout,
+                provider,
+                threads,
+                local,
+                fault,
+                start_method,
+                parties,
+            )
         except PartyFailed as exc:  # a port picked here was taken by someone else before party 0 bound it
             if not (picked and attempt == 1 and ("EADDRINUSE" in str(exc) or "ddress already in use" in str(exc))):
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _launch(task, private_inputs, options, host, port, timeout, provider, threads, local, fault, start_method,
-            parties) -> PartyRun:  # fmt: skip
+def _launch(
+    task, private_inputs, options, host, port, timeout, provider, threads, local, fault, start_method, parties
+) -> PartyRun:
     local = list(local)
     if 0 in local:
         address, port = check_rendezvous(host, port)
@@ -310,8 +330,15 @@ def _launch(task, private_inputs, options, host, port, timeout, provider, thread
     deadline = time.time() + timeout
     procs: dict[int, _Proc] = {}
     try:
-        job = {"task": task, "world_size": parties, "provider": provider, "threads": threads,
-               "deadline": deadline, "options": dict(options or {}), "launcher_pid": os.getpid()}  # fmt: skip
+        job = {
+            "task": task,
+            "world_size": parties,
+            "provider": provider,
+            "threads": threads,
+            "deadline": deadline,
+            "options": dict(options or {}),
+            "launcher_pid": os.getpid(),
+        }
         (jobdir / "job.pkl").write_bytes(pickle.dumps(job))
         for rank in local:
             if rank < parties:
@@ -329,8 +356,15 @@ def _launch(task, private_inputs, options, host, port, timeout, provider, thread
                 info[rank] = out
         wall = time.perf_counter() - started
         _kill(list(procs.values()))  # the dealer exits when party 0 says goodbye; make sure
-        return PartyRun(outputs=outputs, party_info=info, wall_seconds=wall, host=address, port=port,
-                        provider=provider, pids=[p.pid for p in procs.values()])  # fmt: skip
+        return PartyRun(
+            outputs=outputs,
+            party_info=info,
+            wall_seconds=wall,
+            host=address,
+            port=port,
+            provider=provider,
+            pids=[p.pid for p in procs.values()],
+        )
     finally:
         _kill(list(procs.values()))
         shutil.rmtree(jobdir, ignore_errors=True)
@@ -442,10 +476,13 @@ def _start_forked(target: Any, args: tuple) -> Any:
 
 def _start(jobdir: Path, rank: int, parties: int, address: str, port: int, threads: int, method: str) -> _Proc:
     env = {
-        "RANK": str(rank), "WORLD_SIZE": str(parties), "DISTRIBUTED_BACKEND": "gloo",
-        "RENDEZVOUS": f"tcp://{address}:{port}", "OMP_NUM_THREADS": str(threads),
+        "RANK": str(rank),
+        "WORLD_SIZE": str(parties),
+        "DISTRIBUTED_BACKEND": "gloo",
+        "RENDEZVOUS": f"tcp://{address}:{port}",
+        "OMP_NUM_THREADS": str(threads),
         "PYTHONUNBUFFERED": "1",
-    }  # fmt: skip
+    }
     if _is_loopback(address):  # keep gloo's traffic on the loopback interface ("lo" on Linux, "lo0" elsewhere)
         env["GLOO_SOCKET_IFNAME"] = os.environ.get("GLOO_SOCKET_IFNAME", "lo" if sys.platform == "linux" else "lo0")
     if method == "forkserver":
@@ -457,11 +494,16 @@ def _start(jobdir: Path, rank: int, parties: int, address: str, port: int, threa
         root = str(Path(__file__).resolve().parents[2])
         full_env["PYTHONPATH"] = root + (os.pathsep + full_env["PYTHONPATH"] if full_env.get("PYTHONPATH") else "")
         with open(jobdir / f"log_{rank}.txt", "wb") as log:
-            proc = _Proc(subprocess.Popen(
-                [sys.executable, "-m", "labkit.mpc.worker", str(jobdir), str(rank)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=full_env,
-                start_new_session=True,  # immune to a terminal's Ctrl-C; the launcher ends it
-            ))  # fmt: skip
+            proc = _Proc(
+                subprocess.Popen(
+                    [sys.executable, "-m", "labkit.mpc.worker", str(jobdir), str(rank)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=full_env,
+                    start_new_session=True,  # immune to a terminal's Ctrl-C; the launcher ends it
+                )
+            )
     _LIVE.add(proc)
     return proc
 
@@ -508,13 +550,18 @@ class _Supervisor:
                     raise RendezvousUnreachable(
                         f"party {absent[0]} could not reach the rendezvous at {self.rendezvous} within {timeout:g} s: "
                         "is party 0 running there, and is the port reachable? Every local party was ended.",
-                        rank=absent[0], details=self._details(codes), pids=self._pids(), injected_at=self.injected_at,
-                    )  # fmt: skip
+                        rank=absent[0],
+                        details=self._details(codes),
+                        pids=self._pids(),
+                        injected_at=self.injected_at,
+                    )
                 raise PartyTimeout(
                     f"the parties did not finish within {timeout:g} s (rendezvous {self.rendezvous}); all were "
                     "killed. A party may be stuck or unreachable; raise timeout for bigger workloads.",
-                    details=self._details(codes), pids=self._pids(), injected_at=self.injected_at,
-                )  # fmt: skip
+                    details=self._details(codes),
+                    pids=self._pids(),
+                    injected_at=self.injected_at,
+                )
             time.sleep(_POLL)
 
     def _fail(self, rank: int, codes: dict[int, int | None]) -> None:
@@ -525,13 +572,19 @@ class _Supervisor:
             raise RendezvousUnreachable(
                 f"party {rank} could not reach the rendezvous at {self.rendezvous}: is party 0 running there, "
                 "and is the port open? Every local party was ended.",
-                rank=rank, details=details, pids=self._pids(), injected_at=self.injected_at,
-            )  # fmt: skip
+                rank=rank,
+                details=details,
+                pids=self._pids(),
+                injected_at=self.injected_at,
+            )
         raise PartyFailed(
             f"party {_name(rank, self.parties)} {_describe_exit(codes[rank])}; "
             "the run was stopped and every party process was ended.",
-            rank=rank, details=details, pids=self._pids(), injected_at=self.injected_at,
-        )  # fmt: skip
+            rank=rank,
+            details=details,
+            pids=self._pids(),
+            injected_at=self.injected_at,
+        )
 
     def _pids(self) -> list[int]:
         return [p.pid for p in self.procs.values()]

@@ -65,8 +65,13 @@ def party_views(secret: Any, *, parties: int = 2, timeout: float | None = None) 
         raise InvalidInput("secret must be finite and within +-1e6 for 16-bit fixed point.")
     private: list[Any] = [None] * parties
     private[DATA_OWNER] = {"real": x, "zeros": np.zeros_like(x)}
-    run = run_parties("labkit.mpc.views:_views_task", private, options={"shape": x.shape}, provider="TFP",
-                      timeout=config.pick(60.0, 60.0) if timeout is None else timeout)  # fmt: skip
+    run = run_parties(
+        "labkit.mpc.views:_views_task",
+        private,
+        options={"shape": x.shape},
+        provider="TFP",
+        timeout=config.pick(60.0, 60.0) if timeout is None else timeout,
+    )
     # TFP is harmless here: sharing an input needs no Beaver triples.
     return {
         "secret": x,

@@ -151,8 +151,7 @@ def main(jobdir: str, rank: int) -> int:
     t1 = time.perf_counter()
     output = func(party, private)
     task_seconds = time.perf_counter() - t1
-    result = {"output": output, "init_seconds": init_seconds, "task_seconds": task_seconds,
-              "comm": party.comm_stats()}  # fmt: skip
+    result = {"output": output, "init_seconds": init_seconds, "task_seconds": task_seconds, "comm": party.comm_stats()}
     tmp = root / f"output_{rank}.tmp"
     tmp.write_bytes(pickle.dumps(result))
     tmp.replace(root / f"output_{rank}.pkl")

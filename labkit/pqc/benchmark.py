@@ -31,19 +31,26 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for cert in dict.fromkeys(r["cert"] for r in rows):
             h, c = cell.get((hybrid, cert)), cell.get((classical, cert))
             if h and c:
-                out.append({"hybrid": hybrid, "classical": classical, "cert": cert,
-                            # each cell's time was measured interleaved with the same baseline: compare those ratios
-                            "time_ratio": h["overhead"] / c["overhead"],
-                            "cpu_ratio": h["cpu_ms"] / c["cpu_ms"],
-                            "bytes_ratio": (h["bytes_client_to_server"] + h["bytes_server_to_client"])
-                            / (c["bytes_client_to_server"] + c["bytes_server_to_client"])})  # fmt: skip
+                out.append(
+                    {
+                        "hybrid": hybrid,
+                        "classical": classical,
+                        "cert": cert,
+                        # each cell's time was measured interleaved with the same baseline: compare those ratios
+                        "time_ratio": h["overhead"] / c["overhead"],
+                        "cpu_ratio": h["cpu_ms"] / c["cpu_ms"],
+                        "bytes_ratio": (h["bytes_client_to_server"] + h["bytes_server_to_client"])
+                        / (c["bytes_client_to_server"] + c["bytes_server_to_client"]),
+                    }
+                )
     return out
 
 
 def run(*, repeat: int = 50, store: ResultStore | None = None, progress: bool = True) -> Result:
     """The full sweep with ``repeat`` connections per cell, plus the hybrid/classical ratios."""
-    result = sweep_mod.sweep(groups=sweep_mod.DEFAULT_GROUPS, certs_=sweep_mod.DEFAULT_CERTS, repeat=repeat,
-                             store=store, progress=progress)  # fmt: skip
+    result = sweep_mod.sweep(
+        groups=sweep_mod.DEFAULT_GROUPS, certs_=sweep_mod.DEFAULT_CERTS, repeat=repeat, store=store, progress=progress
+    )
     result.name = "benchmark"
     result.artifacts["ratios"] = ratios(result.artifacts["rows"])
     return result
@@ -66,15 +73,19 @@ def format_table(result: Result) -> str:
         f"{'C->S B':>8}{'S->C B':>8}{'CH seg':>7}"
     ]
     for r in result.artifacts["rows"]:
-        lines.append(f"{r['group']:<20}{r['cert']:<12}{r['latency_ms']:>8.2f}{r['connection_ms']:>9.2f}"
-                     f"{r['overhead']:>8.2f}{r['cpu_ms']:>8.2f}{r['cpu_ratio']:>7.2f}"
-                     f"{r['bytes_client_to_server']:>8}{r['bytes_server_to_client']:>8}"
-                     f"{r['client_hello_segments']:>7}")  # fmt: skip
+        lines.append(
+            f"{r['group']:<20}{r['cert']:<12}{r['latency_ms']:>8.2f}{r['connection_ms']:>9.2f}"
+            f"{r['overhead']:>8.2f}{r['cpu_ms']:>8.2f}{r['cpu_ratio']:>7.2f}"
+            f"{r['bytes_client_to_server']:>8}{r['bytes_server_to_client']:>8}"
+            f"{r['client_hello_segments']:>7}"
+        )
     lines.append("")
     lines.append(f"{'hybrid / classical':<44}{'time':>8}{'cpu':>8}{'bytes':>8}")
     for r in result.artifacts.get("ratios", []):
-        lines.append(f"{r['hybrid'] + ' / ' + r['classical'] + ' (' + r['cert'] + ')':<44}"
-                     f"{r['time_ratio']:>8.3f}{r['cpu_ratio']:>8.3f}{r['bytes_ratio']:>8.2f}")  # fmt: skip
+        lines.append(
+            f"{r['hybrid'] + ' / ' + r['classical'] + ' (' + r['cert'] + ')':<44}"
+            f"{r['time_ratio']:>8.3f}{r['cpu_ratio']:>8.3f}{r['bytes_ratio']:>8.2f}"
+        )
     return "\n".join(lines)
 
 

@@ -65,8 +65,15 @@ def check_cert_type(cert_type: str) -> str:
     if not isinstance(cert_type, str):
         raise InvalidInput(f"cert must be a string such as 'ecdsa-p256', not {type(cert_type).__name__}.")
     key = cert_type.strip().lower().replace("_", "-")
-    key = {"mldsa44": "ml-dsa-44", "mldsa65": "ml-dsa-65", "mldsa87": "ml-dsa-87", "rsa2048": "rsa-2048",
-           "rsa3072": "rsa-3072", "ecdsa": "ecdsa-p256", "p256": "ecdsa-p256"}.get(key.replace("-", ""), key)  # fmt: skip
+    key = {
+        "mldsa44": "ml-dsa-44",
+        "mldsa65": "ml-dsa-65",
+        "mldsa87": "ml-dsa-87",
+        "rsa2048": "rsa-2048",
+        "rsa3072": "rsa-3072",
+        "ecdsa": "ecdsa-p256",
+        "p256": "ecdsa-p256",
+    }.get(key.replace("-", ""), key)
     if key not in CERT_TYPES:
         raise InvalidInput(f"unknown certificate type {cert_type!r}; choose one of {', '.join(CERT_TYPES)}.")
     return key
@@ -81,8 +88,11 @@ def _new_key(cert_type: str):
         return ed25519.Ed25519PrivateKey.generate()
     if cert_type.startswith("rsa-"):
         return rsa.generate_private_key(public_exponent=65537, key_size=int(cert_type[4:]))
-    return {"ml-dsa-44": mldsa.MLDSA44PrivateKey, "ml-dsa-65": mldsa.MLDSA65PrivateKey,
-            "ml-dsa-87": mldsa.MLDSA87PrivateKey}[cert_type].generate()  # fmt: skip
+    return {
+        "ml-dsa-44": mldsa.MLDSA44PrivateKey,
+        "ml-dsa-65": mldsa.MLDSA65PrivateKey,
+        "ml-dsa-87": mldsa.MLDSA87PrivateKey,
+    }[cert_type].generate()
 
 
 def _hash_for(cert_type: str):
@@ -159,8 +169,14 @@ def _build(cert_type: str, hostname: str, *, expired: bool, client: bool, tag: s
     )
 
 
-def issue(cert_type: str = "ecdsa-p256", *, hostname: str = DEFAULT_HOSTNAME, expired: bool = False,
-          client: bool = False, fresh: bool = False) -> Chain:  # fmt: skip
+def issue(
+    cert_type: str = "ecdsa-p256",
+    *,
+    hostname: str = DEFAULT_HOSTNAME,
+    expired: bool = False,
+    client: bool = False,
+    fresh: bool = False,
+) -> Chain:
     """Issue (or reuse) a leaf certificate of ``cert_type`` from a local root CA of the same type.
 
     Parameters

@@ -56,8 +56,12 @@ def verdict(ratio: float, low: float, high: float, *, claim: float = CLAIM_RATIO
 def _pair(candidate: Session, baseline: Session, transfer: int, repeat: int, names: tuple[str, str]):
     cand_infos: list[dict] = []
     base_infos: list[dict] = []
-    ov = bench.overhead(lambda: cand_infos.append(candidate.run(transfer)),
-                        lambda: base_infos.append(baseline.run(transfer)), repeat=repeat, names=names)  # fmt: skip
+    ov = bench.overhead(
+        lambda: cand_infos.append(candidate.run(transfer)),
+        lambda: base_infos.append(baseline.run(transfer)),
+        repeat=repeat,
+        names=names,
+    )
     return ov, summarise(cand_infos)["metrics"], summarise(base_infos)["metrics"]
 
 
@@ -77,8 +81,12 @@ def _kem_vs_rsa(repeat: int) -> bench.Overhead:
     return bench.overhead(kem_round, rsa_round, repeat=repeat, names=("ML-KEM-768 encaps+decaps", "RSA-2048 OAEP"))
 
 
-def claims_check(*, repeat: int | None = None, transfer_bytes: int | None = None,
-                 profiles: tuple[str, ...] = tuple(linkmodel.PROFILES)) -> Result:  # fmt: skip
+def claims_check(
+    *,
+    repeat: int | None = None,
+    transfer_bytes: int | None = None,
+    profiles: tuple[str, ...] = tuple(linkmodel.PROFILES),
+) -> Result:
     """Measure the claim three ways and model it on slower links.
 
     Parameters
@@ -108,12 +116,15 @@ def claims_check(*, repeat: int | None = None, transfer_bytes: int | None = None
     if unknown:
         raise InvalidInput(f"unknown link profile(s) {unknown}; choose from {', '.join(linkmodel.PROFILES)}.")
 
-    result = Result("pqc", "claims_check", params={"repeat": repeat, "transfer_bytes": transfer_bytes,
-                                                   "profiles": list(profiles)})  # fmt: skip
+    result = Result(
+        "pqc", "claims_check", params={"repeat": repeat, "transfer_bytes": transfer_bytes, "profiles": list(profiles)}
+    )
     measured: dict[str, Any] = {}
-    with Session(group="X25519", cert="rsa-2048") as classical, \
-            Session(group="X25519MLKEM768", cert="rsa-2048") as hybrid, \
-            Session(group="X25519MLKEM768", cert="ml-dsa-65") as full_pq:  # fmt: skip
+    with (
+        Session(group="X25519", cert="rsa-2048") as classical,
+        Session(group="X25519MLKEM768", cert="rsa-2048") as hybrid,
+        Session(group="X25519MLKEM768", cert="ml-dsa-65") as full_pq,
+    ):
         for key, cand in (("", hybrid), ("pq_", full_pq)):
             label = "X25519MLKEM768+" + ("rsa-2048" if cand is hybrid else "ml-dsa-65")
             ov, cm, bm = _pair(cand, classical, 1, repeat, (label, "X25519+rsa-2048"))
@@ -128,8 +139,12 @@ def claims_check(*, repeat: int | None = None, transfer_bytes: int | None = None
     verdicts = {}
     for key, label in (("", "hybrid key exchange"), ("pq_", "hybrid + ML-DSA-65")):
         ov, cm, bm = measured[key]
-        result.metrics[f"{key}extra_bytes"] = (cm["bytes_client_to_server"] + cm["bytes_server_to_client"]
-                                               - bm["bytes_client_to_server"] - bm["bytes_server_to_client"])  # fmt: skip
+        result.metrics[f"{key}extra_bytes"] = (
+            cm["bytes_client_to_server"]
+            + cm["bytes_server_to_client"]
+            - bm["bytes_client_to_server"]
+            - bm["bytes_server_to_client"]
+        )
         result.metrics[f"{key}handshake_cpu_ratio"] = cm["cpu_s"] / max(bm["cpu_s"], 1e-9)
         for what in ("handshake_overhead", "transfer_overhead"):
             verdicts[f"{key}{what}"] = f"{label}, {what.split('_')[0]} on loopback: " + verdict(
@@ -139,17 +154,25 @@ def claims_check(*, repeat: int | None = None, transfer_bytes: int | None = None
             rtt, bw = linkmodel.PROFILES[name]
             model = linkmodel.compare(
                 linkmodel.Link(rtt, bw),
-                candidate={"bytes_up": cm["bytes_client_to_server"], "bytes_down": cm["bytes_server_to_client"],
-                           "cpu": ov.candidate.median},
-                baseline={"bytes_up": bm["bytes_client_to_server"], "bytes_down": bm["bytes_server_to_client"],
-                          "cpu": ov.baseline.median},
+                candidate={
+                    "bytes_up": cm["bytes_client_to_server"],
+                    "bytes_down": cm["bytes_server_to_client"],
+                    "cpu": ov.candidate.median,
+                },
+                baseline={
+                    "bytes_up": bm["bytes_client_to_server"],
+                    "bytes_down": bm["bytes_server_to_client"],
+                    "cpu": ov.baseline.median,
+                },
                 transfer=transfer_bytes,
-            )  # fmt: skip
+            )
             result.metrics[f"model.{key}{name}.handshake_ratio"] = model["handshake_ratio"]
             result.metrics[f"model.{key}{name}.ttlb_ratio"] = model["ttlb_ratio"]
     kem = result.metrics["kem_vs_rsa"]
-    verdicts["kem_vs_rsa"] = (f"ML-KEM-768 encaps+decaps vs RSA-2048 key transport: {bench.format_ratio(kem)} "
-                              f"({'faster' if kem < 1 else 'slower'})")  # fmt: skip
+    verdicts["kem_vs_rsa"] = (
+        f"ML-KEM-768 encaps+decaps vs RSA-2048 key transport: {bench.format_ratio(kem)} "
+        f"({'faster' if kem < 1 else 'slower'})"
+    )
     result.artifacts.update(claim=CLAIM, published=PUBLISHED, verdicts=verdicts)
     return result
 
@@ -159,7 +182,12 @@ def model_table(result: Result) -> list[dict[str, Any]]:
     rows = []
     for key, label in (("", "X25519MLKEM768 + RSA-2048"), ("pq_", "X25519MLKEM768 + ML-DSA-65")):
         for name in result.params["profiles"]:
-            rows.append({"configuration": label, "link": name,
-                         "handshake_ratio": result.metrics[f"model.{key}{name}.handshake_ratio"],
-                         "ttlb_ratio": result.metrics[f"model.{key}{name}.ttlb_ratio"]})  # fmt: skip
+            rows.append(
+                {
+                    "configuration": label,
+                    "link": name,
+                    "handshake_ratio": result.metrics[f"model.{key}{name}.handshake_ratio"],
+                    "ttlb_ratio": result.metrics[f"model.{key}{name}.ttlb_ratio"],
+                }
+            )
     return rows

@@ -95,9 +95,20 @@ class Session:
     :meth:`close`, to stop the server thread.
     """
 
-    def __init__(self, *, group="X25519MLKEM768", cert="ecdsa-p256", mutual=False, client_cert=True,
-                 server_groups=None, hostname=None, trust="lab-ca", expired=False, timeout=5.0,
-                 https=False):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        group="X25519MLKEM768",
+        cert="ecdsa-p256",
+        mutual=False,
+        client_cert=True,
+        server_groups=None,
+        hostname=None,
+        trust="lab-ca",
+        expired=False,
+        timeout=5.0,
+        https=False,
+    ):
         self.groups = tls.check_groups(group)
         self.server_groups = tls.check_groups(server_groups) if server_groups is not None else self.groups
         self.cert_type = certs.check_cert_type(cert)
@@ -133,9 +144,16 @@ class Session:
         """One handshake, then ``GET transfer_bytes`` (at least one byte, which also confirms mutual TLS)."""
         n = max(1, int(transfer_bytes))
         return tls.client_connection(
-            self.client_ctx, self.tap, self.connect_to or self.server.address, self.hostname, timeout=self.timeout,
-            request=f"GET {n}\n".encode(), expect=n, server_error=self.server.last_error, mutual=self.mutual,
-        )  # fmt: skip
+            self.client_ctx,
+            self.tap,
+            self.connect_to or self.server.address,
+            self.hostname,
+            timeout=self.timeout,
+            request=f"GET {n}\n".encode(),
+            expect=n,
+            server_error=self.server.last_error,
+            mutual=self.mutual,
+        )
 
     def close(self) -> None:
         self.server.close()
@@ -187,10 +205,21 @@ def summarise(infos: list[dict[str, Any]], *, mss: int = ETHERNET_MSS) -> dict[s
     return {"metrics": metrics, "artifacts": artifacts, "latencies": latencies}
 
 
-def handshake(*, group: str | list[str] = "X25519MLKEM768", cert: str = "ecdsa-p256", mutual: bool = False,
-              client_cert: bool | str = True, server_groups: str | list[str] | None = None, hostname: str | None = None,
-              trust: str = "lab-ca", expired: bool = False, repeat: int = 1, transfer_bytes: int = 1,
-              mss: int = ETHERNET_MSS, timeout: float = 5.0) -> HandshakeResult:  # fmt: skip
+def handshake(
+    *,
+    group: str | list[str] = "X25519MLKEM768",
+    cert: str = "ecdsa-p256",
+    mutual: bool = False,
+    client_cert: bool | str = True,
+    server_groups: str | list[str] | None = None,
+    hostname: str | None = None,
+    trust: str = "lab-ca",
+    expired: bool = False,
+    repeat: int = 1,
+    transfer_bytes: int = 1,
+    mss: int = ETHERNET_MSS,
+    timeout: float = 5.0,
+) -> HandshakeResult:
     """Run ``repeat`` real TLS 1.3 handshakes on 127.0.0.1 and report the outcome.
 
     The server runs in a thread with a certificate of type ``cert`` from a
@@ -253,23 +282,42 @@ def handshake(*, group: str | list[str] = "X25519MLKEM768", cert: str = "ecdsa-p
         raise InvalidInput(f"transfer_bytes must be an integer from 0 to 64 MiB, not {transfer_bytes!r}.")
     if isinstance(mss, bool) or not isinstance(mss, int) or not 500 <= mss <= 65495:
         raise InvalidInput(f"mss must be an integer from 500 to 65495 bytes, not {mss!r}.")
-    with Session(group=group, cert=cert, mutual=mutual, client_cert=client_cert, server_groups=server_groups,
-                 hostname=hostname, trust=trust, expired=expired, timeout=timeout) as session:  # fmt: skip
+    with Session(
+        group=group,
+        cert=cert,
+        mutual=mutual,
+        client_cert=client_cert,
+        server_groups=server_groups,
+        hostname=hostname,
+        trust=trust,
+        expired=expired,
+        timeout=timeout,
+    ) as session:
         infos = [session.run(transfer_bytes) for _ in range(repeat)]
     server_log = list(session.server.log)  # after close(): every worker has finished its entry
     summary = summarise(infos, mss=mss)
     artifacts = summary["artifacts"]
-    artifacts.update(cert_type=session.cert_type, server_group=tls.canonical_group(server_log[-1].get("group")) if server_log else None,
-                     server_saw_client_cert=bool(server_log and server_log[-1].get("client_cert")),
-                     offered_groups=session.groups, server_groups=session.server_groups)  # fmt: skip
+    artifacts.update(
+        cert_type=session.cert_type,
+        server_group=tls.canonical_group(server_log[-1].get("group")) if server_log else None,
+        server_saw_client_cert=bool(server_log and server_log[-1].get("client_cert")),
+        offered_groups=session.groups,
+        server_groups=session.server_groups,
+    )
     metrics = summary["metrics"]
     metrics["cert_der_bytes"] = session.chain.cert_der_size
     timings = {
         "handshake": bench.Timing("handshake", tuple(summary["latencies"])),
         "time_to_last_byte": bench.Timing("time_to_last_byte", tuple(i["t_done"] - i["t_start"] for i in infos)),
     }
-    params = {"group": session.groups, "cert": session.cert_type, "mutual": session.mutual,
-              "repeat": repeat, "transfer_bytes": transfer_bytes, "mss": mss}  # fmt: skip
+    params = {
+        "group": session.groups,
+        "cert": session.cert_type,
+        "mutual": session.mutual,
+        "repeat": repeat,
+        "transfer_bytes": transfer_bytes,
+        "mss": mss,
+    }
     result = HandshakeResult("pqc", "handshake", params=params, metrics=metrics, timings=timings, artifacts=artifacts)
     if artifacts["group"] in tls.CLASSICAL_GROUPS:
         result.flag("classical key exchange: recordings can be decrypted by a future quantum computer")

@@ -92,13 +92,20 @@ class Recording:
         rows = []
         for direction, stream in (("client->server", self.client_to_server), ("server->client", self.server_to_client)):
             for ctype, _, payload in parse_records(stream):
-                rows.append({"direction": direction, "type": CONTENT_TYPES[ctype], "bytes": len(payload) + 5,
-                             "in_clear": ctype in (20, 22)})  # fmt: skip
+                rows.append(
+                    {
+                        "direction": direction,
+                        "type": CONTENT_TYPES[ctype],
+                        "bytes": len(payload) + 5,
+                        "in_clear": ctype in (20, 22),
+                    }
+                )
         return rows
 
 
-def record_session(*, group: str = "X25519", secret: bytes = b"patient 4711: diagnosis C34.1",
-                   cert: str = "ecdsa-p256") -> Recording:  # fmt: skip
+def record_session(
+    *, group: str = "X25519", secret: bytes = b"patient 4711: diagnosis C34.1", cert: str = "ecdsa-p256"
+) -> Recording:
     """Run one real handshake and send ``secret`` to the server; return the wire recording.
 
     >>> rec = record_session(group="X25519")
@@ -117,11 +124,19 @@ def record_session(*, group: str = "X25519", secret: bytes = b"patient 4711: dia
 
     with Session(group=group, cert=cert) as session:
         session.client_ctx.set_keylog_callback(keylog)
-        info = tls.client_connection(session.client_ctx, session.tap, session.server.address, session.hostname,
-                                     timeout=session.timeout, request=b"GET 1 " + secret + b"\n", expect=1)  # fmt: skip
+        info = tls.client_connection(
+            session.client_ctx,
+            session.tap,
+            session.server.address,
+            session.hostname,
+            timeout=session.timeout,
+            request=b"GET 1 " + secret + b"\n",
+            expect=1,
+        )
     rec = info["recorder"]
-    return Recording(b"".join(rec.sent), b"".join(rec.received), tls.canonical_group(info["group"]), info["cipher"],
-                     escrow)  # fmt: skip
+    return Recording(
+        b"".join(rec.sent), b"".join(rec.received), tls.canonical_group(info["group"]), info["cipher"], escrow
+    )
 
 
 class QuantumOracle:
@@ -161,8 +176,10 @@ def decrypt_direction(stream: bytes, cipher: str, handshake_secret: bytes, traff
     if cipher not in SUITES:
         raise InvalidInput(f"cipher suite {cipher!r} is not one of {', '.join(SUITES)}.")
     hash_name, key_len = SUITES[cipher]
-    keys = [(_expand_label(s, "key", key_len, hash_name), _expand_label(s, "iv", 12, hash_name))
-            for s in (handshake_secret, traffic_secret)]  # fmt: skip
+    keys = [
+        (_expand_label(s, "key", key_len, hash_name), _expand_label(s, "iv", 12, hash_name))
+        for s in (handshake_secret, traffic_secret)
+    ]
     phase, seq, out = 0, 0, []
     for ctype, header, payload in parse_records(stream):
         if ctype != 23:
@@ -179,8 +196,9 @@ def decrypt_direction(stream: bytes, cipher: str, handshake_secret: bytes, traff
     return out
 
 
-def harvest_now_decrypt_later(*, secret: bytes = b"patient 4711: diagnosis C34.1",
-                              groups: tuple[str, ...] = ("X25519", "X25519MLKEM768")) -> Result:  # fmt: skip
+def harvest_now_decrypt_later(
+    *, secret: bytes = b"patient 4711: diagnosis C34.1", groups: tuple[str, ...] = ("X25519", "X25519MLKEM768")
+) -> Result:
     """Record one session per group, then play the future attacker against each recording.
 
     Returns
@@ -197,16 +215,27 @@ def harvest_now_decrypt_later(*, secret: bytes = b"patient 4711: diagnosis C34.1
         secrets = oracle.break_session(rec)
         recovered = None
         if secrets is not None:
-            plain = decrypt_direction(rec.client_to_server, rec.cipher, secrets["CLIENT_HANDSHAKE_TRAFFIC_SECRET"],
-                                      secrets["CLIENT_TRAFFIC_SECRET_0"])  # fmt: skip
+            plain = decrypt_direction(
+                rec.client_to_server,
+                rec.cipher,
+                secrets["CLIENT_HANDSHAKE_TRAFFIC_SECRET"],
+                secrets["CLIENT_TRAFFIC_SECRET_0"],
+            )
             recovered = b"".join(plain).decode(errors="replace")
         ok = recovered is not None and secret.decode() in recovered
         metrics[f"{group}.recovered"] = int(ok)
         metrics[f"{group}.recorded_bytes"] = len(rec.client_to_server) + len(rec.server_to_client)
         clear = sum(r["bytes"] for r in rec.inventory() if r["in_clear"])
-        rows.append({"group": group, "recorded_bytes": metrics[f"{group}.recorded_bytes"], "bytes_in_clear": clear,
-                     "server_name_visible": rec.client_to_server.find(b"server.petlab.test") >= 0,
-                     "key_exchange_broken": secrets is not None, "recovered": recovered})  # fmt: skip
+        rows.append(
+            {
+                "group": group,
+                "recorded_bytes": metrics[f"{group}.recorded_bytes"],
+                "bytes_in_clear": clear,
+                "server_name_visible": rec.client_to_server.find(b"server.petlab.test") >= 0,
+                "key_exchange_broken": secrets is not None,
+                "recovered": recovered,
+            }
+        )
     return Result("pqc", "hndl", params={"groups": list(groups)}, metrics=metrics, artifacts={"rows": rows})
 
 
@@ -249,6 +278,11 @@ def hybrid_combiner(*, message: bytes = b"patient 4711: diagnosis C34.1") -> dic
     # For contrast, a classical-only session keyed from the X25519 secret alone falls to the same attacker.
     classical_ct = AESGCM(derive(x_secret)).encrypt(nonce, message, None)
     classical_reads = AESGCM(derive(x_secret)).decrypt(nonce, classical_ct, None) == message
-    return {"x25519_secret_known": True, "mlkem_secret_known": False, "hybrid_readable": attacker_reads,
-            "classical_readable": classical_reads, "mlkem_ciphertext_bytes": len(kem_ct),
-            "guesses_needed": "2^256 (the ML-KEM shared secret is 32 random bytes)"}  # fmt: skip
+    return {
+        "x25519_secret_known": True,
+        "mlkem_secret_known": False,
+        "hybrid_readable": attacker_reads,
+        "classical_readable": classical_reads,
+        "mlkem_ciphertext_bytes": len(kem_ct),
+        "guesses_needed": "2^256 (the ML-KEM shared secret is 32 random bytes)",
+    }

@@ -95,5 +95,11 @@ def compare(link: Link, *, candidate: dict, baseline: dict, transfer: int) -> di
     hs_b = handshake_time(link, **baseline)
     tt_c = time_to_last_byte(link, transfer=transfer, **candidate)
     tt_b = time_to_last_byte(link, transfer=transfer, **baseline)
-    return {"handshake_s": hs_c, "baseline_handshake_s": hs_b, "handshake_ratio": hs_c / hs_b,
-            "ttlb_s": tt_c, "baseline_ttlb_s": tt_b, "ttlb_ratio": tt_c / tt_b}  # fmt: skip
+    return {
+        "handshake_s": hs_c,
+        "baseline_handshake_s": hs_b,
+        "handshake_ratio": hs_c / hs_b,
+        "ttlb_s": tt_c,
+        "baseline_ttlb_s": tt_b,
+        "ttlb_ratio": tt_c / tt_b,
+    }

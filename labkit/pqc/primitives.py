@@ -41,9 +41,14 @@ def _kem_ops(name: str) -> dict[str, Any]:
         pk = sk.public_key()
         shared, ct = pk.encapsulate()
         assert sk.decapsulate(ct) == shared
-        return {"keygen": cls.generate, "encapsulate": pk.encapsulate, "decapsulate": lambda: sk.decapsulate(ct),
-                "public_key_bytes": len(pk.public_bytes_raw()), "ciphertext_bytes": len(ct),
-                "shared_secret_bytes": len(shared)}  # fmt: skip
+        return {
+            "keygen": cls.generate,
+            "encapsulate": pk.encapsulate,
+            "decapsulate": lambda: sk.decapsulate(ct),
+            "public_key_bytes": len(pk.public_bytes_raw()),
+            "ciphertext_bytes": len(ct),
+            "shared_secret_bytes": len(shared),
+        }
     if name == "X25519":
         sk = x25519.X25519PrivateKey.generate()
         peer = x25519.X25519PrivateKey.generate().public_key()
@@ -52,9 +57,14 @@ def _kem_ops(name: str) -> dict[str, Any]:
             eph = x25519.X25519PrivateKey.generate()
             return eph.exchange(sk.public_key()), eph.public_key()
 
-        return {"keygen": x25519.X25519PrivateKey.generate, "encapsulate": encapsulate,
-                "decapsulate": lambda: sk.exchange(peer), "public_key_bytes": len(sk.public_key().public_bytes(*raw)),
-                "ciphertext_bytes": 32, "shared_secret_bytes": 32}  # fmt: skip
+        return {
+            "keygen": x25519.X25519PrivateKey.generate,
+            "encapsulate": encapsulate,
+            "decapsulate": lambda: sk.exchange(peer),
+            "public_key_bytes": len(sk.public_key().public_bytes(*raw)),
+            "ciphertext_bytes": 32,
+            "shared_secret_bytes": 32,
+        }
     if name == "RSA-2048":
         sk = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pk = sk.public_key()
@@ -62,9 +72,14 @@ def _kem_ops(name: str) -> dict[str, Any]:
         secret = os.urandom(32)
         ct = pk.encrypt(secret, oaep)
         der = pk.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        return {"keygen": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
-                "encapsulate": lambda: pk.encrypt(secret, oaep), "decapsulate": lambda: sk.decrypt(ct, oaep),
-                "public_key_bytes": len(der), "ciphertext_bytes": len(ct), "shared_secret_bytes": 32}  # fmt: skip
+        return {
+            "keygen": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+            "encapsulate": lambda: pk.encrypt(secret, oaep),
+            "decapsulate": lambda: sk.decrypt(ct, oaep),
+            "public_key_bytes": len(der),
+            "ciphertext_bytes": len(ct),
+            "shared_secret_bytes": 32,
+        }
     raise InvalidInput(f"unknown key-establishment scheme {name!r}; choose from {', '.join(KEMS)}.")
 
 
@@ -73,8 +88,11 @@ def _signer_ops(name: str) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, padding, rsa
 
     if name.startswith("ML-DSA"):
-        cls = {"ML-DSA-44": mldsa.MLDSA44PrivateKey, "ML-DSA-65": mldsa.MLDSA65PrivateKey,
-               "ML-DSA-87": mldsa.MLDSA87PrivateKey}[name]  # fmt: skip
+        cls = {
+            "ML-DSA-44": mldsa.MLDSA44PrivateKey,
+            "ML-DSA-65": mldsa.MLDSA65PrivateKey,
+            "ML-DSA-87": mldsa.MLDSA87PrivateKey,
+        }[name]
         sk = cls.generate()
         sign, pk = (lambda: sk.sign(MESSAGE)), sk.public_key()
         pk_bytes = len(pk.public_bytes_raw())
@@ -106,8 +124,13 @@ def _signer_ops(name: str) -> dict[str, Any]:
         raise InvalidInput(f"unknown signature scheme {name!r}; choose from {', '.join(SIGNERS)}.")
     sig = sign()
     verify(sig, MESSAGE)  # raises InvalidSignature if the library disagrees with itself
-    return {"keygen": cls.generate, "sign": sign, "verify": lambda: verify(sig, MESSAGE),
-            "public_key_bytes": pk_bytes, "signature_bytes": len(sig)}  # fmt: skip
+    return {
+        "keygen": cls.generate,
+        "sign": sign,
+        "verify": lambda: verify(sig, MESSAGE),
+        "public_key_bytes": pk_bytes,
+        "signature_bytes": len(sig),
+    }
 
 
 def _time(ops: dict[str, Any], names: tuple[str, ...], repeat: int, *, slow_keygen: bool) -> dict[str, bench.Timing]:
@@ -129,8 +152,15 @@ def compare_kems(*, schemes: tuple[str, ...] = KEMS, repeat: int | None = None) 
     >>> int(r.metrics["ML-KEM-768.public_key_bytes"]), int(r.metrics["ML-KEM-768.ciphertext_bytes"])
     (1184, 1088)
     """
-    return _compare("kem_primitives", schemes, KEMS, _kem_ops, ("keygen", "encapsulate", "decapsulate"),
-                    ("public_key_bytes", "ciphertext_bytes", "shared_secret_bytes"), repeat)  # fmt: skip
+    return _compare(
+        "kem_primitives",
+        schemes,
+        KEMS,
+        _kem_ops,
+        ("keygen", "encapsulate", "decapsulate"),
+        ("public_key_bytes", "ciphertext_bytes", "shared_secret_bytes"),
+        repeat,
+    )
 
 
 def compare_signatures(*, schemes: tuple[str, ...] = SIGNERS, repeat: int | None = None) -> Result:
@@ -140,8 +170,15 @@ def compare_signatures(*, schemes: tuple[str, ...] = SIGNERS, repeat: int | None
     >>> int(r.metrics["ML-DSA-65.public_key_bytes"]), int(r.metrics["ML-DSA-65.signature_bytes"])
     (1952, 3309)
     """
-    return _compare("signature_primitives", schemes, SIGNERS, _signer_ops, ("keygen", "sign", "verify"),
-                    ("public_key_bytes", "signature_bytes"), repeat)  # fmt: skip
+    return _compare(
+        "signature_primitives",
+        schemes,
+        SIGNERS,
+        _signer_ops,
+        ("keygen", "sign", "verify"),
+        ("public_key_bytes", "signature_bytes"),
+        repeat,
+    )
 
 
 def _compare(name, schemes, known, make_ops, op_names, size_keys, repeat) -> Result:

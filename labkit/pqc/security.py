@@ -50,10 +50,22 @@ def try_case(case: str, *, cert: str = "ecdsa-p256") -> dict[str, Any]:
     try:
         r = handshake(**kwargs)
     except HandshakeFailed as exc:
-        return {"case": case, "change": change, "refused": True, "reason": exc.reason, "expected": expected,
-                "message": str(exc)}  # fmt: skip
-    return {"case": case, "change": change, "refused": False, "reason": None, "expected": expected,
-            "message": f"handshake completed with {r.group}"}  # fmt: skip
+        return {
+            "case": case,
+            "change": change,
+            "refused": True,
+            "reason": exc.reason,
+            "expected": expected,
+            "message": str(exc),
+        }
+    return {
+        "case": case,
+        "change": change,
+        "refused": False,
+        "reason": None,
+        "expected": expected,
+        "message": f"handshake completed with {r.group}",
+    }
 
 
 def refusals(*, cert: str = "ecdsa-p256") -> Result:
@@ -67,12 +79,24 @@ def refusals(*, cert: str = "ecdsa-p256") -> Result:
     """
     rows = [try_case(case, cert=cert) for case in CASES]
     fallback = handshake(group=["X25519MLKEM768", "X25519"], server_groups="X25519", cert=cert)
-    rows.append({"case": "fallback_allowed", "change": "client allows X25519 too, server only X25519",
-                 "refused": False, "reason": None, "expected": None,
-                 "message": f"negotiated {fallback.group}; flags: {'; '.join(fallback.flags)}"})  # fmt: skip
+    rows.append(
+        {
+            "case": "fallback_allowed",
+            "change": "client allows X25519 too, server only X25519",
+            "refused": False,
+            "reason": None,
+            "expected": None,
+            "message": f"negotiated {fallback.group}; flags: {'; '.join(fallback.flags)}",
+        }
+    )
     ok = sum(1 for r in rows if r["expected"] and r["refused"] and r["reason"] == r["expected"])
-    return Result("pqc", "refusals", params={"cert": cert},
-                  metrics={"refused_as_expected": ok, "cases": len(CASES)}, artifacts={"rows": rows})  # fmt: skip
+    return Result(
+        "pqc",
+        "refusals",
+        params={"cert": cert},
+        metrics={"refused_as_expected": ok, "cases": len(CASES)},
+        artifacts={"rows": rows},
+    )
 
 
 class TamperingProxy:

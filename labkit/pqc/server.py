@@ -12,8 +12,16 @@ from ..errors import InvalidInput
 from . import certs, tls
 
 
-def serve(*, groups: str | list[str] = "X25519MLKEM768:X25519", cert: str = "ecdsa-p256", host: str = "127.0.0.1",
-          port: int = 0, https: bool = True, client_ca: str | None = None, timeout: float = 5.0) -> tls.LabServer:  # fmt: skip
+def serve(
+    *,
+    groups: str | list[str] = "X25519MLKEM768:X25519",
+    cert: str = "ecdsa-p256",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    https: bool = True,
+    client_ca: str | None = None,
+    timeout: float = 5.0,
+) -> tls.LabServer:
     """Start a TLS 1.3 server in a background thread and return it (use ``with`` or ``.close()``).
 
     Parameters
@@ -46,7 +54,8 @@ def serve(*, groups: str | list[str] = "X25519MLKEM768:X25519", cert: str = "ecd
         raise InvalidInput(f"port must be an integer from 0 to 65535, not {port!r}.")
     chain = certs.issue(cert)
     ctx = tls.server_context(chain, tls.check_groups(groups), client_ca=client_ca)
-    server = tls.LabServer(ctx, host="127.0.0.1" if host == "localhost" else host, port=port, https=https,
-                           timeout=timeout)  # fmt: skip
+    server = tls.LabServer(
+        ctx, host="127.0.0.1" if host == "localhost" else host, port=port, https=https, timeout=timeout
+    )
     server.chain = chain
     return server

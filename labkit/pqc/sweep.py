@@ -33,8 +33,9 @@ DEFAULT_GROUPS = ("X25519", "secp256r1", "X25519MLKEM768", "SecP256r1MLKEM768", 
 DEFAULT_CERTS = ("ecdsa-p256", "ed25519", "rsa-2048", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87")
 
 
-def measure_cell(group: str, cert: str, *, repeat: int, baseline: Session | None = None,
-                 transfer_bytes: int = 1) -> Result:  # fmt: skip
+def measure_cell(
+    group: str, cert: str, *, repeat: int, baseline: Session | None = None, transfer_bytes: int = 1
+) -> Result:
     """Handshake cost of one (group, certificate) pair against the baseline, interleaved.
 
     Returns a Result named "sweep_cell" with latency, bytes, ClientHello size and
@@ -46,9 +47,13 @@ def measure_cell(group: str, cert: str, *, repeat: int, baseline: Session | None
     base_infos: list[dict[str, Any]] = []
     try:
         with Session(group=group, cert=cert) as cell:
-            ov = bench.overhead(lambda: infos.append(cell.run(transfer_bytes)),
-                                lambda: base_infos.append(base.run(transfer_bytes)),
-                                repeat=repeat, warmup=1, names=(f"{group}+{cert}", "X25519+ecdsa-p256"))  # fmt: skip
+            ov = bench.overhead(
+                lambda: infos.append(cell.run(transfer_bytes)),
+                lambda: base_infos.append(base.run(transfer_bytes)),
+                repeat=repeat,
+                warmup=1,
+                names=(f"{group}+{cert}", "X25519+ecdsa-p256"),
+            )
             base_info = base.run(transfer_bytes)
     finally:
         if own_baseline:
@@ -70,8 +75,14 @@ def measure_cell(group: str, cert: str, *, repeat: int, baseline: Session | None
     return result
 
 
-def sweep(*, groups: tuple[str, ...] | None = None, certs_: tuple[str, ...] | None = None, repeat: int | None = None,
-          store: ResultStore | None = None, progress: bool = True) -> Result:  # fmt: skip
+def sweep(
+    *,
+    groups: tuple[str, ...] | None = None,
+    certs_: tuple[str, ...] | None = None,
+    repeat: int | None = None,
+    store: ResultStore | None = None,
+    progress: bool = True,
+) -> Result:
     """Measure every (group, certificate) cell; returns a Result whose ``artifacts["rows"]`` is the table.
 
     Parameters
@@ -114,14 +125,23 @@ def sweep(*, groups: tuple[str, ...] | None = None, certs_: tuple[str, ...] | No
                 cell = measure_cell(g, c, repeat=repeat, baseline=base)
                 store.add(cell)
             m = cell.metrics
-            rows.append({"group": g, "cert": c, "latency_ms": m["latency_s"] * 1e3,
-                         "connection_ms": m["connection_s"] * 1e3, "overhead": m["overhead"],
-                         "cpu_ms": m["cpu_s"] * 1e3, "cpu_ratio": m["cpu_ratio"],
-                         "bytes_client_to_server": m["bytes_client_to_server"],
-                         "bytes_server_to_client": m["bytes_server_to_client"], "bytes_ratio": m["bytes_ratio"],
-                         "client_hello_bytes": m["client_hello_bytes"],
-                         "client_hello_segments": m["client_hello_segments"],
-                         "signature_scheme": cell.artifacts.get("signature_scheme")})  # fmt: skip
+            rows.append(
+                {
+                    "group": g,
+                    "cert": c,
+                    "latency_ms": m["latency_s"] * 1e3,
+                    "connection_ms": m["connection_s"] * 1e3,
+                    "overhead": m["overhead"],
+                    "cpu_ms": m["cpu_s"] * 1e3,
+                    "cpu_ratio": m["cpu_ratio"],
+                    "bytes_client_to_server": m["bytes_client_to_server"],
+                    "bytes_server_to_client": m["bytes_server_to_client"],
+                    "bytes_ratio": m["bytes_ratio"],
+                    "client_hello_bytes": m["client_hello_bytes"],
+                    "client_hello_segments": m["client_hello_segments"],
+                    "signature_scheme": cell.artifacts.get("signature_scheme"),
+                }
+            )
     params = {"groups": list(groups), "certs": list(certs_), "repeat": repeat}
     return Result("pqc", "sweep", params=params, metrics={"cells": len(rows)}, artifacts={"rows": rows})
 
@@ -140,11 +160,22 @@ def heatmap(rows: list[dict[str, Any]], value: str = "overhead", *, widget: bool
     z = [[cell.get((g, c)) for c in certs_] for g in groups]
     text = [[("" if v is None else f"{v:.3g}") for v in row] for row in z]
     fig_cls = go.FigureWidget if widget else go.Figure
-    titles = {"overhead": "connection time / X25519+ECDSA", "latency_ms": "handshake latency (ms)",
-              "cpu_ratio": "CPU time per connection / X25519+ECDSA",
-              "bytes_ratio": "handshake bytes / X25519+ECDSA"}  # fmt: skip
-    fig = fig_cls(go.Heatmap(z=z, x=certs_, y=groups, text=text, texttemplate="%{text}", colorscale="Viridis",
-                             colorbar={"title": value}))  # fmt: skip
-    fig.update_layout(title=titles.get(value, value), xaxis_title="certificate", yaxis_title="key exchange",
-                      height=360, margin={"l": 140, "r": 20, "t": 50, "b": 50})  # fmt: skip
+    titles = {
+        "overhead": "connection time / X25519+ECDSA",
+        "latency_ms": "handshake latency (ms)",
+        "cpu_ratio": "CPU time per connection / X25519+ECDSA",
+        "bytes_ratio": "handshake bytes / X25519+ECDSA",
+    }
+    fig = fig_cls(
+        go.Heatmap(
+            z=z, x=certs_, y=groups, text=text, texttemplate="%{text}", colorscale="Viridis", colorbar={"title": value}
+        )
+    )
+    fig.update_layout(
+        title=titles.get(value, value),
+        xaxis_title="certificate",
+        yaxis_title="key exchange",
+        height=360,
+        margin={"l": 140, "r": 20, "t": 50, "b": 50},
+    )
     return fig

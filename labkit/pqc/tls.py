@@ -60,9 +60,16 @@ SIGNATURE_SCHEMES = {
     0x0906: "mldsa87",
 }
 HANDSHAKE_TYPES = {
-    1: "ClientHello", 2: "ServerHello", 4: "NewSessionTicket", 8: "EncryptedExtensions", 11: "Certificate",
-    13: "CertificateRequest", 15: "CertificateVerify", 20: "Finished", 24: "KeyUpdate",
-}  # fmt: skip
+    1: "ClientHello",
+    2: "ServerHello",
+    4: "NewSessionTicket",
+    8: "EncryptedExtensions",
+    11: "Certificate",
+    13: "CertificateRequest",
+    15: "CertificateVerify",
+    20: "Finished",
+    24: "KeyUpdate",
+}
 
 _X509_REASONS = {
     10: ("expired", "the peer's certificate has expired"),
@@ -248,20 +255,30 @@ def _classify(conn, exc: Exception, server_error: str | None, *, mutual: bool) -
     both = f"{detail} {server_error or ''}".lower()
     if "certificate required" in both or "did not return a certificate" in both:
         return CertificateRejected(
-            "client_cert_required", "the server requires a client certificate (mutual TLS) and got none",
-            detail=f"{detail}; server: {server_error}", side="server")  # fmt: skip
+            "client_cert_required",
+            "the server requires a client certificate (mutual TLS) and got none",
+            detail=f"{detail}; server: {server_error}",
+            side="server",
+        )
     if mutual and ("unknown ca" in both or "certificate verify failed" in both or "bad certificate" in both):
-        return CertificateRejected("bad_client_cert", "the server refused the client's certificate",
-                                   detail=f"{detail}; server: {server_error}", side="server")  # fmt: skip
+        return CertificateRejected(
+            "bad_client_cert",
+            "the server refused the client's certificate",
+            detail=f"{detail}; server: {server_error}",
+            side="server",
+        )
     if "no suitable key share" in both or "handshake failure" in both or "no shared group" in both:
         return HandshakeFailed(
             "no_common_group",
             "client and server share no key-exchange group; the client would rather fail than fall back",
-            detail=f"{detail}; server: {server_error}")  # fmt: skip
+            detail=f"{detail}; server: {server_error}",
+        )
     if any(m in both for m in ("bad record mac", "bad signature", "decrypt error", "digest check failed")):
         return HandshakeFailed(
-            "tampered", "the handshake messages were altered in transit; the transcript no longer matches",
-            detail=f"{detail}; server: {server_error}")  # fmt: skip
+            "tampered",
+            "the handshake messages were altered in transit; the transcript no longer matches",
+            detail=f"{detail}; server: {server_error}",
+        )
     return HandshakeFailed("other", "see OpenSSL's message", detail=f"{detail}; server: {server_error}")
 
 
@@ -274,9 +291,18 @@ def set_expected_host(conn, hostname: str) -> None:
         raise InvalidInput(f"OpenSSL does not accept {hostname!r} as a host name.")
 
 
-def client_connection(ctx, tap: _MessageTap, address: tuple[str, int], hostname: str, *, timeout: float,
-                      request: bytes = b"", expect: int = 0, server_error=lambda: None,
-                      mutual: bool = False) -> dict[str, Any]:  # fmt: skip
+def client_connection(
+    ctx,
+    tap: _MessageTap,
+    address: tuple[str, int],
+    hostname: str,
+    *,
+    timeout: float,
+    request: bytes = b"",
+    expect: int = 0,
+    server_error=lambda: None,
+    mutual: bool = False,
+) -> dict[str, Any]:
     """Connect, handshake over memory BIOs, optionally send ``request`` and read ``expect`` bytes.
 
     Returns a dict with the Recorder, timestamps (perf_counter) and what was negotiated.
@@ -441,8 +467,11 @@ class LabServer:
         conn.set_accept_state()
         try:
             conn.do_handshake()
-            entry.update(group=conn.get_group_name(), cipher=conn.get_cipher_name(),
-                         client_cert=conn.get_peer_certificate() is not None)  # fmt: skip
+            entry.update(
+                group=conn.get_group_name(),
+                cipher=conn.get_cipher_name(),
+                client_cert=conn.get_peer_certificate() is not None,
+            )
             self._handle(conn, entry)
             entry["ok"] = True
             conn.shutdown()
@@ -464,10 +493,14 @@ class LabServer:
 
     def _respond(self, request: bytes, entry: dict[str, Any]) -> bytes:
         if self.https or request.startswith((b"GET / ", b"GET /favicon")):
-            body = (f"<!doctype html><title>PET Lab PQC</title><p id='group'>{entry.get('group')}</p>"
-                    f"<p id='cipher'>{entry.get('cipher')}</p>").encode()  # fmt: skip
-            head = (f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n"
-                    "Connection: close\r\n\r\n").encode()  # fmt: skip
+            body = (
+                f"<!doctype html><title>PET Lab PQC</title><p id='group'>{entry.get('group')}</p>"
+                f"<p id='cipher'>{entry.get('cipher')}</p>"
+            ).encode()
+            head = (
+                f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
             return head + body
         parts = request.split()
         if len(parts) >= 2 and parts[0] == b"GET" and parts[1].isdigit():  # "GET <n> [anything]" -> n bytes

@@ -21,13 +21,39 @@ from __future__ import annotations
 from .._lazy import lazy_exports
 
 _EXPORTS = {
-    "Platform": "platform", "Quote": "platform", "EnclaveImage": "image", "Enclave": "enclave",
-    "EnclaveError": "enclave", "RollbackDetected": "enclave", "Policy": "verifier", "Verifier": "verifier",
-    "Appraisal": "verifier", "KeyService": "keyservice", "Client": "keyservice", "Release": "keyservice",
-    "deploy": "lifecycle", "Deployment": "lifecycle", "KeyHolderEnclave": "aggregation",
-}  # fmt: skip
-_SUBMODULES = {"primitives", "image", "platform", "enclave", "verifier", "keyservice", "lifecycle", "model",
-               "attacks", "sidechannel", "costs", "benchmarks", "workload", "enclave_worker", "aggregation"}  # fmt: skip
+    "Platform": "platform",
+    "Quote": "platform",
+    "EnclaveImage": "image",
+    "Enclave": "enclave",
+    "EnclaveError": "enclave",
+    "RollbackDetected": "enclave",
+    "Policy": "verifier",
+    "Verifier": "verifier",
+    "Appraisal": "verifier",
+    "KeyService": "keyservice",
+    "Client": "keyservice",
+    "Release": "keyservice",
+    "deploy": "lifecycle",
+    "Deployment": "lifecycle",
+    "KeyHolderEnclave": "aggregation",
+}
+_SUBMODULES = {
+    "primitives",
+    "image",
+    "platform",
+    "enclave",
+    "verifier",
+    "keyservice",
+    "lifecycle",
+    "model",
+    "attacks",
+    "sidechannel",
+    "costs",
+    "benchmarks",
+    "workload",
+    "enclave_worker",
+    "aggregation",
+}
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)

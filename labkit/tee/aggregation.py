@@ -55,8 +55,10 @@ def seal_he_key(ctx: Any, key: bytes) -> bytes:
     """The key owner's step: the CKKS context's parameters and secret key, sealed under ``key`` (AES-256-GCM)."""
     if getattr(ctx, "backend", None) != "seal" or getattr(ctx, "scheme", None) != "ckks":
         raise InvalidInput("the key-holder enclave decrypts SEAL CKKS sums: use labkit.he.context('seal', ...).")
-    params = {"poly_modulus_degree": ctx.params.poly_modulus_degree,
-              "coeff_mod_bit_sizes": list(ctx.params.coeff_mod_bit_sizes)}  # fmt: skip
+    params = {
+        "poly_modulus_degree": ctx.params.poly_modulus_degree,
+        "coeff_mod_bit_sizes": list(ctx.params.coeff_mod_bit_sizes),
+    }
     body = json.dumps({"params": params, "secret_key": ctx.impl.secret_key_bytes().hex()}).encode()
     return P.aead_seal(key, body, HE_KEY_AAD)
 
@@ -86,8 +88,9 @@ class KeyHolderEnclave:
         Seconds for launch, attestation + key release, and loading the key.
     """
 
-    def __init__(self, ctx: Any, *, min_clients: int = 2, rounds: int = 1000, scheme: str = "ecdsa-p256",
-                 code: str | None = None):  # fmt: skip
+    def __init__(
+        self, ctx: Any, *, min_clients: int = 2, rounds: int = 1000, scheme: str = "ecdsa-p256", code: str | None = None
+    ):
         for name, value in (("min_clients", min_clients), ("rounds", rounds)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInput(f"{name} must be a positive integer, not {value!r}.")
@@ -97,8 +100,9 @@ class KeyHolderEnclave:
         config = {"query_budget": rounds, "min_clients": min_clients}
         audited = EnclaveImage.build(vendor, config=config)
         image = audited if code is None else EnclaveImage.build(vendor, code=code, config=config)
-        policy = Policy.for_image(audited, trusted_roots=[self.platform.root_certificate],
-                                  min_platform_tcb=self.platform.tcb)  # fmt: skip
+        policy = Policy.for_image(
+            audited, trusted_roots=[self.platform.root_certificate], min_platform_tcb=self.platform.tcb
+        )
         self.key_service = KeyService(Verifier(policy))
         self.key_blob = seal_he_key(ctx, self.key_service.add_key(KEY_NAME))  # what the host stores
         self.slots = ctx.slots
@@ -141,8 +145,13 @@ class KeyHolderEnclave:
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= len(cts) * self.slots:
             raise InvalidInput(f"length must be an integer in 1..{len(cts) * self.slots}, not {length!r}.")
         raw = [ct.ctx.impl.serialize(ct.raw).hex() for ct in cts]
-        reply = self.enclave.call("decrypt_aggregate", clients=int(clients), length=length, ciphertexts=raw,
-                                  **self.enclave.counter(COUNTER, increment=True))  # fmt: skip
+        reply = self.enclave.call(
+            "decrypt_aggregate",
+            clients=int(clients),
+            length=length,
+            ciphertexts=raw,
+            **self.enclave.counter(COUNTER, increment=True),
+        )
         return np.frombuffer(bytes.fromhex(reply["values"]), dtype="<f8").copy()
 
     @property

@@ -39,16 +39,36 @@ def handle(state, msg, touch):
 """
 
 ATTACKS = (
-    "honest", "modified_code", "replayed_quote", "forged_quote", "resigned_quote", "swapped_key", "old_svn",
-    "outdated_platform", "debug_enclave", "restart_reuse", "rolled_back_state", "reset_state", "tampered_blob",
-)  # fmt: skip
+    "honest",
+    "modified_code",
+    "replayed_quote",
+    "forged_quote",
+    "resigned_quote",
+    "swapped_key",
+    "old_svn",
+    "outdated_platform",
+    "debug_enclave",
+    "restart_reuse",
+    "rolled_back_state",
+    "reset_state",
+    "tampered_blob",
+)
 
 EXPECTED = {
-    "honest": None, "modified_code": "measurement_mismatch", "replayed_quote": "stale_nonce",
-    "forged_quote": "bad_signature", "resigned_quote": "untrusted_platform", "swapped_key": "stale_nonce",
-    "old_svn": "svn_below_policy", "outdated_platform": "platform_tcb_below_policy", "debug_enclave": "debug_enclave", "restart_reuse": "TamperDetected",
-    "rolled_back_state": "RollbackDetected", "reset_state": "RollbackDetected", "tampered_blob": "TamperDetected",
-}  # fmt: skip
+    "honest": None,
+    "modified_code": "measurement_mismatch",
+    "replayed_quote": "stale_nonce",
+    "forged_quote": "bad_signature",
+    "resigned_quote": "untrusted_platform",
+    "swapped_key": "stale_nonce",
+    "old_svn": "svn_below_policy",
+    "outdated_platform": "platform_tcb_below_policy",
+    "debug_enclave": "debug_enclave",
+    "restart_reuse": "TamperDetected",
+    "rolled_back_state": "RollbackDetected",
+    "reset_state": "RollbackDetected",
+    "tampered_blob": "TamperDetected",
+}
 
 
 @dataclass(frozen=True)
@@ -110,8 +130,13 @@ def modified_code(dep, *, permissive: bool = False) -> AttackOutcome:
     detail = f"{launch}; re-signed build attested with reasons {list(rel.appraisal.codes) or 'none'}"
     if leaked:
         detail += "; the backdoor handed the model key to the host"
-    return _from_release("modified_code", rel, detail, key_leaked_to_host=bool(leaked),
-                         leaked_matches=leaked == dep.key_service._keys["model"].hex() if leaked else False)  # fmt: skip
+    return _from_release(
+        "modified_code",
+        rel,
+        detail,
+        key_leaked_to_host=bool(leaked),
+        leaked_matches=leaked == dep.key_service._keys["model"].hex() if leaked else False,
+    )
 
 
 def replayed_quote(dep) -> AttackOutcome:
@@ -123,8 +148,13 @@ def replayed_quote(dep) -> AttackOutcome:
     rel_same = dep.key_service.release("model", old, old_nonce)  # old nonce reused
     reasons = tuple(dict.fromkeys(rel_new.appraisal.codes + rel_same.appraisal.codes))
     released = rel_new.released or rel_same.released
-    return AttackOutcome("replayed_quote", not released, reasons, released,
-                         "an old quote fails both against a new nonce and with its own, already used nonce")  # fmt: skip
+    return AttackOutcome(
+        "replayed_quote",
+        not released,
+        reasons,
+        released,
+        "an old quote fails both against a new nonce and with its own, already used nonce",
+    )
 
 
 def forged_quote(dep) -> AttackOutcome:
@@ -136,8 +166,11 @@ def forged_quote(dep) -> AttackOutcome:
         d["measurement"] = "00" * 32
         return Quote(**d), nonce
 
-    return _from_release("forged_quote", _release(dep, dep.enclave, forge),
-                         "fields changed after signing: the platform signature no longer verifies")  # fmt: skip
+    return _from_release(
+        "forged_quote",
+        _release(dep, dep.enclave, forge),
+        "fields changed after signing: the platform signature no longer verifies",
+    )
 
 
 def resigned_quote(dep) -> AttackOutcome:
@@ -150,8 +183,11 @@ def resigned_quote(dep) -> AttackOutcome:
         q = Quote(**d)
         return replace(q, signature=P.sign(fake._attestation_key, q.body()).hex()), nonce
 
-    return _from_release("resigned_quote", _release(dep, dep.enclave, resign),
-                         "the signature verifies, but under a certificate no trusted vendor root issued")  # fmt: skip
+    return _from_release(
+        "resigned_quote",
+        _release(dep, dep.enclave, resign),
+        "the signature verifies, but under a certificate no trusted vendor root issued",
+    )
 
 
 def swapped_key(dep) -> AttackOutcome:
@@ -159,8 +195,7 @@ def swapped_key(dep) -> AttackOutcome:
     from .primitives import HybridPrivateKey
 
     host_key = HybridPrivateKey()
-    rel = _release(dep, dep.enclave,
-                   lambda q, n: (replace(q, enclave_public_key=host_key.public.to_bytes().hex()), n))  # fmt: skip
+    rel = _release(dep, dep.enclave, lambda q, n: (replace(q, enclave_public_key=host_key.public.to_bytes().hex()), n))
     return _from_release("swapped_key", rel, "report data binds the nonce to the enclave's own key, not the host's")
 
 
@@ -173,8 +208,9 @@ def _other_build(dep, name: str, detail: str, **build) -> AttackOutcome:
 
 def old_svn(dep) -> AttackOutcome:
     """A genuine, vendor-signed, but older build (before a security fix)."""
-    return _other_build(dep, "old_svn", "vendor-signed build at an older security version",
-                        svn=max(0, dep.image.svn - 1))  # fmt: skip
+    return _other_build(
+        dep, "old_svn", "vendor-signed build at an older security version", svn=max(0, dep.image.svn - 1)
+    )
 
 
 def outdated_platform(dep) -> AttackOutcome:
@@ -182,14 +218,23 @@ def outdated_platform(dep) -> AttackOutcome:
     old_machine = dep.platform.sibling(tcb=max(0, dep.platform.tcb - 1))
     with Enclave(dep.image, platform=old_machine) as enclave:
         rel = _release(dep, enclave)
-    return _from_release("outdated_platform", rel, "vendor-certified platform, but its certificate states an older "
-                         "TCB level (e.g. before a side-channel microcode fix)")  # fmt: skip
+    return _from_release(
+        "outdated_platform",
+        rel,
+        "vendor-certified platform, but its certificate states an older "
+        "TCB level (e.g. before a side-channel microcode fix)",
+    )
 
 
 def debug_enclave(dep) -> AttackOutcome:
     """A genuine debug build: the host can read its memory, so no secrets for it."""
-    return _other_build(dep, "debug_enclave", "debug builds are measurably different and flagged in the quote",
-                        svn=dep.image.svn, config={"debug": True})  # fmt: skip
+    return _other_build(
+        dep,
+        "debug_enclave",
+        "debug builds are measurably different and flagged in the quote",
+        svn=dep.image.svn,
+        config={"debug": True},
+    )
 
 
 def restart_reuse(dep) -> AttackOutcome:
@@ -203,8 +248,14 @@ def restart_reuse(dep) -> AttackOutcome:
         stopped, reason = True, "TamperDetected"
         detail = "the new instance has new ephemeral keys: the old wrap does not open; it must attest again"
     dep.attest_and_provision()  # the legitimate path: re-attest, then the key is released again
-    return AttackOutcome("restart_reuse", stopped, (reason,) if reason else (), False, detail,
-                         {"reattested": bool(dep.release and dep.release.released)})  # fmt: skip
+    return AttackOutcome(
+        "restart_reuse",
+        stopped,
+        (reason,) if reason else (),
+        False,
+        detail,
+        {"reattested": bool(dep.release and dep.release.released)},
+    )
 
 
 def rolled_back_state(dep) -> AttackOutcome:
@@ -225,8 +276,14 @@ def rolled_back_state(dep) -> AttackOutcome:
     except RollbackDetected as exc:
         stopped, reason, detail = True, "RollbackDetected", str(exc)
     restored = enclave.unseal_state(newer)
-    return AttackOutcome("rolled_back_state", stopped, (reason,) if reason else (), False, detail,
-                         {"restored_budget": int(np.int64(restored["budget"]))})  # fmt: skip
+    return AttackOutcome(
+        "rolled_back_state",
+        stopped,
+        (reason,) if reason else (),
+        False,
+        detail,
+        {"restored_budget": int(np.int64(restored["budget"]))},
+    )
 
 
 def reset_state(dep) -> AttackOutcome:
@@ -249,16 +306,23 @@ def tampered_blob(dep) -> AttackOutcome:
     blob = bytearray(bytes.fromhex(sealed["blob"]))
     blob[len(blob) // 2] ^= 0x01
     outcomes = []
-    for variant in ({**sealed, "blob": bytes(blob).hex()},
-                    {**sealed, "header": {**sealed["header"], "policy": "signer"}}):  # fmt: skip
+    for variant in (
+        {**sealed, "blob": bytes(blob).hex()},
+        {**sealed, "header": {**sealed["header"], "policy": "signer"}},
+    ):
         try:
             dep.enclave.unseal_state(variant)
             outcomes.append(False)
         except TamperDetected as exc:
             outcomes.append(not isinstance(exc, RollbackDetected))
     stopped = all(outcomes)
-    return AttackOutcome("tampered_blob", stopped, ("TamperDetected",) if stopped else (), False,
-                         "AES-GCM authenticates the ciphertext and, as associated data, the header")  # fmt: skip
+    return AttackOutcome(
+        "tampered_blob",
+        stopped,
+        ("TamperDetected",) if stopped else (),
+        False,
+        "AES-GCM authenticates the ciphertext and, as associated data, the header",
+    )
 
 
 RUNNERS = {name: globals()[name] for name in ATTACKS}
@@ -289,10 +353,15 @@ def run_all(*, attacks: tuple[str, ...] = ATTACKS, scheme: str = "ecdsa-p256") -
         outcomes = [run_attack(dep, name) for name in attacks]
     hostile = [o for o in outcomes if o.attack != "honest"]
     res = results.Result(
-        technique="tee", name="attack_catalogue", params={"attacks": list(attacks), "scheme": scheme},
-        metrics={"attacks": len(hostile), "stopped": sum(o.stopped for o in hostile),
-                 **{f"stopped.{o.attack}": int(o.stopped) for o in outcomes}},
+        technique="tee",
+        name="attack_catalogue",
+        params={"attacks": list(attacks), "scheme": scheme},
+        metrics={
+            "attacks": len(hostile),
+            "stopped": sum(o.stopped for o in hostile),
+            **{f"stopped.{o.attack}": int(o.stopped) for o in outcomes},
+        },
         artifacts={"outcomes": [o.to_dict() for o in outcomes]},
-    )  # fmt: skip
+    )
     res.flag("simulated TEE: real cryptography, simulated hardware")
     return res

@@ -67,10 +67,12 @@ def attestation_latency(*, scheme: str = "ecdsa-p256", repeat: int | None = None
             quote()
         pending = quotes[-(n + 1) :]
         released = []
-        t_release = bench.measure(lambda: released.append(ks.release("model", *pending.pop())), name="release",
-                                  repeat=n, warmup=1)  # fmt: skip
-        t_install = bench.measure(lambda: enc.install_key("model", released.pop().wrapped), name="install",
-                                  repeat=n, warmup=1)  # fmt: skip
+        t_release = bench.measure(
+            lambda: released.append(ks.release("model", *pending.pop())), name="release", repeat=n, warmup=1
+        )
+        t_install = bench.measure(
+            lambda: enc.install_key("model", released.pop().wrapped), name="install", repeat=n, warmup=1
+        )
 
         def end_to_end():
             nonce = ks.challenge()
@@ -84,10 +86,12 @@ def attestation_latency(*, scheme: str = "ecdsa-p256", repeat: int | None = None
             dep.close()
     timings = {t.name: t for t in (t_quote, t_appraise, t_release, t_install, t_all)}
     res = results.Result(
-        technique="tee", name="attestation_latency", params={"scheme": scheme, "repeat": n},
+        technique="tee",
+        name="attestation_latency",
+        params={"scheme": scheme, "repeat": n},
         metrics={**{f"{k}_ms": t.median * 1e3 for k, t in timings.items()}, "quote_bytes": qsize},
         timings=timings,
-    )  # fmt: skip
+    )
     return res.flag(SIM_FLAG)
 
 
@@ -134,20 +138,29 @@ def boundary_overhead(*, batch_size: int = 1, hidden: int = 32, repeat: int | No
             return np.argmax(W.forward(params, W.decode_leaky(levels, table)), axis=1)
 
         with threadpool_limits(limits=1):  # the enclave runs one BLAS thread; so does the baseline
-            ov = bench.overhead(lambda: dep.client.infer(dep.enclave, X), baseline, repeat=repeat,
-                                names=("enclave inference", "plaintext inference"))  # fmt: skip
+            ov = bench.overhead(
+                lambda: dep.client.infer(dep.enclave, X),
+                baseline,
+                repeat=repeat,
+                names=("enclave inference", "plaintext inference"),
+            )
         framing = bench.measure(_crypto_and_framing(X, baseline()), name="crypto and framing", repeat=repeat)
     finally:
         if own:
             dep.close()
     res = results.Result(
-        technique="tee", name="boundary_overhead", params={"batch_size": batch_size, "hidden": hidden},
-        metrics={"labels_agree": int(agree), "per_image_enclave_us": ov.candidate.median / batch_size * 1e6,
-                 "per_image_plaintext_us": ov.baseline.median / batch_size * 1e6,
-                 "crypto_framing_us": framing.median * 1e6,
-                 "crossing_us": (ov.candidate.median - ov.baseline.median - framing.median) * 1e6},
+        technique="tee",
+        name="boundary_overhead",
+        params={"batch_size": batch_size, "hidden": hidden},
+        metrics={
+            "labels_agree": int(agree),
+            "per_image_enclave_us": ov.candidate.median / batch_size * 1e6,
+            "per_image_plaintext_us": ov.baseline.median / batch_size * 1e6,
+            "crypto_framing_us": framing.median * 1e6,
+            "crossing_us": (ov.candidate.median - ov.baseline.median - framing.median) * 1e6,
+        },
         timings={"crypto_and_framing": framing},
-    )  # fmt: skip
+    )
     res.add_overhead("overhead", ov)
     return res.flag(SIM_FLAG)
 
@@ -159,16 +172,21 @@ def _crypto_and_framing(X: np.ndarray, labels: np.ndarray):
     def run():
         req = json.dumps({"op": "infer", "seq": 1, "ciphertext": P.aead_seal(key, X.tobytes(), b"req" + seq).hex()})
         inner = P.aead_open(key, bytes.fromhex(json.loads(req)["ciphertext"]), b"req" + seq)
-        rep = json.dumps({"ok": True, "reply": {"ciphertext": P.aead_seal(key, labels.astype(np.uint8).tobytes(),
-                                                                          b"resp" + seq).hex()}})  # fmt: skip
+        rep = json.dumps(
+            {
+                "ok": True,
+                "reply": {"ciphertext": P.aead_seal(key, labels.astype(np.uint8).tobytes(), b"resp" + seq).hex()},
+            }
+        )
         P.aead_open(key, bytes.fromhex(json.loads(rep)["reply"]["ciphertext"]), b"resp" + seq)
         return inner
 
     return run
 
 
-def boundary_sweep(*, points=None, repeat: int | None = None, store: results.ResultStore | None = None
-                   ) -> list[results.Result]:  # fmt: skip
+def boundary_sweep(
+    *, points=None, repeat: int | None = None, store: results.ResultStore | None = None
+) -> list[results.Result]:
     """:func:`boundary_overhead` over (batch_size, hidden) points; points already in ``store`` are reused.
 
     The default points vary the batch at the trained width, then the width at batch 64:
@@ -176,8 +194,12 @@ def boundary_sweep(*, points=None, repeat: int | None = None, store: results.Res
     """
     from .lifecycle import deploy
 
-    pts = list(points or config.pick([(1, 32), (8, 32), (64, 32), (450, 32), (64, 512), (64, 2048)],
-                                     [(1, 32), (64, 32), (450, 32), (64, 2048)]))  # fmt: skip
+    pts = list(
+        points
+        or config.pick(
+            [(1, 32), (8, 32), (64, 32), (450, 32), (64, 512), (64, 2048)], [(1, 32), (64, 32), (450, 32), (64, 2048)]
+        )
+    )
     key = lambda b, h: {"batch_size": b, "hidden": h}  # noqa: E731
     found = {p: store.latest("tee", "boundary_overhead", key(*p)) if store else None for p in pts}
     todo = [p for p in pts if found[p] is None]
@@ -208,16 +230,20 @@ def format_report(rs: list[results.Result]) -> str:
     for r in rs:
         if r.name == "attestation_latency":
             m = r.metrics
-            lines.append(f"attestation [{r.params['scheme']}]: quote {m['quote_ms']:.2f} ms, appraise "
-                         f"{m['appraise_ms']:.2f} ms, release {m['release_ms']:.2f} ms, install {m['install_ms']:.2f} ms, "
-                         f"end to end {m['attested_key_release_ms']:.2f} ms, quote {m['quote_bytes']} B")  # fmt: skip
+            lines.append(
+                f"attestation [{r.params['scheme']}]: quote {m['quote_ms']:.2f} ms, appraise "
+                f"{m['appraise_ms']:.2f} ms, release {m['release_ms']:.2f} ms, install {m['install_ms']:.2f} ms, "
+                f"end to end {m['attested_key_release_ms']:.2f} ms, quote {m['quote_bytes']} B"
+            )
         elif r.name == "boundary_overhead":
-            lines.append(f"boundary batch {r.params['batch_size']:>3} hidden {r.params['hidden']:>4}: "
-                         f"{bench.format_ratio(r.metrics['overhead'])} "
-                         f"(IQR {r.metrics['overhead_low']:.3g}-{r.metrics['overhead_high']:.3g}); per image "
-                         f"{r.metrics['per_image_enclave_us']:.1f} us vs {r.metrics['per_image_plaintext_us']:.1f} us; "
-                         f"per request: crypto+framing {r.metrics['crypto_framing_us']:.0f} us, crossing "
-                         f"{r.metrics['crossing_us']:.0f} us")  # fmt: skip
+            lines.append(
+                f"boundary batch {r.params['batch_size']:>3} hidden {r.params['hidden']:>4}: "
+                f"{bench.format_ratio(r.metrics['overhead'])} "
+                f"(IQR {r.metrics['overhead_low']:.3g}-{r.metrics['overhead_high']:.3g}); per image "
+                f"{r.metrics['per_image_enclave_us']:.1f} us vs {r.metrics['per_image_plaintext_us']:.1f} us; "
+                f"per request: crypto+framing {r.metrics['crypto_framing_us']:.0f} us, crossing "
+                f"{r.metrics['crossing_us']:.0f} us"
+            )
         else:
             lines.append(str(r))
     return "\n".join(lines)

@@ -106,11 +106,17 @@ def modelled_overhead(*, working_sets_mb=(16, 64, 93, 128, 256, 512, 1024), mode
     metrics.update({f"cvm.{w:g}MB": float(r) for w, r in zip(ws, cvm)})
     metrics["claim_holds_up_to_mb"] = model.largest_working_set_within(CLAIM[2])
     res = results.Result(
-        technique="tee", name="modelled_hardware_overhead",
-        params={"working_sets_mb": ws.tolist(), "mem_encryption": model.mem_encryption, "epc_mb": model.epc_mb,
-                "paging_max": model.paging_max},
-        metrics=metrics, artifacts={"published": [list(p) for p in PUBLISHED], "claim": list(CLAIM)},
-    )  # fmt: skip
+        technique="tee",
+        name="modelled_hardware_overhead",
+        params={
+            "working_sets_mb": ws.tolist(),
+            "mem_encryption": model.mem_encryption,
+            "epc_mb": model.epc_mb,
+            "paging_max": model.paging_max,
+        },
+        metrics=metrics,
+        artifacts={"published": [list(p) for p in PUBLISHED], "claim": list(CLAIM)},
+    )
     res.flag("modelled, not measured: calibrated from published figures")
     return res
 
@@ -138,21 +144,38 @@ def claims_check(*, boundary=(), model: CostModel | None = None, working_sets_mb
     ['holds', 'holds', 'does not hold']
     """
     model = model or CostModel()
-    rows = [{"setting": "confidential VM (TDX, SEV-SNP), any working set", "kind": "modelled",
-             "ratio": float(model.ratio(1.0, kind="cvm"))}]  # fmt: skip
-    rows += [{"setting": f"SGX enclave, {w:g} MB working set", "kind": "modelled", "ratio": float(model.ratio(w))}
-             for w in working_sets_mb]  # fmt: skip
+    rows = [
+        {
+            "setting": "confidential VM (TDX, SEV-SNP), any working set",
+            "kind": "modelled",
+            "ratio": float(model.ratio(1.0, kind="cvm")),
+        }
+    ]
+    rows += [
+        {"setting": f"SGX enclave, {w:g} MB working set", "kind": "modelled", "ratio": float(model.ratio(w))}
+        for w in working_sets_mb
+    ]
     for r in boundary:
         if getattr(r, "name", None) != "boundary_overhead":
             raise InvalidInput("boundary must hold Results of labkit.tee.benchmarks.boundary_overhead.")
-        rows.append({"setting": f"simulation boundary, batch {r.params['batch_size']}, width {r.params['hidden']}",
-                     "kind": "measured", "ratio": float(r.metrics["overhead"])})  # fmt: skip
+        rows.append(
+            {
+                "setting": f"simulation boundary, batch {r.params['batch_size']}, width {r.params['hidden']}",
+                "kind": "measured",
+                "ratio": float(r.metrics["overhead"]),
+            }
+        )
     for row in rows:
         row["verdict"] = "holds" if row["ratio"] <= CLAIM[2] else "does not hold"
     res = results.Result(
-        technique="tee", name="claims_check", params={"working_sets_mb": list(working_sets_mb)},
-        metrics={"rows": len(rows), "rows_holding": sum(r["verdict"] == "holds" for r in rows),
-                 "claim_holds_up_to_mb": model.largest_working_set_within(CLAIM[2])},
+        technique="tee",
+        name="claims_check",
+        params={"working_sets_mb": list(working_sets_mb)},
+        metrics={
+            "rows": len(rows),
+            "rows_holding": sum(r["verdict"] == "holds" for r in rows),
+            "claim_holds_up_to_mb": model.largest_working_set_within(CLAIM[2]),
+        },
         artifacts={"claim": list(CLAIM), "rows": rows},
-    )  # fmt: skip
+    )
     return res.flag("modelled rows are not measured: calibrated from published figures")

@@ -77,8 +77,9 @@ class Enclave:
         The last frames the host relayed: direction, operation, size and the full bytes.
     """
 
-    def __init__(self, image: EnclaveImage, *, platform: Platform, host_traces_pages: bool = False,
-                 timeout: float = 60.0):  # fmt: skip
+    def __init__(
+        self, image: EnclaveImage, *, platform: Platform, host_traces_pages: bool = False, timeout: float = 60.0
+    ):
         if not isinstance(platform, Platform):
             raise InvalidInput(f"platform must be a labkit.tee.Platform, not {type(platform).__name__}.")
         if not isinstance(image, EnclaveImage):
@@ -99,12 +100,18 @@ class Enclave:
         record = self.platform.launch(self.image)  # raises VerificationFailed on a bad SIGSTRUCT
         # One BLAS thread in the enclave (like a single enclave thread); benchmarks pin the baseline to one too.
         env = {**os.environ, **{k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
-        self._proc = subprocess.Popen([sys.executable, "-m", "labkit.tee.enclave_worker"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)  # fmt: skip
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "labkit.tee.enclave_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
         self._finalizer = weakref.finalize(self, _kill, self._proc)
         self._record = record
-        launch = {"code": self.image.code, "config": self.image.config, "svn": self.image.svn,
-                  "host_traces_pages": self.host_traces_pages, **record.keys}  # fmt: skip
+        launch = {
+            "code": self.image.code,
+            "config": self.image.config,
+            "svn": self.image.svn,
+            "host_traces_pages": self.host_traces_pages,
+            **record.keys,
+        }
         write_frame(self._proc.stdin, json.dumps(launch).encode())  # simulated: keys over the launch pipe
         self.public_key = P.HybridPublicKey.from_bytes(bytes.fromhex(self.call("hello")["public_key"]))
 
@@ -151,8 +158,9 @@ class Enclave:
         self._log("enclave->host", op, frame)
         out = json.loads(frame)
         pages = out.pop("mmu_pages", None)
-        self.last_pages = np.frombuffer(bytes.fromhex(pages), dtype=">u2").astype(np.int64) if pages else \
-            np.zeros(0, dtype=np.int64)  # fmt: skip
+        self.last_pages = (
+            np.frombuffer(bytes.fromhex(pages), dtype=">u2").astype(np.int64) if pages else np.zeros(0, dtype=np.int64)
+        )
         if not out["ok"]:
             _raise_for(out["error"])
         return out["reply"]
@@ -179,8 +187,9 @@ class Enclave:
         if not isinstance(nonce, (bytes, bytearray)) or len(nonce) < 16:
             raise InvalidInput("nonce must be at least 16 bytes from the verifier's challenge().")
         rep = self.call("report", nonce=bytes(nonce).hex())
-        return self.platform.quote(self.instance, bytes.fromhex(rep["report_data"]), bytes.fromhex(rep["mac"]),
-                                   self.public_key.to_bytes())  # fmt: skip
+        return self.platform.quote(
+            self.instance, bytes.fromhex(rep["report_data"]), bytes.fromhex(rep["mac"]), self.public_key.to_bytes()
+        )
 
     def install_key(self, name: str, wrapped: bytes) -> None:
         self.call("install_key", name=name, wrapped=wrapped.hex())

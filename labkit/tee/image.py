@@ -99,8 +99,12 @@ class EnclaveImage:
         least = merged["min_clients"]
         if isinstance(least, bool) or not isinstance(least, int) or least < 1:
             raise InvalidInput("config min_clients must be a positive integer (fewest updates in a decrypted sum).")
-        image = cls(code=code if code is not None else workload_source(), config=merged, svn=svn,
-                    signer_public=P.public_der(signer_key.public_key()))  # fmt: skip
+        image = cls(
+            code=code if code is not None else workload_source(),
+            config=merged,
+            svn=svn,
+            signer_public=P.public_der(signer_key.public_key()),
+        )
         return replace(image, signature=P.sign(signer_key, image.sigstruct_body()))
 
     def tampered(self, new_code: str) -> EnclaveImage:

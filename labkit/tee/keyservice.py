@@ -92,9 +92,17 @@ class KeyService:
         if appraisal.passed:
             recipient = P.HybridPublicKey.from_bytes(bytes.fromhex(appraisal_quote_key(quote)))
             wrapped = P.wrap(recipient, self._keys[name], b"key:" + name.encode())
-        self.audit.append({"time": time.time(), "key": name, "event": "release", "version": self.versions.get(name, 1),
-                           "released": appraisal.passed,
-                           "reasons": list(appraisal.codes), "measurement": appraisal.claims.get("measurement")})  # fmt: skip
+        self.audit.append(
+            {
+                "time": time.time(),
+                "key": name,
+                "event": "release",
+                "version": self.versions.get(name, 1),
+                "released": appraisal.passed,
+                "reasons": list(appraisal.codes),
+                "measurement": appraisal.claims.get("measurement"),
+            }
+        )
         return Release(name, appraisal.passed, appraisal, wrapped)
 
 

@@ -89,8 +89,16 @@ def smoke() -> str:
         return f"enclave process attested ({dep.platform.scheme}), key released, {agree}/4 labels match plaintext"
 
 
-def deploy(*, scheme: str = "ecdsa-p256", oblivious: bool = False, query_budget: int = 100_000, svn: int = 2,
-           host_traces_pages: bool = False, provision: bool = True, hidden: int = 32) -> Deployment:  # fmt: skip
+def deploy(
+    *,
+    scheme: str = "ecdsa-p256",
+    oblivious: bool = False,
+    query_budget: int = 100_000,
+    svn: int = 2,
+    host_traces_pages: bool = False,
+    provision: bool = True,
+    hidden: int = 32,
+) -> Deployment:
     """Stand up the lab: an honest enclave, attested and provisioned unless ``provision=False``.
 
     Parameters
@@ -120,8 +128,9 @@ def deploy(*, scheme: str = "ecdsa-p256", oblivious: bool = False, query_budget:
     params, acc = M.digits_model()
     if hidden != params["W1"].shape[1]:
         params = M.widen(params, hidden)
-    dep = Deployment(platform, vendor_key, image, policy, key_service, encrypt_model(M.to_npz(params), model_key),
-                     params, acc)  # fmt: skip
+    dep = Deployment(
+        platform, vendor_key, image, policy, key_service, encrypt_model(M.to_npz(params), model_key), params, acc
+    )
     dep.enclave = Enclave(image, platform=platform, host_traces_pages=host_traces_pages)
     if provision:
         try:

@@ -109,8 +109,14 @@ class Platform:
     'CN=Simulated TEE Vendor Root CA'
     """
 
-    def __init__(self, *, scheme: str = "ecdsa-p256", name: str = "Simulated TEE Platform", tcb: int = 2,
-                 _vendor: tuple | None = None):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        scheme: str = "ecdsa-p256",
+        name: str = "Simulated TEE Platform",
+        tcb: int = 2,
+        _vendor: tuple | None = None,
+    ):
         if scheme not in P.SCHEMES:
             raise InvalidInput(f"scheme must be one of {P.SCHEMES}, not {scheme!r}.")
         if not isinstance(tcb, int) or isinstance(tcb, bool) or not 0 <= tcb <= 0xFFFF:
@@ -118,14 +124,16 @@ class Platform:
         self.scheme, self.tcb = scheme, tcb
         if _vendor is None:
             self._root_key = P.generate_signing_key(scheme)
-            self.root_certificate = P.make_certificate(ROOT_NAME, self._root_key.public_key(), ROOT_NAME,
-                                                       self._root_key, ca=True, days=3650)  # fmt: skip
+            self.root_certificate = P.make_certificate(
+                ROOT_NAME, self._root_key.public_key(), ROOT_NAME, self._root_key, ca=True, days=3650
+            )
         else:
             self._root_key, self.root_certificate = _vendor
         self._attestation_key = P.generate_signing_key(scheme)
         tcb_ext = x509.UnrecognizedExtension(TCB_OID, tcb.to_bytes(2, "big"))
-        self.certificate = P.make_certificate(name, self._attestation_key.public_key(), ROOT_NAME, self._root_key,
-                                              ca=False, extensions=[tcb_ext])  # fmt: skip
+        self.certificate = P.make_certificate(
+            name, self._attestation_key.public_key(), ROOT_NAME, self._root_key, ca=False, extensions=[tcb_ext]
+        )
         self._secret = os.urandom(32)  # the fused platform secret (simulated)
         self._counters: dict[tuple[bytes, str], int] = {}
         self._instances: dict[int, LaunchRecord] = {}
@@ -195,10 +203,15 @@ class Platform:
         if not P.mac_ok(bytes.fromhex(record.keys["report_key"]), report_data, report_mac):
             raise TamperDetected("the enclave report's MAC does not verify: report data was altered on the way.")
         q = Quote(
-            measurement=record.measurement.hex(), signer_id=record.signer_id.hex(), svn=record.svn,
-            debug=record.debug, report_data=report_data.hex(), enclave_public_key=enclave_public_key.hex(),
-            scheme=self.scheme, platform_certificate=self.certificate_pem,
-        )  # fmt: skip
+            measurement=record.measurement.hex(),
+            signer_id=record.signer_id.hex(),
+            svn=record.svn,
+            debug=record.debug,
+            report_data=report_data.hex(),
+            enclave_public_key=enclave_public_key.hex(),
+            scheme=self.scheme,
+            platform_certificate=self.certificate_pem,
+        )
         return Quote(**{**asdict(q), "signature": P.sign(self._attestation_key, q.body()).hex()})
 
     # -- monotonic counters -------------------------------------------------------------------

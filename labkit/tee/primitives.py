@@ -120,8 +120,9 @@ def _hash_for(private_key):
     return hashes.SHA256() if isinstance(private_key, ec.EllipticCurvePrivateKey) else None
 
 
-def make_certificate(subject: str, public_key, issuer_name: str, issuer_key, *, ca: bool, days: int = 365,
-                     extensions=()):  # fmt: skip
+def make_certificate(
+    subject: str, public_key, issuer_name: str, issuer_key, *, ca: bool, days: int = 365, extensions=()
+):
     """An X.509 certificate for ``public_key`` signed by ``issuer_key`` (cryptography.x509).
 
     ``extensions`` are extra non-critical ``x509.ExtensionType`` values (e.g. the platform TCB level).

@@ -57,8 +57,9 @@ def recover_levels(pages: np.ndarray, n_pixels: int) -> tuple[np.ndarray, np.nda
     return np.where(certain, windows[:, 0], 0), certain
 
 
-def trace_attack(*, n_images: int | None = None, oblivious: bool = False, repeat: int | None = None,
-                 dep=None) -> results.Result:  # fmt: skip
+def trace_attack(
+    *, n_images: int | None = None, oblivious: bool = False, repeat: int | None = None, dep=None
+) -> results.Result:
     """Run the controlled-channel attack against an attested enclave, then price the mitigation.
 
     Parameters
@@ -113,24 +114,39 @@ def trace_attack(*, n_images: int | None = None, oblivious: bool = False, repeat
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
-        ov = bench.overhead(lambda: W.decode_oblivious(Xl, table), lambda: W.decode_leaky(Xl, table), repeat=repeat,
-                            names=("oblivious decode", "leaky decode"))  # fmt: skip
+        ov = bench.overhead(
+            lambda: W.decode_oblivious(Xl, table),
+            lambda: W.decode_leaky(Xl, table),
+            repeat=repeat,
+            names=("oblivious decode", "leaky decode"),
+        )
         params = dep.params
-        ov_inf = bench.overhead(lambda: W.forward(params, W.decode_oblivious(Xl, table)),
-                                lambda: W.forward(params, W.decode_leaky(Xl, table)), repeat=repeat,
-                                names=("oblivious inference", "leaky inference"))  # fmt: skip
+        ov_inf = bench.overhead(
+            lambda: W.forward(params, W.decode_oblivious(Xl, table)),
+            lambda: W.forward(params, W.decode_leaky(Xl, table)),
+            repeat=repeat,
+            names=("oblivious inference", "leaky inference"),
+        )
     res = results.Result(
-        technique="tee", name="controlled_channel", params={"n_images": n, "oblivious": oblivious},
+        technique="tee",
+        name="controlled_channel",
+        params={"n_images": n, "oblivious": oblivious},
         metrics={
-            "pixels_recovered": float((rec == X).mean()), "pixels_certain": float(cert.mean()),
-            "digits_recognised": float(same_label.mean()), "chance_pixels": float((X == 0).mean()),
-            "attestation_passed": int(passed), "page_touches_per_pixel": len(traces[0]) / 64,
+            "pixels_recovered": float((rec == X).mean()),
+            "pixels_certain": float(cert.mean()),
+            "digits_recognised": float(same_label.mean()),
+            "chance_pixels": float((X == 0).mean()),
+            "attestation_passed": int(passed),
+            "page_touches_per_pixel": len(traces[0]) / 64,
             "distinct_traces": len({t.tobytes() for t in traces}),
             "decoded_matches": float(np.allclose(decode(Xl, table), Xl / 16.0)),
         },
-        artifacts={"true_levels": X[:4].tolist(), "recovered_levels": rec[:4].tolist(),
-                   "trace_head": traces[0][:24].tolist()},
-    )  # fmt: skip
+        artifacts={
+            "true_levels": X[:4].tolist(),
+            "recovered_levels": rec[:4].tolist(),
+            "trace_head": traces[0][:24].tolist(),
+        },
+    )
     res.add_overhead("mitigation_cost", ov)
     res.add_overhead("mitigation_cost_inference", ov_inf)
     res.flag("simulated page trace (instrumented MMU), page-aligned table: attacker's best case")

@@ -74,11 +74,18 @@ class Policy:
     min_platform_tcb: int = 0
 
     @classmethod
-    def for_image(cls, image, *, trusted_roots, min_svn: int | None = None, allow_debug: bool = False,
-                  min_platform_tcb: int = 0) -> Policy:  # fmt: skip
+    def for_image(
+        cls, image, *, trusted_roots, min_svn: int | None = None, allow_debug: bool = False, min_platform_tcb: int = 0
+    ) -> Policy:
         """Accept exactly this image's measurement and signer, at its security version or newer."""
-        return cls(tuple(trusted_roots), frozenset([image.measurement.hex()]), image.signer_id.hex(),
-                   image.svn if min_svn is None else min_svn, allow_debug, min_platform_tcb)  # fmt: skip
+        return cls(
+            tuple(trusted_roots),
+            frozenset([image.measurement.hex()]),
+            image.signer_id.hex(),
+            image.svn if min_svn is None else min_svn,
+            allow_debug,
+            min_platform_tcb,
+        )
 
     def __post_init__(self):
         roots = tuple(self.trusted_roots)
@@ -189,8 +196,14 @@ class Verifier:
             codes.append("svn_below_policy")
         if quote.debug and not pol.allow_debug:
             codes.append("debug_enclave")
-        claims = {"platform_tcb": platform_tcb(cert) if cert is not None else None, "measurement": quote.measurement, "signer_id": quote.signer_id, "svn": quote.svn,
-                  "debug": quote.debug, "scheme": quote.scheme}  # fmt: skip
+        claims = {
+            "platform_tcb": platform_tcb(cert) if cert is not None else None,
+            "measurement": quote.measurement,
+            "signer_id": quote.signer_id,
+            "svn": quote.svn,
+            "debug": quote.debug,
+            "scheme": quote.scheme,
+        }
         return Appraisal("untrusted" if codes else "trusted", tuple((c, REASONS[c]) for c in codes), claims)
 
 

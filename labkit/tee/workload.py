@@ -216,8 +216,13 @@ def _load_he_key(state, msg):
     sealed = json.loads(raw)
     s, context = _seal_api(sealed["params"])
     secret = _seal_load(s.SecretKey(), context, bytes.fromhex(sealed["secret_key"]))
-    state["he"] = {"s": s, "context": context, "decryptor": s.Decryptor(context, secret),
-                   "encoder": s.CKKSEncoder(context), "count": start}  # fmt: skip
+    state["he"] = {
+        "s": s,
+        "context": context,
+        "decryptor": s.Decryptor(context, secret),
+        "encoder": s.CKKSEncoder(context),
+        "count": start,
+    }
     return {"slots": state["he"]["encoder"].slot_count(), "decryptions": start}
 
 
@@ -251,11 +256,19 @@ def _status(state, msg):
 
 
 HANDLERS = {
-    "hello": _hello, "report": _report, "install_key": _install_key, "load_model": _load_model,
-    "open_session": _open_session, "counter_nonce": _counter_nonce, "seal_state": _seal_state,
-    "unseal_state": _unseal_state, "start_fresh": _start_fresh, "status": _status,
-    "load_he_key": _load_he_key, "decrypt_aggregate": _decrypt_aggregate,
-}  # fmt: skip
+    "hello": _hello,
+    "report": _report,
+    "install_key": _install_key,
+    "load_model": _load_model,
+    "open_session": _open_session,
+    "counter_nonce": _counter_nonce,
+    "seal_state": _seal_state,
+    "unseal_state": _unseal_state,
+    "start_fresh": _start_fresh,
+    "status": _status,
+    "load_he_key": _load_he_key,
+    "decrypt_aggregate": _decrypt_aggregate,
+}
 
 
 def handle(state, msg, touch):

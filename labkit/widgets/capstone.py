@@ -97,8 +97,9 @@ def describe_stack(data: dict[str, Any], layers: Sequence[str]) -> str:
         rows.append(("DP budget of the round", f"epsilon {m['epsilon']:.3g} at delta 1e-5"))
     if r.insecure:
         rows.append(("flag", "NOT FOR PRODUCTION: " + "; ".join(r.artifacts.get("notes", []))))
-    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in rows)  # fmt: skip
+    body = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
     return f"<table>{body}</table>"
 
 
@@ -132,10 +133,13 @@ def explorer(results: Sequence[Result], *, run: Callable[[tuple[str, ...]], Resu
     fig.add_scatter(name="stacks", mode="markers+text", textposition="top center", marker={"size": 12})
     fig.add_scatter(name="selected", mode="markers", marker={"size": 26, "symbol": "circle-open", "line": {"width": 3}})
     fig.update_layout(
-        height=420, xaxis={"type": "log", "title": "overhead vs the plain round (x, log)"},
-        yaxis={"title": "attack PSNR (dB): lower is more private"}, showlegend=False,
-        title="privacy / overhead frontier (filled: poisoned update rejected)", margin={"t": 50},
-    )  # fmt: skip
+        height=420,
+        xaxis={"type": "log", "title": "overhead vs the plain round (x, log)"},
+        yaxis={"title": "attack PSNR (dB): lower is more private"},
+        showlegend=False,
+        title="privacy / overhead frontier (filled: poisoned update rejected)",
+        margin={"t": 50},
+    )
     toggles = {k: W.ToggleButton(value=False, description=k, tooltip=DESCRIPTIONS[k]) for k in LAYERS}
     button = W.Button(description="run it", tooltip="measure this stack now (zk: tens of seconds)")
     table = W.HTML()

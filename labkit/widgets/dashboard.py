@@ -26,8 +26,15 @@ from .figure import figure_widget
 
 ALL = "all"
 KIND_SYMBOL = {"measured": "circle", "simulated": "diamond", "modelled": "square-open"}
-COLORS = {"he": "#1b9e77", "zk": "#d95f02", "mpc": "#7570b3", "dp": "#e7298a", "tee": "#66a61e", "pqc": "#e6ab02",
-          "inversion": "#a6761d"}  # fmt: skip
+COLORS = {
+    "he": "#1b9e77",
+    "zk": "#d95f02",
+    "mpc": "#7570b3",
+    "dp": "#e7298a",
+    "tee": "#66a61e",
+    "pqc": "#e6ab02",
+    "inversion": "#a6761d",
+}
 BENCH_LAB = {"he": "he", "zk": "zk", "mpc": "mpc", "dp": "dp", "tee": "tee", "pqc": "pqc", "inversion": "inversion"}
 
 
@@ -69,8 +76,11 @@ def _hover(r: Result, label: str, ratio: float, low, high, extra: str = "") -> s
     from ..benchmarks import headline
 
     iqr = f" (IQR {low:.3g}-{high:.3g})" if low is not None and high is not None else ""
-    lines = [f"<b>{html.escape(r.technique)} / {html.escape(r.name)}</b>", html.escape(label),
-             f"time ratio vs plaintext: {ratio:.3g}x{iqr}"]  # fmt: skip
+    lines = [
+        f"<b>{html.escape(r.technique)} / {html.escape(r.name)}</b>",
+        html.escape(label),
+        f"time ratio vs plaintext: {ratio:.3g}x{iqr}",
+    ]
     if extra:
         lines.append(html.escape(extra))
     claim = technique(r.technique).claim if r.technique in {t.key for t in TECHNIQUES} else None
@@ -82,8 +92,16 @@ def _hover(r: Result, label: str, ratio: float, low, high, extra: str = "") -> s
     return "<br>".join(lines)
 
 
-def _point(r: Result, label: str, key: str, *, kind: str = "measured", lab: str | None = None, extra: str = "",
-           tech: str | None = None) -> Point:  # fmt: skip
+def _point(
+    r: Result,
+    label: str,
+    key: str,
+    *,
+    kind: str = "measured",
+    lab: str | None = None,
+    extra: str = "",
+    tech: str | None = None,
+) -> Point:
     ratio = float(r.metrics[key])
     low, high = r.metrics.get(f"{key}_low"), r.metrics.get(f"{key}_high")
     t = technique(tech or r.technique)
@@ -101,8 +119,11 @@ def _zk(r: Result) -> list[Point]:
     if r.name != "costs" or "overhead" not in r.metrics:
         return []
     extra = f"verify {r.metrics.get('verify_ms', float('nan')):.3g} ms, proof {r.metrics.get('proof_bytes', 0):.0f} B"
-    return [_point(r, f"ezkl prove, {r.params.get('model', '')} width {r.params.get('width', '?')}", "overhead",
-                   extra=extra)]  # fmt: skip
+    return [
+        _point(
+            r, f"ezkl prove, {r.params.get('model', '')} width {r.params.get('width', '?')}", "overhead", extra=extra
+        )
+    ]
 
 
 def _mpc(r: Result) -> list[Point]:
@@ -130,8 +151,11 @@ def _tee(r: Result) -> list[Point]:
             _point(r, label, "overhead", kind="simulated", extra="measured cost of the simulation, not of hardware")
         ]
     if r.name == "modelled_hardware_overhead":
-        out = [_point(r, f"modelled SGX enclave, {k[4:-2]} MB working set", k, kind="modelled")
-               for k in r.metrics if k.startswith("sgx.")]  # fmt: skip
+        out = [
+            _point(r, f"modelled SGX enclave, {k[4:-2]} MB working set", k, kind="modelled")
+            for k in r.metrics
+            if k.startswith("sgx.")
+        ]
         cvm = [k for k in r.metrics if k.startswith("cvm.")]
         if cvm:
             out.append(_point(r, "modelled confidential VM (TDX, SEV-SNP), any working set", cvm[0], kind="modelled"))
@@ -141,10 +165,14 @@ def _tee(r: Result) -> list[Point]:
 
 def _pqc(r: Result) -> list[Point]:
     if r.name == "claims_check":
-        return [_point(r, label, key) for key, label in (
-            ("handshake_overhead", "TLS 1.3, X25519MLKEM768 vs X25519 (RSA-2048 cert)"),
-            ("pq_handshake_overhead", "TLS 1.3, X25519MLKEM768 + ML-DSA-65 vs X25519 + RSA-2048"),
-        ) if key in r.metrics]  # fmt: skip
+        return [
+            _point(r, label, key)
+            for key, label in (
+                ("handshake_overhead", "TLS 1.3, X25519MLKEM768 vs X25519 (RSA-2048 cert)"),
+                ("pq_handshake_overhead", "TLS 1.3, X25519MLKEM768 + ML-DSA-65 vs X25519 + RSA-2048"),
+            )
+            if key in r.metrics
+        ]
     if r.name == "sweep_cell" and "MLKEM" in str(r.params.get("group")) and "overhead" in r.metrics:
         label = f"TLS 1.3, {r.params.get('group')} + {r.params.get('cert')} vs X25519 + ECDSA P-256"
         return [_point(r, label, "overhead")]
@@ -162,8 +190,14 @@ def _inversion(r: Result) -> list[Point]:
 
 
 EXTRACT: dict[str, Callable[[Result], list[Point]]] = {
-    "he": _he, "zk": _zk, "mpc": _mpc, "dp": _dp, "tee": _tee, "pqc": _pqc, "inversion": _inversion,
-}  # fmt: skip
+    "he": _he,
+    "zk": _zk,
+    "mpc": _mpc,
+    "dp": _dp,
+    "tee": _tee,
+    "pqc": _pqc,
+    "inversion": _inversion,
+}
 
 
 def points(store: ResultStore | None = None, *, results: Iterable[Result] | None = None) -> list[Point]:
@@ -211,8 +245,10 @@ def _y(p: Point, t_index: dict[str, int]) -> float:
 def trace_data(pts: list[Point]) -> dict[str, dict[str, list]]:
     """Per technique: x (ratio), y (row), hovertext, customdata (result id), symbols, IQR error bars."""
     t_index = {t.key: i for i, t in enumerate(TECHNIQUES)}
-    data = {t.key: {"x": [], "y": [], "hovertext": [], "customdata": [], "symbol": [], "plus": [], "minus": []}
-            for t in TECHNIQUES}  # fmt: skip
+    data = {
+        t.key: {"x": [], "y": [], "hovertext": [], "customdata": [], "symbol": [], "plus": [], "minus": []}
+        for t in TECHNIQUES
+    }
     for p in pts:
         d = data[p.technique]
         d["x"].append(p.overhead)
@@ -232,21 +268,33 @@ def figure(pts: list[Point], *, widget: bool = False):
     data = trace_data(pts)
     traces = [
         go.Scatter(
-            x=d["x"], y=d["y"], mode="markers", name=t.key, hovertext=d["hovertext"], hoverinfo="text",
-            customdata=d["customdata"], marker=dict(size=11, color=COLORS[t.key], symbol=d["symbol"],
-                                                    line=dict(width=1, color="#333")),
+            x=d["x"],
+            y=d["y"],
+            mode="markers",
+            name=t.key,
+            hovertext=d["hovertext"],
+            hoverinfo="text",
+            customdata=d["customdata"],
+            marker=dict(size=11, color=COLORS[t.key], symbol=d["symbol"], line=dict(width=1, color="#333")),
             error_x=dict(type="data", array=d["plus"], arrayminus=d["minus"], thickness=1, width=3),
         )
         for t, d in ((t, data[t.key]) for t in TECHNIQUES)
-    ]  # fmt: skip
+    ]
     layout = go.Layout(
         title="Measured cost against what it protects (each point: one stored Result)",
         xaxis=dict(type="log", title="time ratio against plaintext, same run (log scale; 1 = no overhead)"),
-        yaxis=dict(tickmode="array", tickvals=list(range(len(PROTECTIONS))), ticktext=list(PROTECTIONS),
-                   range=[-0.6, len(PROTECTIONS) - 0.4], title=""),
+        yaxis=dict(
+            tickmode="array",
+            tickvals=list(range(len(PROTECTIONS))),
+            ticktext=list(PROTECTIONS),
+            range=[-0.6, len(PROTECTIONS) - 0.4],
+            title="",
+        ),
         shapes=[dict(type="line", x0=1, x1=1, y0=0, y1=1, yref="paper", line=dict(dash="dot", color="#888"))],
-        height=440, margin=dict(l=190, r=20, t=50, b=50), legend=dict(title="technique"),
-    )  # fmt: skip
+        height=440,
+        margin=dict(l=190, r=20, t=50, b=50),
+        legend=dict(title="technique"),
+    )
     return (figure_widget if widget else go.Figure)(data=traces, layout=layout)
 
 
@@ -267,9 +315,11 @@ def detail(p: Point, store: ResultStore | None = None, *, notebook_links: bool =
     """HTML shown when a point is clicked: where it came from and the full Result."""
     t = technique(p.technique)
     where = notebook_link(p.lab, link=notebook_links)
-    head = (f"<div><b>{html.escape(t.name)}</b>: {html.escape(p.label)} ({html.escape(p.kind)})<br>"
-            f"Made by <code>labkit bench {BENCH_LAB[t.key]}</code> or the lab notebook {where}; "
-            f"protects: {html.escape(t.protects)}; against: {html.escape(t.threat)}.</div>")  # fmt: skip
+    head = (
+        f"<div><b>{html.escape(t.name)}</b>: {html.escape(p.label)} ({html.escape(p.kind)})<br>"
+        f"Made by <code>labkit bench {BENCH_LAB[t.key]}</code> or the lab notebook {where}; "
+        f"protects: {html.escape(t.protects)}; against: {html.escape(t.threat)}.</div>"
+    )
     body = ""
     if store is not None:
         try:
@@ -313,8 +363,11 @@ def dashboard(store: ResultStore | None = None, *, pts: list[Point] | None = Non
                 trace.marker.symbol = d["symbol"]
                 trace.error_x.array, trace.error_x.arrayminus = d["plus"], d["minus"]
         gaps = missing(state["all"])
-        summary.value = (f"<small>{len(shown)} of {len(state['all'])} points shown, from {store.path.name}. "
-                         + ("".join(f"<br>{html.escape(g)}" for g in gaps)) + "</small>")  # fmt: skip
+        summary.value = (
+            f"<small>{len(shown)} of {len(state['all'])} points shown, from {store.path.name}. "
+            + ("".join(f"<br>{html.escape(g)}" for g in gaps))
+            + "</small>"
+        )
 
     def select(tech: str, index: int) -> Point:
         p = box.shown[tech][index]

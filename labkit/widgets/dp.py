@@ -91,28 +91,38 @@ def explorer(
         from ..dp.training import retrain as train_fn
     n = len(data["epsilon"])
     slider = w.SelectionSlider(
-        options=[(f"{e:.3g}", i) for i, e in enumerate(data["epsilon"])], value=0, description="epsilon",
+        options=[(f"{e:.3g}", i) for i, e in enumerate(data["epsilon"])],
+        value=0,
+        description="epsilon",
         continuous_update=True,
-    )  # fmt: skip
+    )
     button = w.Button(description="run this point now", icon="play")
     bar = w.IntProgress(value=0, min=0, max=1, description="training", layout={"visibility": "hidden"})
     summary = w.HTML()
-    base = make_subplots(
-        rows=1, cols=2, subplot_titles=("accuracy and attack AUC", "accountant vs empirical epsilon")
-    )  # fmt: skip
+    base = make_subplots(rows=1, cols=2, subplot_titles=("accuracy and attack AUC", "accountant vs empirical epsilon"))
     fig = figure_widget(base)
     eps = data["epsilon"]
     fig.add_scatter(x=eps, y=data["accuracy"], mode="lines+markers", name="DP accuracy", row=1, col=1)
     fig.add_scatter(x=eps, y=data["attack_auc"], mode="lines+markers", name="attack AUC (loss)", row=1, col=1)
-    fig.add_scatter(x=eps, y=[data["baseline_accuracy"]] * n, mode="lines", name="non-private accuracy",
-                    line={"dash": "dash"}, row=1, col=1)  # fmt: skip
+    fig.add_scatter(
+        x=eps,
+        y=[data["baseline_accuracy"]] * n,
+        mode="lines",
+        name="non-private accuracy",
+        line={"dash": "dash"},
+        row=1,
+        col=1,
+    )
     fig.add_scatter(x=eps, y=eps, mode="lines+markers", name="accountant epsilon", row=1, col=2)
-    fig.add_scatter(x=eps, y=data["empirical_epsilon"], mode="lines+markers", name="empirical lower bound",
-                    row=1, col=2)  # fmt: skip
-    fig.add_scatter(x=[], y=[], mode="markers", name="selected", marker={"size": 16, "symbol": "circle-open"},
-                    row=1, col=1)  # fmt: skip
-    fig.add_scatter(x=[], y=[], mode="markers", name="retrained now", marker={"size": 12, "symbol": "star"},
-                    row=1, col=1)  # fmt: skip
+    fig.add_scatter(
+        x=eps, y=data["empirical_epsilon"], mode="lines+markers", name="empirical lower bound", row=1, col=2
+    )
+    fig.add_scatter(
+        x=[], y=[], mode="markers", name="selected", marker={"size": 16, "symbol": "circle-open"}, row=1, col=1
+    )
+    fig.add_scatter(
+        x=[], y=[], mode="markers", name="retrained now", marker={"size": 12, "symbol": "star"}, row=1, col=1
+    )
     fig.update_xaxes(type="log", title_text="epsilon (accountant)")
     fig.update_yaxes(range=[0, 1.05], row=1, col=1)
     fig.update_layout(height=380, margin={"l": 50, "r": 20, "t": 50, "b": 40})

@@ -19,15 +19,25 @@ LEVEL_COLOURS = {128: "#1b9e77", 192: "#7570b3", 256: "#e7298a"}
 
 # -- parameter explorer ----------------------------------------------------------------------------
 @lru_cache(maxsize=64)
-def explorer_data(poly_modulus_degree: int, modulus_bits: int, scale_bits: int, backend: str = "seal",
-                  measure_ops: bool = True) -> dict[str, Any]:  # fmt: skip
+def explorer_data(
+    poly_modulus_degree: int, modulus_bits: int, scale_bits: int, backend: str = "seal", measure_ops: bool = True
+) -> dict[str, Any]:
     """Security level, depth, precision and op times of one parameter point."""
     from ..he.lab import explore
 
-    r = explore(poly_modulus_degree=poly_modulus_degree, modulus_bits=modulus_bits, scale_bits=scale_bits,
-                backend=backend, measure_ops=measure_ops)  # fmt: skip
-    return {"point": (poly_modulus_degree, r.metrics["log_qp"]), "insecure": r.insecure,
-            "refused": r.artifacts.get("refused", ""), **r.metrics}  # fmt: skip
+    r = explore(
+        poly_modulus_degree=poly_modulus_degree,
+        modulus_bits=modulus_bits,
+        scale_bits=scale_bits,
+        backend=backend,
+        measure_ops=measure_ops,
+    )
+    return {
+        "point": (poly_modulus_degree, r.metrics["log_qp"]),
+        "insecure": r.insecure,
+        "refused": r.artifacts.get("refused", ""),
+        **r.metrics,
+    }
 
 
 def frontier() -> dict[int, tuple[list[int], list[int]]]:
@@ -44,9 +54,11 @@ def _explorer_summary(d: dict[str, Any]) -> str:
     )
     parts = [f"security: {sec}", f"depth: {d['depth']}", f"log2 QP: {d['log_qp']}"]
     if "precision_bits" in d:
-        parts += [f"precision after one product: {d['precision_bits']:.1f} bits",
-                  f"multiply {d['multiply_ms']:.2f} ms, rotate {d['rotate_ms']:.2f} ms",
-                  f"ciphertext {d['ciphertext_bytes'] / 1024:.0f} KiB"]  # fmt: skip
+        parts += [
+            f"precision after one product: {d['precision_bits']:.1f} bits",
+            f"multiply {d['multiply_ms']:.2f} ms, rotate {d['rotate_ms']:.2f} ms",
+            f"ciphertext {d['ciphertext_bytes'] / 1024:.0f} KiB",
+        ]
     if d["refused"]:
         parts.append(f"<span style='color:#b00020'>{d['refused']}</span>")
     return " &middot; ".join(parts)
@@ -62,13 +74,24 @@ def parameter_explorer(*, backend: str = "seal", measure_ops: bool = True):
     scale = w.IntSlider(value=40, min=25, max=50, description="scale bits", continuous_update=False)
     back = w.ToggleButtons(options=["seal", "openfhe"], value=backend, description="backend")
     summary = w.HTML()
-    traces = [go.Scatter(x=ns, y=ys, mode="lines+markers", name=f"{lvl}-bit limit", line=dict(color=LEVEL_COLOURS[lvl]))
-              for lvl, (ns, ys) in frontier().items()]  # fmt: skip
-    traces.append(go.Scatter(x=[8192], y=[200], mode="markers", name="your parameters",
-                             marker=dict(size=14, symbol="x", color="black")))  # fmt: skip
-    fig = figure_widget(data=traces, layout=go.Layout(
-        title="HE Standard: largest modulus per ring dimension", height=360,
-        xaxis=dict(type="log", title="ring dimension N"), yaxis=dict(title="log2 QP (bits)")))  # fmt: skip
+    traces = [
+        go.Scatter(x=ns, y=ys, mode="lines+markers", name=f"{lvl}-bit limit", line=dict(color=LEVEL_COLOURS[lvl]))
+        for lvl, (ns, ys) in frontier().items()
+    ]
+    traces.append(
+        go.Scatter(
+            x=[8192], y=[200], mode="markers", name="your parameters", marker=dict(size=14, symbol="x", color="black")
+        )
+    )
+    fig = figure_widget(
+        data=traces,
+        layout=go.Layout(
+            title="HE Standard: largest modulus per ring dimension",
+            height=360,
+            xaxis=dict(type="log", title="ring dimension N"),
+            yaxis=dict(title="log2 QP (bits)"),
+        ),
+    )
 
     def redraw(*_):
         d = explorer_data(n_pick.value, bits.value, scale.value, back.value, measure_ops)
@@ -116,10 +139,17 @@ def backend_race(*, repeat: int | None = None):
     ring = w.Dropdown(options=[8192, 16384, 32768], value=8192, description="N")
     run = w.Button(description="Race", button_style="primary")
     verdict = w.HTML()
-    fig = figure_widget(data=[go.Bar(x=["SEAL", "OpenFHE"], y=[0, 0], marker_color=["#1f77b4", "#ff7f0e"],
-                                       error_y=dict(type="data", symmetric=False, array=[0, 0], arrayminus=[0, 0]))],
-                          layout=go.Layout(title="median time per op (ms), IQR error bars", height=340,
-                                           yaxis=dict(title="ms")))  # fmt: skip
+    fig = figure_widget(
+        data=[
+            go.Bar(
+                x=["SEAL", "OpenFHE"],
+                y=[0, 0],
+                marker_color=["#1f77b4", "#ff7f0e"],
+                error_y=dict(type="data", symmetric=False, array=[0, 0], arrayminus=[0, 0]),
+            )
+        ],
+        layout=go.Layout(title="median time per op (ms), IQR error bars", height=340, yaxis=dict(title="ms")),
+    )
 
     def redraw(*_):
         chosen_op = op.value if not (op.value == "rescale" and scheme.value != "ckks") else "multiply_relin"
@@ -147,18 +177,41 @@ def backend_race(*, repeat: int | None = None):
 
 # -- inference explorer ----------------------------------------------------------------------------
 @lru_cache(maxsize=32)
-def inference_data(model: str = "mlp", backend: str = "seal", mode: str = "batched", batch_size: int | None = None,
-                   n_samples: int | None = None, repeat: int | None = 1) -> dict[str, Any]:  # fmt: skip
+def inference_data(
+    model: str = "mlp",
+    backend: str = "seal",
+    mode: str = "batched",
+    batch_size: int | None = None,
+    n_samples: int | None = None,
+    repeat: int | None = 1,
+) -> dict[str, Any]:
     """Accuracy, latency, throughput, overhead and ciphertext size of one encrypted-inference run."""
     from ..he.inference import run
 
     r = run(model=model, backend=backend, mode=mode, batch_size=batch_size, n_samples=n_samples, repeat=repeat)
     m = r.metrics
-    return {"model": model, "backend": backend, "mode": mode, "insecure": r.insecure,
-            "encrypted_ms": 1e3 * m["latency_s"], "plaintext_ms": 1e3 * r.timings["overhead.baseline"].median,
-            **{k: m[k] for k in ("accuracy_plain", "accuracy_encrypted", "accuracy_gap_points", "overhead",
-                                 "throughput_per_s", "per_sample_s", "input_ciphertext_bytes", "batch_size",
-                                 "samples")}}  # fmt: skip
+    return {
+        "model": model,
+        "backend": backend,
+        "mode": mode,
+        "insecure": r.insecure,
+        "encrypted_ms": 1e3 * m["latency_s"],
+        "plaintext_ms": 1e3 * r.timings["overhead.baseline"].median,
+        **{
+            k: m[k]
+            for k in (
+                "accuracy_plain",
+                "accuracy_encrypted",
+                "accuracy_gap_points",
+                "overhead",
+                "throughput_per_s",
+                "per_sample_s",
+                "input_ciphertext_bytes",
+                "batch_size",
+                "samples",
+            )
+        },
+    }
 
 
 def inference_explorer(*, model: str = "mlp", n_samples: int | None = None):
@@ -172,9 +225,10 @@ def inference_explorer(*, model: str = "mlp", n_samples: int | None = None):
     batch = w.Dropdown(options=[512, 1024, 2048, 4096], value=4096, description="batch")
     run = w.Button(description="Run encrypted", button_style="primary")
     summary = w.HTML()
-    fig = figure_widget(data=[go.Bar(x=["plaintext", "encrypted"], y=[0, 0], marker_color=["#999", "#d95f02"])],
-                          layout=go.Layout(title="latency per call (ms, log scale)", height=320,
-                                           yaxis=dict(type="log", title="ms")))  # fmt: skip
+    fig = figure_widget(
+        data=[go.Bar(x=["plaintext", "encrypted"], y=[0, 0], marker_color=["#999", "#d95f02"])],
+        layout=go.Layout(title="latency per call (ms, log scale)", height=320, yaxis=dict(type="log", title="ms")),
+    )
 
     def redraw(*_):
         size = batch.value if mode.value == "batched" else None

@@ -62,12 +62,17 @@ def he_measure(model: str, batch: int) -> dict[str, float] | None:
     try:
         from ..he import inference as he_inference
 
-        r = he_inference.run(model=HE_MODEL[model], mode="batched", n_samples=batch, batch_size=batch,
-                             repeat=config.pick(3, 2))  # fmt: skip
+        r = he_inference.run(
+            model=HE_MODEL[model], mode="batched", n_samples=batch, batch_size=batch, repeat=config.pick(3, 2)
+        )
     except (ImportError, KeyError, InvalidInput) as exc:
         return {"unavailable": str(exc)} if isinstance(exc, InvalidInput) else None
-    return {"compute_s": r.metrics["latency_s"], "bytes": r.metrics["input_ciphertext_bytes"],
-            "rounds": 1, "overhead": r.metrics["overhead"]}  # fmt: skip
+    return {
+        "compute_s": r.metrics["latency_s"],
+        "bytes": r.metrics["input_ciphertext_bytes"],
+        "rounds": 1,
+        "overhead": r.metrics["overhead"],
+    }
 
 
 def cost_bars(
@@ -96,10 +101,12 @@ def cost_bars(
 def _summary(bars: dict[str, Any], mpc: dict[str, float]) -> str:
     totals = dict(zip(bars["labels"], bars["totals"]))
     plain = totals["plaintext"]
-    text = [f"link: {bars['link']}",
-            f"MPC: {mpc['rounds']:.0f} rounds, {mpc['bytes'] / 1e6:.2f} MB (busiest party), "
-            f"modelled total {totals['MPC (CrypTen)'] * 1e3:.1f} ms = {totals['MPC (CrypTen)'] / plain:,.0f}x plaintext",
-            f"measured overhead on loopback: {mpc['overhead']:,.0f}x"]  # fmt: skip
+    text = [
+        f"link: {bars['link']}",
+        f"MPC: {mpc['rounds']:.0f} rounds, {mpc['bytes'] / 1e6:.2f} MB (busiest party), "
+        f"modelled total {totals['MPC (CrypTen)'] * 1e3:.1f} ms = {totals['MPC (CrypTen)'] / plain:,.0f}x plaintext",
+        f"measured overhead on loopback: {mpc['overhead']:,.0f}x",
+    ]
     if "HE (CKKS, batched)" in totals:
         he = totals["HE (CKKS, batched)"]
         text.append(f"HE: modelled total {he * 1e3:.1f} ms = {he / plain:,.0f}x plaintext")
@@ -121,18 +128,24 @@ def explorer(
     model = w.Dropdown(options=MODELS, value=MODELS[0], description="model")
     parties = w.ToggleButtons(options=[2, 3], value=2, description="parties")
     batch = w.Dropdown(options=BATCHES, value=10, description="batch")
-    rtt = w.FloatLogSlider(value=0.5, base=10, min=-1, max=2.5, step=0.05, description="RTT ms",
-                           continuous_update=False)  # fmt: skip
-    bandwidth = w.FloatLogSlider(value=1000, base=10, min=0, max=4, step=0.05, description="Mbit/s",
-                                 continuous_update=False)  # fmt: skip
+    rtt = w.FloatLogSlider(
+        value=0.5, base=10, min=-1, max=2.5, step=0.05, description="RTT ms", continuous_update=False
+    )
+    bandwidth = w.FloatLogSlider(
+        value=1000, base=10, min=0, max=4, step=0.05, description="Mbit/s", continuous_update=False
+    )
     he_box = w.Checkbox(value=compare_he, description="compare with HE (slower)")
     summary = w.HTML()
     fig = figure_widget(
         data=[go.Bar(name=name, orientation="h", y=[], x=[], marker_color=c) for name, c in zip(PARTS, COLOURS)],
-        layout=go.Layout(barmode="stack", height=320, margin={"l": 140, "r": 20, "t": 40, "b": 40},
-                         xaxis={"title": "seconds per batch (log scale)", "type": "log"},
-                         title="private inference: measured compute + modelled network"),
-    )  # fmt: skip
+        layout=go.Layout(
+            barmode="stack",
+            height=320,
+            margin={"l": 140, "r": 20, "t": 40, "b": 40},
+            xaxis={"title": "seconds per batch (log scale)", "type": "log"},
+            title="private inference: measured compute + modelled network",
+        ),
+    )
 
     def redraw(*_):
         try:
@@ -154,6 +167,12 @@ def explorer(
     box = w.VBox([w.HBox([model, parties, batch]), w.HBox([rtt, bandwidth, he_box]), fig, summary])
     box.redraw = redraw  # for tests and notebooks
     box.figure = fig
-    box.controls = {"model": model, "parties": parties, "batch": batch, "rtt": rtt, "bandwidth": bandwidth,
-                    "he": he_box}  # fmt: skip
+    box.controls = {
+        "model": model,
+        "parties": parties,
+        "batch": batch,
+        "rtt": rtt,
+        "bandwidth": bandwidth,
+        "he": he_box,
+    }
     return box

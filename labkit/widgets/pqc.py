@@ -22,12 +22,24 @@ def _measure(group: str, cert: str, repeat: int) -> dict[str, float]:
     from ..pqc import handshake
 
     r = handshake(group=group, cert=cert, repeat=repeat)
-    return {"latency_ms": r.latency * 1e3, "up": r.bytes_client_to_server, "down": r.bytes_server_to_client,
-            "hello_segments": r.metrics["client_hello_segments"], "signature_scheme": r.signature_scheme or ""}  # fmt: skip
+    return {
+        "latency_ms": r.latency * 1e3,
+        "up": r.bytes_client_to_server,
+        "down": r.bytes_server_to_client,
+        "hello_segments": r.metrics["client_hello_segments"],
+        "signature_scheme": r.signature_scheme or "",
+    }
 
 
-def compare_data(group: str, cert: str, *, rtt_ms: float = 20.0, bandwidth_mbps: float = 50.0,
-                 transfer_kb: int = 1024, repeat: int = 5) -> dict[str, Any]:  # fmt: skip
+def compare_data(
+    group: str,
+    cert: str,
+    *,
+    rtt_ms: float = 20.0,
+    bandwidth_mbps: float = 50.0,
+    transfer_kb: int = 1024,
+    repeat: int = 5,
+) -> dict[str, Any]:
     """The numbers behind the widget: measured and modelled, for the pick and the baseline.
 
     Returns a dict with ``measured`` ({"pick": {...}, "baseline": {...}}), ``modelled``
@@ -36,31 +48,41 @@ def compare_data(group: str, cert: str, *, rtt_ms: float = 20.0, bandwidth_mbps:
     pick, base = _measure(group, cert, repeat), _measure(*BASELINE, repeat)
     link = linkmodel.Link(rtt_ms / 1e3, bandwidth_mbps * 1e6)
     model = linkmodel.compare(
-        link, transfer=int(transfer_kb * 1024),
+        link,
+        transfer=int(transfer_kb * 1024),
         candidate={"bytes_up": pick["up"], "bytes_down": pick["down"], "cpu": pick["latency_ms"] / 1e3},
         baseline={"bytes_up": base["up"], "bytes_down": base["down"], "cpu": base["latency_ms"] / 1e3},
-    )  # fmt: skip
+    )
     modelled = {k: (v * 1e3 if k.endswith("_s") else v) for k, v in model.items()}
-    return {"group": group, "cert": cert, "measured": {"pick": pick, "baseline": base}, "modelled": modelled,
-            "latency_ratio": pick["latency_ms"] / base["latency_ms"],
-            "bytes_ratio": (pick["up"] + pick["down"]) / (base["up"] + base["down"])}  # fmt: skip
+    return {
+        "group": group,
+        "cert": cert,
+        "measured": {"pick": pick, "baseline": base},
+        "modelled": modelled,
+        "latency_ratio": pick["latency_ms"] / base["latency_ms"],
+        "bytes_ratio": (pick["up"] + pick["down"]) / (base["up"] + base["down"]),
+    }
 
 
 def _traces(data: dict[str, Any]) -> dict[str, tuple[list, list]]:
     """y values per trace (pick, baseline) for the three panels."""
     m, mod = data["measured"], data["modelled"]
     return {
-        "pick": ([m["pick"]["latency_ms"]], [m["pick"]["up"], m["pick"]["down"]],
-                 [mod["handshake_s"], mod["ttlb_s"]]),
-        "baseline": ([m["baseline"]["latency_ms"]], [m["baseline"]["up"], m["baseline"]["down"]],
-                     [mod["baseline_handshake_s"], mod["baseline_ttlb_s"]]),
-    }  # fmt: skip
+        "pick": ([m["pick"]["latency_ms"]], [m["pick"]["up"], m["pick"]["down"]], [mod["handshake_s"], mod["ttlb_s"]]),
+        "baseline": (
+            [m["baseline"]["latency_ms"]],
+            [m["baseline"]["up"], m["baseline"]["down"]],
+            [mod["baseline_handshake_s"], mod["baseline_ttlb_s"]],
+        ),
+    }
 
 
 def _title(data: dict[str, Any]) -> str:
     mod = data["modelled"]
-    return (f"{data['group']} + {data['cert']} vs X25519 + ECDSA: bytes x{data['bytes_ratio']:.2f}, "
-            f"modelled handshake x{mod['handshake_ratio']:.2f}, time to last byte x{mod['ttlb_ratio']:.3f}")  # fmt: skip
+    return (
+        f"{data['group']} + {data['cert']} vs X25519 + ECDSA: bytes x{data['bytes_ratio']:.2f}, "
+        f"modelled handshake x{mod['handshake_ratio']:.2f}, time to last byte x{mod['ttlb_ratio']:.3f}"
+    )
 
 
 def build_figure(data: dict[str, Any]):
@@ -68,14 +90,29 @@ def build_figure(data: dict[str, Any]):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    fig = figure_widget(make_subplots(rows=1, cols=3, subplot_titles=(
-        "handshake on loopback (ms)", "handshake bytes", "modelled on the link (ms)")))  # fmt: skip
+    fig = figure_widget(
+        make_subplots(
+            rows=1,
+            cols=3,
+            subplot_titles=("handshake on loopback (ms)", "handshake bytes", "modelled on the link (ms)"),
+        )
+    )
     traces = _traces(data)
     xs = (["latency"], ["client->server", "server->client"], ["handshake", "time to last byte"])
     for name, colour in (("pick", "#d95f02"), ("baseline", "#7570b3")):
         for col, (x, y) in enumerate(zip(xs, traces[name]), start=1):
-            fig.add_trace(go.Bar(x=x, y=y, name="your pick" if name == "pick" else "X25519 + ECDSA",
-                                 marker_color=colour, showlegend=col == 1, legendgroup=name), row=1, col=col)  # fmt: skip
+            fig.add_trace(
+                go.Bar(
+                    x=x,
+                    y=y,
+                    name="your pick" if name == "pick" else "X25519 + ECDSA",
+                    marker_color=colour,
+                    showlegend=col == 1,
+                    legendgroup=name,
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_layout(barmode="group", height=380, title=_title(data), margin={"t": 80})
     return fig
 
@@ -103,8 +140,9 @@ def explorer(*, group: str = "X25519MLKEM768", cert: str = "ml-dsa-65", repeat: 
     kb = w.IntSlider(value=1024, min=1, max=8192, step=1, description="transfer KiB")
 
     def data() -> dict[str, Any]:
-        return compare_data(g.value, c.value, rtt_ms=rtt.value, bandwidth_mbps=bw.value, transfer_kb=kb.value,
-                            repeat=repeat)  # fmt: skip
+        return compare_data(
+            g.value, c.value, rtt_ms=rtt.value, bandwidth_mbps=bw.value, transfer_kb=kb.value, repeat=repeat
+        )
 
     fig = build_figure(data())
 

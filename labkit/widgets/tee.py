@@ -17,8 +17,18 @@ import numpy as np
 
 from .figure import figure_widget
 
-CHECKS = ("untrusted_platform", "platform_tcb_below_policy", "bad_signature", "stale_nonce", "measurement_mismatch", "signer_mismatch",
-          "svn_below_policy", "debug_enclave", "TamperDetected", "RollbackDetected")  # fmt: skip
+CHECKS = (
+    "untrusted_platform",
+    "platform_tcb_below_policy",
+    "bad_signature",
+    "stale_nonce",
+    "measurement_mismatch",
+    "signer_mismatch",
+    "svn_below_policy",
+    "debug_enclave",
+    "TamperDetected",
+    "RollbackDetected",
+)
 PASS, FAIL = "#1b9e77", "#d95f02"
 
 
@@ -67,11 +77,21 @@ def attack_explorer(res=None, initial: str = "honest"):
     if initial not in outs:
         initial = next(iter(outs))
     fig = figure_widget(
-        data=[go.Bar(x=list(CHECKS), y=[1] * len(CHECKS), marker_color=check_colors(outs[initial]),
-                     hovertext=["fired" if c == FAIL else "passed" for c in check_colors(outs[initial])])],
-        layout=go.Layout(title="Checks (orange = fired for this attack)", height=300, yaxis=dict(visible=False),
-                         margin=dict(l=20, r=20, t=50, b=110)),
-    )  # fmt: skip
+        data=[
+            go.Bar(
+                x=list(CHECKS),
+                y=[1] * len(CHECKS),
+                marker_color=check_colors(outs[initial]),
+                hovertext=["fired" if c == FAIL else "passed" for c in check_colors(outs[initial])],
+            )
+        ],
+        layout=go.Layout(
+            title="Checks (orange = fired for this attack)",
+            height=300,
+            yaxis=dict(visible=False),
+            margin=dict(l=20, r=20, t=50, b=110),
+        ),
+    )
     toggle = w.ToggleButtons(options=list(outs), value=initial, description="Attack")
     panel = w.HTML(card(outs[initial]))
 
@@ -104,8 +124,10 @@ def readout(working_set_mb: float, model=None) -> str:
     model = model or CostModel()
     sgx, cvm = float(model.ratio(working_set_mb)), float(model.ratio(working_set_mb, kind="cvm"))
     holds = "within" if sgx <= CLAIM[2] else "outside"
-    return (f"<b>Working set {working_set_mb:.0f} MB</b> (modelled): SGX enclave {sgx:.2f}x, "
-            f"confidential VM {cvm:.2f}x; the SGX figure is {holds} the claimed 3-7%.")  # fmt: skip
+    return (
+        f"<b>Working set {working_set_mb:.0f} MB</b> (modelled): SGX enclave {sgx:.2f}x, "
+        f"confidential VM {cvm:.2f}x; the SGX figure is {holds} the claimed 3-7%."
+    )
 
 
 def cost_explorer(model=None, initial_mb: float = 64.0, max_mb: float = 1024.0):
@@ -121,24 +143,49 @@ def cost_explorer(model=None, initial_mb: float = 64.0, max_mb: float = 1024.0):
         data=[
             go.Scatter(x=c["working_set_mb"], y=c["sgx"], name="SGX enclave (modelled)", mode="lines"),
             go.Scatter(x=c["working_set_mb"], y=c["cvm"], name="confidential VM (modelled)", mode="lines"),
-            go.Scatter(x=[initial_mb], y=[float(model.ratio(initial_mb))], name="your working set",
-                       mode="markers", marker=dict(size=12, color="black")),
+            go.Scatter(
+                x=[initial_mb],
+                y=[float(model.ratio(initial_mb))],
+                name="your working set",
+                mode="markers",
+                marker=dict(size=12, color="black"),
+            ),
         ],
-        layout=go.Layout(title="Modelled TEE overhead vs working set (not measured)", height=380,
-                         xaxis=dict(title="working set (MB)"), yaxis=dict(type="log", title="time ratio"),
-                         margin=dict(l=60, r=20, t=50, b=40)),
-    )  # fmt: skip
+        layout=go.Layout(
+            title="Modelled TEE overhead vs working set (not measured)",
+            height=380,
+            xaxis=dict(title="working set (MB)"),
+            yaxis=dict(type="log", title="time ratio"),
+            margin=dict(l=60, r=20, t=50, b=40),
+        ),
+    )
     # On a log axis plotly reads an annotation's y as log10(value): place the labels ourselves.
     fig.add_hrect(y0=CLAIM[1], y1=CLAIM[2], fillcolor="green", opacity=0.15, line_width=0)
-    fig.add_annotation(x=0, xref="paper", y=math.log10(CLAIM[2]), text="claimed 3-7%", showarrow=False,
-                       xanchor="left", yanchor="bottom")  # fmt: skip
+    fig.add_annotation(
+        x=0,
+        xref="paper",
+        y=math.log10(CLAIM[2]),
+        text="claimed 3-7%",
+        showarrow=False,
+        xanchor="left",
+        yanchor="bottom",
+    )
     for label, ratio in PUBLISHED:
         fig.add_hline(y=ratio, line_dash="dot", line_color="grey")
-        fig.add_annotation(x=1, xref="paper", y=math.log10(ratio), text=label, showarrow=False,
-                           xanchor="right", yanchor="top", font_size=9)  # fmt: skip
+        fig.add_annotation(
+            x=1,
+            xref="paper",
+            y=math.log10(ratio),
+            text=label,
+            showarrow=False,
+            xanchor="right",
+            yanchor="top",
+            font_size=9,
+        )
     fig.add_vline(x=model.epc_mb, line_dash="dash", line_color="red", annotation_text="usable EPC")
-    slider = w.FloatSlider(value=initial_mb, min=1, max=max_mb, step=1, description="Working set MB",
-                           continuous_update=False)  # fmt: skip
+    slider = w.FloatSlider(
+        value=initial_mb, min=1, max=max_mb, step=1, description="Working set MB", continuous_update=False
+    )
     panel = w.HTML(readout(initial_mb, model))
 
     def update(change=None):

@@ -47,13 +47,30 @@ def cost_data(width: int, visibility: dict[str, str]) -> dict[str, Any]:
         zk.model(xt)
     plain_s = time.perf_counter() - start
     sizes = zk.sizes()
-    times = {"plaintext": plain_s, "witness": proof.witness_seconds, "prove": proof.seconds, "verify": verify_s,
-             "setup": zk.circuit.build_timings.get("setup", 0.0)}  # fmt: skip
-    return {"width": width, "visibility": dict(visibility), "verified": ok, "times": times,
-            "sizes": {"proof": proof.size, "verifying key": sizes["vk"], "proving key": sizes["pk"],
-                      "reference string": sizes["srs"]},
-            "ratio": proof.seconds / max(plain_s, 1e-9), "logrows": zk.logrows,
-            "development_setup": zk.development_setup, "zk": zk, "proof": proof}  # fmt: skip
+    times = {
+        "plaintext": plain_s,
+        "witness": proof.witness_seconds,
+        "prove": proof.seconds,
+        "verify": verify_s,
+        "setup": zk.circuit.build_timings.get("setup", 0.0),
+    }
+    return {
+        "width": width,
+        "visibility": dict(visibility),
+        "verified": ok,
+        "times": times,
+        "sizes": {
+            "proof": proof.size,
+            "verifying key": sizes["vk"],
+            "proving key": sizes["pk"],
+            "reference string": sizes["srs"],
+        },
+        "ratio": proof.seconds / max(plain_s, 1e-9),
+        "logrows": zk.logrows,
+        "development_setup": zk.development_setup,
+        "zk": zk,
+        "proof": proof,
+    }
 
 
 def tamper_data(data: dict[str, Any], case: str) -> dict[str, Any]:
@@ -70,8 +87,10 @@ def tamper_data(data: dict[str, Any], case: str) -> dict[str, Any]:
 
 def _title(data: dict[str, Any], check: dict[str, Any] | None) -> str:
     vis = data["visibility"]
-    head = (f"64-{data['width']}-10 MLP, input {vis['input']}, params {vis['params']}, output {vis['output']}: "
-            f"prover {data['ratio']:.3g}x plaintext, logrows {data['logrows']}")  # fmt: skip
+    head = (
+        f"64-{data['width']}-10 MLP, input {vis['input']}, params {vis['params']}, output {vis['output']}: "
+        f"prover {data['ratio']:.3g}x plaintext, logrows {data['logrows']}"
+    )
     if check is not None:
         if not check["applicable"]:
             head += f"<br>tamper '{check['case']}': not applicable with this visibility"
@@ -89,10 +108,16 @@ def build_figure(data: dict[str, Any], check: dict[str, Any] | None = None):
     from plotly.subplots import make_subplots
 
     fig = figure_widget(make_subplots(rows=1, cols=2, subplot_titles=("time (s)", "size (bytes)")))
-    fig.add_trace(go.Bar(x=list(TIME_BARS), y=[data["times"][k] for k in TIME_BARS], marker_color="#1b9e77",
-                         name="time"), row=1, col=1)  # fmt: skip
-    fig.add_trace(go.Bar(x=list(SIZE_BARS), y=[data["sizes"][k] for k in SIZE_BARS], marker_color="#7570b3",
-                         name="size"), row=1, col=2)  # fmt: skip
+    fig.add_trace(
+        go.Bar(x=list(TIME_BARS), y=[data["times"][k] for k in TIME_BARS], marker_color="#1b9e77", name="time"),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(x=list(SIZE_BARS), y=[data["sizes"][k] for k in SIZE_BARS], marker_color="#7570b3", name="size"),
+        row=1,
+        col=2,
+    )
     fig.update_yaxes(type="log")
     fig.update_layout(height=420, showlegend=False, title=_title(data, check), margin={"t": 110})
     return fig
@@ -115,12 +140,15 @@ def explorer(*, width: int = 8, visibility: dict[str, str] | None = None, comput
     import ipywidgets as w
 
     vis = {"input": "private", "params": "public", "output": "public", **(visibility or {})}
-    toggles = {part: w.ToggleButtons(options=["public", "private", "hashed"], value=vis[part], description=part)
-               for part in ("input", "params", "output")}  # fmt: skip
+    toggles = {
+        part: w.ToggleButtons(options=["public", "private", "hashed"], value=vis[part], description=part)
+        for part in ("input", "params", "output")
+    }
     size = w.SelectionSlider(options=[4, 8, 16, 32, 64], value=width, description="hidden width")
     prove = w.Button(description="prove", button_style="primary")
-    case = w.Dropdown(options=[NONE, "output", "public_input", "commitment", "proof_byte"], value=NONE,
-                      description="tamper")  # fmt: skip
+    case = w.Dropdown(
+        options=[NONE, "output", "public_input", "commitment", "proof_byte"], value=NONE, description="tamper"
+    )
     check_button = w.Button(description="verify")
     status = w.HTML("hashed parameters cost a Poseidon hash of every weight: expect a much larger circuit.")
     state: dict[str, Any] = {"data": compute(width, vis)}

@@ -49,8 +49,14 @@ def _end_to_end(width: int, scale: int | None) -> dict[str, float]:
     built = time.perf_counter() - start
     proof = zk.prove(x)
     ok = zk.verify(proof)
-    return {"total_s": time.perf_counter() - start, "build_s": built, "prove_s": proof.seconds, "verified": ok,
-            "from_cache": not zk.circuit.built, **{f"{k}_s": v for k, v in zk.circuit.timings.items()}}  # fmt: skip
+    return {
+        "total_s": time.perf_counter() - start,
+        "build_s": built,
+        "prove_s": proof.seconds,
+        "verified": ok,
+        "from_cache": not zk.circuit.built,
+        **{f"{k}_s": v for k, v in zk.circuit.timings.items()},
+    }
 
 
 def _pairs(width: int, scale: int | None, pairs: int) -> dict[str, Any]:
@@ -77,12 +83,22 @@ def _pairs(width: int, scale: int | None, pairs: int) -> dict[str, Any]:
     def ratio(key):
         return float(np.median([c[key] for c in colds]) / np.median([c[key] for c in cacheds]))
 
-    return {"cold": median_run(colds), "cached": median_run(cacheds), "cached_speedup": ratio("total_s"),
-            "build_speedup": ratio("build_s")}  # fmt: skip
+    return {
+        "cold": median_run(colds),
+        "cached": median_run(cacheds),
+        "cached_speedup": ratio("total_s"),
+        "build_speedup": ratio("build_s"),
+    }
 
 
-def run(*, width: int = 32, scale: int = 8, repeat: int | None = None, pairs: int | None = None,
-        store: ResultStore | None = None) -> dict[str, Any]:  # fmt: skip
+def run(
+    *,
+    width: int = 32,
+    scale: int = 8,
+    repeat: int | None = None,
+    pairs: int | None = None,
+    store: ResultStore | None = None,
+) -> dict[str, Any]:
     """Run the benchmark; returns the numbers and whether each target was met.
 
     ``pairs`` cold/cached pairs are run per pipeline (default 5, 1 in fast mode); the speedup
@@ -94,36 +110,52 @@ def run(*, width: int = 32, scale: int = 8, repeat: int | None = None, pairs: in
     fixed = _pairs(width, scale, pairs)
     speedup = default["cached_speedup"]
     costs = measure_costs(width=width, scale=scale, repeat=repeat if repeat is not None else config.pick(3, 1))
-    costs.metrics.update({"cold_end_to_end_s": default["cold"]["total_s"],
-                          "cached_end_to_end_s": default["cached"]["total_s"], "cached_speedup": speedup,
-                          "cached_build_speedup": default["build_speedup"],
-                          "cold_end_to_end_fixed_scale_s": fixed["cold"]["total_s"],
-                          "cached_end_to_end_fixed_scale_s": fixed["cached"]["total_s"],
-                          "cached_speedup_fixed_scale": fixed["cached_speedup"]})  # fmt: skip
+    costs.metrics.update(
+        {
+            "cold_end_to_end_s": default["cold"]["total_s"],
+            "cached_end_to_end_s": default["cached"]["total_s"],
+            "cached_speedup": speedup,
+            "cached_build_speedup": default["build_speedup"],
+            "cold_end_to_end_fixed_scale_s": fixed["cold"]["total_s"],
+            "cached_end_to_end_fixed_scale_s": fixed["cached"]["total_s"],
+            "cached_speedup_fixed_scale": fixed["cached_speedup"],
+        }
+    )
     (store if store is not None else ResultStore()).add(costs)
     met = {
         "prove_s": costs.metrics["prove_s"] <= TARGETS["prove_s"],
         "verify_ms": costs.metrics["verify_ms"] <= TARGETS["verify_ms"],
         "cached_speedup": speedup >= TARGETS["cached_speedup"],
     }
-    return {**default, "pairs": pairs, "result": costs, "targets_met": met, "fixed_scale": {"scale": scale, **fixed},
-            "cores": bench.cpu_count(), "load_average": os.getloadavg()}  # fmt: skip
+    return {
+        **default,
+        "pairs": pairs,
+        "result": costs,
+        "targets_met": met,
+        "fixed_scale": {"scale": scale, **fixed},
+        "cores": bench.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
 
 
 def _fixed_scale_line(fixed: dict[str, Any] | None) -> list[str]:
     if not fixed:
         return []
-    return [f"  with the scale fixed at {fixed['scale']}: cold {fixed['cold']['total_s']:.2f} s, cached "
-            f"{fixed['cached']['total_s']:.2f} s -> {fixed['cached_speedup']:.1f}x (no calibration to skip)"]  # fmt: skip
+    return [
+        f"  with the scale fixed at {fixed['scale']}: cold {fixed['cold']['total_s']:.2f} s, cached "
+        f"{fixed['cached']['total_s']:.2f} s -> {fixed['cached_speedup']:.1f}x (no calibration to skip)"
+    ]
 
 
 def _build_line(out: dict[str, Any]) -> list[str]:
     if "build_speedup" not in out:
         return []
     cold, cached = out["cold"], out["cached"]
-    return [f"  the build alone: {cold['build_s']:.2f} s cold, {cached['build_s'] * 1e3:.0f} ms cached "
-            f"({out['build_speedup']:.0f}x); proving ({cached['prove_s']:.2f} s) is in both runs, "
-            f"{cached['prove_s'] / cold['total_s']:.0%} of the cold one"]  # fmt: skip
+    return [
+        f"  the build alone: {cold['build_s']:.2f} s cold, {cached['build_s'] * 1e3:.0f} ms cached "
+        f"({out['build_speedup']:.0f}x); proving ({cached['prove_s']:.2f} s) is in both runs, "
+        f"{cached['prove_s'] / cold['total_s']:.0%} of the cold one"
+    ]
 
 
 def report(out: dict[str, Any]) -> str:
@@ -149,8 +181,9 @@ def report(out: dict[str, Any]) -> str:
         f"prover peak RSS {m['prove_peak_rss_bytes'] / 2**20:.0f} MiB",
     ]
     for key, ok in out["targets_met"].items():
-        lines.append(f"  target {key} {'<=' if key != 'cached_speedup' else '>='} {TARGETS[key]}: "
-                     f"{'met' if ok else 'NOT met'}")  # fmt: skip
+        lines.append(
+            f"  target {key} {'<=' if key != 'cached_speedup' else '>='} {TARGETS[key]}: {'met' if ok else 'NOT met'}"
+        )
     if r.flags:
         lines.append(f"  [{'; '.join(r.flags)}: locally generated reference string]")
     return "\n".join(lines)

@@ -105,14 +105,22 @@ def export_onnx(model: Any, sample: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     try:
         with torch.no_grad():
-            torch.onnx.export(model, (torch.as_tensor(sample, dtype=torch.float32),), buffer,
-                              input_names=["input"], output_names=["output"], opset_version=OPSET,
-                              dynamo=False)  # fmt: skip
+            torch.onnx.export(
+                model,
+                (torch.as_tensor(sample, dtype=torch.float32),),
+                buffer,
+                input_names=["input"],
+                output_names=["output"],
+                opset_version=OPSET,
+                dynamo=False,
+            )
     except Exception as exc:
         op = re.search(r"operator '([\w:.]+)'", str(exc))
         what = f"operator {op.group(1)}" if op else type(exc).__name__
-        raise InvalidInput(f"the model cannot be exported to ONNX ({what}): {str(exc).splitlines()[0]}. "
-                           "Use layers with an ONNX equivalent (Linear, Conv, ReLU, pooling...).") from None  # fmt: skip
+        raise InvalidInput(
+            f"the model cannot be exported to ONNX ({what}): {str(exc).splitlines()[0]}. "
+            "Use layers with an ONNX equivalent (Linear, Conv, ReLU, pooling...)."
+        ) from None
     return buffer.getvalue()
 
 
@@ -127,8 +135,10 @@ def _ezkl_error(exc: Exception, onnx_bytes: bytes, step: str) -> InvalidInput:
     text = str(exc)
     match = re.search(r"Unimplemented\((\w+)\)", text) or re.search(r'node #\d+ "/?(\w+)', text)
     if match:
-        return InvalidInput(f"ezkl cannot build a circuit for the ONNX operator {match.group(1)} ({step}: {text}). "
-                            f"Replace that layer; the model uses {', '.join(onnx_ops(onnx_bytes))}.")  # fmt: skip
+        return InvalidInput(
+            f"ezkl cannot build a circuit for the ONNX operator {match.group(1)} ({step}: {text}). "
+            f"Replace that layer; the model uses {', '.join(onnx_ops(onnx_bytes))}."
+        )
     return InvalidInput(f"ezkl failed at {step}: {text}")
 
 
@@ -186,8 +196,10 @@ def _check_decomposition(decomposition: tuple[int, int]) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise InvalidInput(f"decomposition must be (base, legs), not {decomposition!r}.") from None
     if not (2 <= base <= 2**16 and base & (base - 1) == 0) or not 1 <= legs <= 8 or base**legs < 2**24:
-        raise InvalidInput(f"decomposition {decomposition!r}: base must be a power of two up to 65536 and "
-                           "base**legs at least 2**24 (the range of values the circuit can check).")  # fmt: skip
+        raise InvalidInput(
+            f"decomposition {decomposition!r}: base must be a power of two up to 65536 and "
+            "base**legs at least 2**24 (the range of values the circuit can check)."
+        )
     return base, legs
 
 
@@ -202,15 +214,29 @@ def _data_json(path: Path, arrays: list[np.ndarray]) -> None:
 def content_key(onnx_bytes: bytes, request: dict[str, Any], calibration: np.ndarray, srs_id: str) -> str:
     """SHA-256 naming a circuit: model bytes, settings asked for, calibration data, reference string."""
     h = hashlib.sha256()
-    for part in (onnx_bytes, canonical_json(request).encode(), np.ascontiguousarray(calibration, "<f8").tobytes(),
-                 srs_id.encode(), backend.version().encode()):  # fmt: skip
+    for part in (
+        onnx_bytes,
+        canonical_json(request).encode(),
+        np.ascontiguousarray(calibration, "<f8").tobytes(),
+        srs_id.encode(),
+        backend.version().encode(),
+    ):
         h.update(hashlib.sha256(part).digest())
     return h.hexdigest()
 
 
-def build(onnx_bytes: bytes, calibration: np.ndarray, *, visibility: Visibility, scale: int | None = None,
-          logrows: int | None = None, target: str = "resources", srs_path: str | os.PathLike | None = None,
-          decomposition: tuple[int, int] = DECOMPOSITION, cache: bool = True) -> Circuit:  # fmt: skip
+def build(
+    onnx_bytes: bytes,
+    calibration: np.ndarray,
+    *,
+    visibility: Visibility,
+    scale: int | None = None,
+    logrows: int | None = None,
+    target: str = "resources",
+    srs_path: str | os.PathLike | None = None,
+    decomposition: tuple[int, int] = DECOMPOSITION,
+    cache: bool = True,
+) -> Circuit:
     """Settings, calibration, compile, reference string and setup for one ONNX model (or the cached result).
 
     ``calibration`` holds one or more sample inputs (first axis = samples)
@@ -219,8 +245,13 @@ def build(onnx_bytes: bytes, calibration: np.ndarray, *, visibility: Visibility,
     if target not in TARGETS:
         raise InvalidInput(f"target must be one of {', '.join(TARGETS)}, not {target!r}.")
     base, legs = _check_decomposition(decomposition)
-    request = {"visibility": visibility.as_dict(), "scale": scale, "logrows": logrows, "target": target,
-               "decomposition": [base, legs]}  # fmt: skip
+    request = {
+        "visibility": visibility.as_dict(),
+        "scale": scale,
+        "logrows": logrows,
+        "target": target,
+        "decomposition": [base, legs],
+    }
     srs_id = "dev" if srs_path is None else hashlib.sha256(Path(srs_path).read_bytes()).hexdigest()
     key = content_key(onnx_bytes, request, calibration, srs_id)
     folder = circuits_dir() / key[:32]
@@ -232,11 +263,22 @@ def build(onnx_bytes: bytes, calibration: np.ndarray, *, visibility: Visibility,
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        timings = _run_pipeline(work, onnx_bytes, calibration, visibility, scale, logrows, target, srs_path,
-                                (base, legs))  # fmt: skip
+        timings = _run_pipeline(
+            work, onnx_bytes, calibration, visibility, scale, logrows, target, srs_path, (base, legs)
+        )
         settings = json.loads((work / FILES["settings"]).read_text())
-        (work / _META).write_text(json.dumps({"key": key, "request": request, "logrows": settings["run_args"]["logrows"],
-                                              "ezkl": backend.version(), "created": time.time(), "timings": timings}))  # fmt: skip
+        (work / _META).write_text(
+            json.dumps(
+                {
+                    "key": key,
+                    "request": request,
+                    "logrows": settings["run_args"]["logrows"],
+                    "ezkl": backend.version(),
+                    "created": time.time(),
+                    "timings": timings,
+                }
+            )
+        )
         if not cache:
             # An uncached build gets a folder of its own: the cached circuit may be in use by live models.
             folder = folder.with_name(f"{folder.name}.uncached.{os.getpid()}.{time.time_ns()}")
@@ -253,9 +295,17 @@ def build(onnx_bytes: bytes, calibration: np.ndarray, *, visibility: Visibility,
     return Circuit(key, folder, visibility, srs, built=True, timings=timings)
 
 
-def _run_pipeline(work: Path, onnx_bytes: bytes, calibration: np.ndarray, visibility: Visibility,
-                  scale: int | None, logrows: int | None, target: str, srs_path,
-                  decomposition: tuple[int, int]) -> dict[str, float]:  # fmt: skip
+def _run_pipeline(
+    work: Path,
+    onnx_bytes: bytes,
+    calibration: np.ndarray,
+    visibility: Visibility,
+    scale: int | None,
+    logrows: int | None,
+    target: str,
+    srs_path,
+    decomposition: tuple[int, int],
+) -> dict[str, float]:
     ezkl = backend.ezkl()
     paths = {name: work / fname for name, fname in FILES.items()}
     paths["onnx"].write_bytes(onnx_bytes)
@@ -295,8 +345,9 @@ def _run_pipeline(work: Path, onnx_bytes: bytes, calibration: np.ndarray, visibi
     return timings
 
 
-def _calibrate(work: Path, paths: dict[str, Path], onnx_bytes: bytes, scale: int | None, logrows: int | None,
-               target: str) -> None:  # fmt: skip
+def _calibrate(
+    work: Path, paths: dict[str, Path], onnx_bytes: bytes, scale: int | None, logrows: int | None, target: str
+) -> None:
     """Calibrate scale and size. ezkl's calibration fills the row budget it is given, so the
     smallest budget that works is searched for (from just under the uncalibrated row count)."""
     scales = [scale] if scale is not None else None
@@ -308,8 +359,15 @@ def _calibrate(work: Path, paths: dict[str, Path], onnx_bytes: bytes, scale: int
     last: Exception | None = None
     for budget in budgets:
         try:
-            backend.call("calibrate_settings", work / "calibration.json", paths["onnx"], paths["settings"], target,
-                         scales=scales, max_logrows=budget)  # fmt: skip
+            backend.call(
+                "calibrate_settings",
+                work / "calibration.json",
+                paths["onnx"],
+                paths["settings"],
+                target,
+                scales=scales,
+                max_logrows=budget,
+            )
         except RuntimeError as exc:
             last = exc
             continue
@@ -326,8 +384,12 @@ def cache_info() -> dict[str, Any]:
     """What the zk cache holds: circuits, reference strings, bytes on disk."""
     root = config.cache_dir("zk")
     circuits = [p for p in circuits_dir().iterdir() if (p / _META).exists()]
-    return {"folder": str(root), "circuits": len(circuits), "reference_strings": len(list(root.glob("srs/*.srs"))),
-            "bytes": config.folder_usage(root)[1]}  # fmt: skip
+    return {
+        "folder": str(root),
+        "circuits": len(circuits),
+        "reference_strings": len(list(root.glob("srs/*.srs"))),
+        "bytes": config.folder_usage(root)[1],
+    }
 
 
 def clear_cache(*, keep_reference_strings: bool = False) -> int:

@@ -35,13 +35,26 @@ DEFAULT_VISIBILITY = {"input": "private", "params": "public", "output": "public"
 
 
 def _params(width: int, logrows: int | None, scale: int, visibility: dict[str, str]) -> dict[str, Any]:
-    return {"model": f"digits-mlp-64-{width}-10", "width": width, "logrows": logrows, "scale": scale,
-            "visibility": dict(visibility), "decomposition": list(DECOMPOSITION), "ezkl": backend.version()}  # fmt: skip
+    return {
+        "model": f"digits-mlp-64-{width}-10",
+        "width": width,
+        "logrows": logrows,
+        "scale": scale,
+        "visibility": dict(visibility),
+        "decomposition": list(DECOMPOSITION),
+        "ezkl": backend.version(),
+    }
 
 
-def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8,
-                  visibility: dict[str, str] | None = None, repeat: int | None = None,
-                  srs_path: str | os.PathLike | None = None) -> Result:  # fmt: skip
+def measure_costs(
+    *,
+    width: int = 32,
+    logrows: int | None = None,
+    scale: int = 8,
+    visibility: dict[str, str] | None = None,
+    repeat: int | None = None,
+    srs_path: str | os.PathLike | None = None,
+) -> Result:
     """Prove the digits MLP (64-``width``-10) on one test digit and measure everything.
 
     Parameters
@@ -85,8 +98,9 @@ def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8
             return model(x_tensor)
 
     plaintext()
-    ov = bench.overhead(lambda: proofs.append(zk.prove(x)), plaintext, repeat=repeat, warmup=0,
-                        names=("prove", "plaintext"))  # fmt: skip
+    ov = bench.overhead(
+        lambda: proofs.append(zk.prove(x)), plaintext, repeat=repeat, warmup=0, names=("prove", "plaintext")
+    )
     proof = proofs[-1]
     # Interleaved, each plaintext call follows a proof that has flushed the CPU caches; a serving loop
     # runs warm. Report the warm, steady-state inference time too (many calls, same process).
@@ -100,31 +114,54 @@ def measure_costs(*, width: int = 32, logrows: int | None = None, scale: int = 8
     built = zk.circuit.build_timings
     sizes = zk.sizes()
     result = Result(
-        technique="zk", name="costs", params=_params(width, logrows, scale, visibility),
+        technique="zk",
+        name="costs",
+        params=_params(width, logrows, scale, visibility),
         metrics={
-            "prove_s": ov.candidate.median, "plaintext_s": ov.baseline.median, "verify_ms": verify.median * 1e3,
-            "plaintext_warm_s": warm.median, "overhead_warm": ov.candidate.median / warm.median,
-            "witness_s": witness_s, "setup_s": built.get("setup", 0.0), "srs_s": built.get("srs", 0.0),
-            "build_s": build.timing.median, "cached": not zk.circuit.built,
-            "proof_bytes": proof.size, "pk_bytes": sizes["pk"], "vk_bytes": sizes["vk"], "srs_bytes": sizes["srs"],
-            "compiled_bytes": sizes["compiled"], "logrows": zk.logrows, "num_rows": zk.circuit.num_rows,
+            "prove_s": ov.candidate.median,
+            "plaintext_s": ov.baseline.median,
+            "verify_ms": verify.median * 1e3,
+            "plaintext_warm_s": warm.median,
+            "overhead_warm": ov.candidate.median / warm.median,
+            "witness_s": witness_s,
+            "setup_s": built.get("setup", 0.0),
+            "srs_s": built.get("srs", 0.0),
+            "build_s": build.timing.median,
+            "cached": not zk.circuit.built,
+            "proof_bytes": proof.size,
+            "pk_bytes": sizes["pk"],
+            "vk_bytes": sizes["vk"],
+            "srs_bytes": sizes["srs"],
+            "compiled_bytes": sizes["compiled"],
+            "logrows": zk.logrows,
+            "num_rows": zk.circuit.num_rows,
             "prove_peak_rss_bytes": ov.candidate.peak_rss or 0,
             "output_max_abs_error": float(np.max(np.abs(claimed - plain))) if claimed is not None else 0.0,
             "same_prediction": bool(claimed is None or int(np.argmax(claimed)) == int(np.argmax(plain))),
             "parameters": int(sum(p.numel() for p in model.parameters())),
         },
         timings={"verify": verify, "build": build.timing, "plaintext_warm": warm},
-        artifacts={"development_setup": zk.development_setup, "circuit": zk.circuit.key[:16], "cores": bench.cpu_count()},
-    )  # fmt: skip
+        artifacts={
+            "development_setup": zk.development_setup,
+            "circuit": zk.circuit.key[:16],
+            "cores": bench.cpu_count(),
+        },
+    )
     result.add_overhead("overhead", ov)
     if zk.development_setup:
         result.flag(NOT_FOR_PRODUCTION)
     return result
 
 
-def sweep(*, widths: list[int] | None = None, logrows: list[int | None] | None = None, scale: int = 8,
-          visibility: dict[str, str] | None = None, store: ResultStore | None = None,
-          progress: bool = True) -> list[Result]:  # fmt: skip
+def sweep(
+    *,
+    widths: list[int] | None = None,
+    logrows: list[int | None] | None = None,
+    scale: int = 8,
+    visibility: dict[str, str] | None = None,
+    store: ResultStore | None = None,
+    progress: bool = True,
+) -> list[Result]:
     """:func:`measure_costs` over widths x circuit sizes, skipping points already in ``store``."""
     widths = widths or config.pick([8, 16, 32, 64], [8, 16])
     logrows = logrows or [None]

@@ -119,10 +119,20 @@ class ZKModel:
         Reuse the compiled circuit and keys of an identical earlier build.
     """
 
-    def __init__(self, model: Any, sample_input: Any, *, visibility: Visibility | dict | None = None,
-                 scale: int | None = None, logrows: int | None = None, target: str = "resources",
-                 calibration: Any = None, srs_path: str | os.PathLike | None = None,
-                 decomposition: tuple[int, int] = DECOMPOSITION, cache: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        model: Any,
+        sample_input: Any,
+        *,
+        visibility: Visibility | dict | None = None,
+        scale: int | None = None,
+        logrows: int | None = None,
+        target: str = "resources",
+        calibration: Any = None,
+        srs_path: str | os.PathLike | None = None,
+        decomposition: tuple[int, int] = DECOMPOSITION,
+        cache: bool = True,
+    ):
         import torch
 
         if not isinstance(model, torch.nn.Module):
@@ -143,9 +153,17 @@ class ZKModel:
         export_seconds = time.perf_counter() - start
         with torch.no_grad():
             self.output_size = int(np.prod(self.model(torch.as_tensor(sample, dtype=torch.float32)).shape))
-        self.circuit: Circuit = build(self.onnx, calib, visibility=self.visibility, scale=scale, logrows=logrows,
-                                      target=target, srs_path=srs_path, decomposition=decomposition,
-                                      cache=cache)  # fmt: skip
+        self.circuit: Circuit = build(
+            self.onnx,
+            calib,
+            visibility=self.visibility,
+            scale=scale,
+            logrows=logrows,
+            target=target,
+            srs_path=srs_path,
+            decomposition=decomposition,
+            cache=cache,
+        )
         self.timings = {"export": export_seconds, **self.circuit.timings}
         self._commitment: str | None = None
 
@@ -179,8 +197,10 @@ class ZKModel:
             raise InvalidInput(f"x has shape {arr.shape}; this circuit takes shape {self.input_shape}{hint}.")
         limit = _MAX_FIXED_POINT / 2**self.circuit.input_scale
         if np.max(np.abs(arr)) > limit:
-            raise InvalidInput(f"|x| reaches {np.max(np.abs(arr)):.3g}; at scale {self.circuit.input_scale} this "
-                               f"circuit takes values up to {limit:.3g}: normalise the input.")  # fmt: skip
+            raise InvalidInput(
+                f"|x| reaches {np.max(np.abs(arr)):.3g}; at scale {self.circuit.input_scale} this "
+                f"circuit takes values up to {limit:.3g}: normalise the input."
+            )
         return arr
 
     def plaintext(self, x: Any) -> np.ndarray:
@@ -209,20 +229,34 @@ class ZKModel:
             wit = self.witness(arr, folder)
             witness_seconds = time.perf_counter() - start
             start = time.perf_counter()
-            backend.call("prove", folder / "witness.json", self.circuit.path("compiled"),
-                         self.circuit.path("pk"), folder / "proof.json", srs_path=self.circuit.srs.path)  # fmt: skip
+            backend.call(
+                "prove",
+                folder / "witness.json",
+                self.circuit.path("compiled"),
+                self.circuit.path("pk"),
+                folder / "proof.json",
+                srs_path=self.circuit.srs.path,
+            )
             seconds = time.perf_counter() - start
             # The file, not the returned dict: the file is what ezkl's verifier reads back.
             data = json.loads((folder / "proof.json").read_text())
         outputs = wit.get("pretty_elements", {}).get("rescaled_outputs") or [[]]
-        proof = Proof(data, self.circuit.key, seconds, witness_seconds,
-                      meta={"circuit_output": [float(v) for v in outputs[0]]})  # fmt: skip
+        proof = Proof(
+            data, self.circuit.key, seconds, witness_seconds, meta={"circuit_output": [float(v) for v in outputs[0]]}
+        )
         self._check_layout(proof, wit)
         return proof
 
     # -- verifying ---------------------------------------------------------------------
-    def verify(self, proof: Proof, *, output: Any = None, input: Any = None, commitment: str | None = None,
-               atol: float | None = None) -> bool:  # fmt: skip
+    def verify(
+        self,
+        proof: Proof,
+        *,
+        output: Any = None,
+        input: Any = None,
+        commitment: str | None = None,
+        atol: float | None = None,
+    ) -> bool:
         """True when ``proof`` verifies under this model's key (and matches what you expect).
 
         Parameters
@@ -261,8 +295,15 @@ class ZKModel:
             path = Path(tmp) / "proof.json"
             path.write_text(json.dumps(proof.data))
             try:
-                return bool(backend.call("verify", path, self.circuit.path("settings"), self.circuit.path("vk"),
-                                         srs_path=self.circuit.srs.path))  # fmt: skip
+                return bool(
+                    backend.call(
+                        "verify",
+                        path,
+                        self.circuit.path("settings"),
+                        self.circuit.path("vk"),
+                        srs_path=self.circuit.srs.path,
+                    )
+                )
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException:  # ezkl raises on a failed check; a Rust panic arrives as a BaseException
@@ -292,22 +333,29 @@ class ZKModel:
         if self.visibility.input == "hashed":
             first, second = slice(0, 1), slice(1, 1 + n_params)
             return {"input": first, "params": second, "output": slice(total - n_out, total)}
-        return {"params": slice(0, n_params), "input": slice(n_params, n_params + n_in),
-                "output": slice(total - n_out, total)}  # fmt: skip
+        return {
+            "params": slice(0, n_params),
+            "input": slice(n_params, n_params + n_in),
+            "output": slice(total - n_out, total),
+        }
 
     def _check_layout(self, proof: Proof, wit: dict[str, Any]) -> None:
         layout, inst = self._layout(proof), proof.instances
-        expected = {"params": (wit.get("processed_params") or {}).get("poseidon_hash") or [],
-                    "input": (wit.get("processed_inputs") or {}).get("poseidon_hash") or [],
-                    "output": (wit.get("processed_outputs") or {}).get("poseidon_hash") or []}  # fmt: skip
+        expected = {
+            "params": (wit.get("processed_params") or {}).get("poseidon_hash") or [],
+            "input": (wit.get("processed_inputs") or {}).get("poseidon_hash") or [],
+            "output": (wit.get("processed_outputs") or {}).get("poseidon_hash") or [],
+        }
         if self.visibility.input == "public":
             expected["input"] = [f for group in wit["inputs"] for f in group]
         if self.visibility.output == "public":
             expected["output"] = [f for group in wit["outputs"] for f in group]
         for part, want in expected.items():
             if inst[layout[part]] != list(want):
-                raise LabkitError(f"ezkl {backend.version()} orders the public instances differently than labkit "
-                                  f"expects ({part}); claimed values cannot be decoded.")  # fmt: skip
+                raise LabkitError(
+                    f"ezkl {backend.version()} orders the public instances differently than labkit "
+                    f"expects ({part}); claimed values cannot be decoded."
+                )
 
     def claimed_output(self, proof: Proof) -> np.ndarray | None:
         """The output a proof states (decoded from its public instances); None unless output is public."""
@@ -348,5 +396,4 @@ class ZKModel:
 
     def __repr__(self) -> str:
         dev = " [development setup: not for production]" if self.development_setup else ""
-        return (f"ZKModel(input {self.input_shape}, visibility {self.visibility.as_dict()}, "
-                f"logrows {self.logrows}){dev}")  # fmt: skip
+        return f"ZKModel(input {self.input_shape}, visibility {self.visibility.as_dict()}, logrows {self.logrows}){dev}"

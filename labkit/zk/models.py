@@ -67,8 +67,9 @@ def cancer_logreg(*, steps: int = 200, seed: int | None = None) -> tuple[Any, Pr
     ds = datasets.load("breast_cancer")
     mean, std = ds.X_train.mean(axis=0), ds.X_train.std(axis=0) + 1e-9
     # Clip to +-4 standard deviations: the circuit's fixed-point range is calibrated for it.
-    data = Prepared(np.clip((ds.X_train - mean) / std, -4, 4), ds.y_train, np.clip((ds.X_test - mean) / std, -4, 4),
-                    ds.y_test)  # fmt: skip
+    data = Prepared(
+        np.clip((ds.X_train - mean) / std, -4, 4), ds.y_train, np.clip((ds.X_test - mean) / std, -4, 4), ds.y_test
+    )
     torch.manual_seed(seed)
     model = torch.nn.Sequential(torch.nn.Linear(30, 2))
     return _train(model, data.X_train, data.y_train, steps=steps, lr=0.05, seed=seed), data
@@ -83,8 +84,9 @@ def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(pred == y))
 
 
-def client_update(model: Any, X: np.ndarray, y: np.ndarray, *, steps: int = 5, lr: float = 0.1,
-                  seed: int | None = None) -> np.ndarray:  # fmt: skip
+def client_update(
+    model: Any, X: np.ndarray, y: np.ndarray, *, steps: int = 5, lr: float = 0.1, seed: int | None = None
+) -> np.ndarray:
     """A federated client's update: local SGD steps on (X, y) from ``model``'s weights, as a flat
     vector ``w_local - w_global`` (the global model is left unchanged)."""
     import copy

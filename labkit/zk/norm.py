@@ -73,8 +73,17 @@ class UpdateNormProver:
         As for :class:`~labkit.zk.ZKModel`.
     """
 
-    def __init__(self, *, dim: int, bound: float, max_abs: float = 1.0, commit: bool = True, scale: int | None = 8,
-                 srs_path: str | os.PathLike | None = None, cache: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        dim: int,
+        bound: float,
+        max_abs: float = 1.0,
+        commit: bool = True,
+        scale: int | None = 8,
+        srs_path: str | os.PathLike | None = None,
+        cache: bool = True,
+    ):
         if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= 4096:
             raise InvalidInput(f"dim must be an integer between 1 and 4096, not {dim!r}.")
         for name, value in (("bound", bound), ("max_abs", max_abs)):
@@ -84,8 +93,15 @@ class UpdateNormProver:
         edge = np.linspace(-max_abs, max_abs, dim)[None]  # calibration: the extremes the circuit must hold
         calibration = np.stack([edge, np.full((1, dim), max_abs), np.zeros((1, dim))])
         visibility = {"input": "hashed" if commit else "private", "params": "public", "output": "public"}
-        self.zk = ZKModel(norm_module(self.bound), calibration[1], visibility=visibility, scale=scale,
-                          calibration=calibration, srs_path=srs_path, cache=cache)  # fmt: skip
+        self.zk = ZKModel(
+            norm_module(self.bound),
+            calibration[1],
+            visibility=visibility,
+            scale=scale,
+            calibration=calibration,
+            srs_path=srs_path,
+            cache=cache,
+        )
 
     @property
     def tolerance(self) -> float:
@@ -102,8 +118,10 @@ class UpdateNormProver:
         if u.size != self.dim:
             raise InvalidInput(f"update has {u.size} values; this prover takes vectors of length {self.dim}.")
         if np.max(np.abs(u)) > self.max_abs:
-            raise InvalidInput(f"update values reach {np.max(np.abs(u)):.3g}, above max_abs={self.max_abs}: "
-                               "build the prover with a larger max_abs.")  # fmt: skip
+            raise InvalidInput(
+                f"update values reach {np.max(np.abs(u)):.3g}, above max_abs={self.max_abs}: "
+                "build the prover with a larger max_abs."
+            )
         return u[None]
 
     def prove(self, update: Any) -> Proof:

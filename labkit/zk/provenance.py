@@ -52,8 +52,10 @@ def swap_weights(zk: ZKModel, model: Any) -> ZKModel:
         the other weights.
     """
     if zk.visibility.params == "public":
-        raise InvalidInput("with public parameters the weights are fixed in the circuit; build the other model "
-                           "with its own ZKModel (its verifying key differs), or use params='hashed'.")  # fmt: skip
+        raise InvalidInput(
+            "with public parameters the weights are fixed in the circuit; build the other model "
+            "with its own ZKModel (its verifying key differs), or use params='hashed'."
+        )
     sample = np.zeros(zk.input_shape)
     onnx_bytes = export_onnx(model, sample)
     if onnx_ops(onnx_bytes) != onnx_ops(zk.onnx):

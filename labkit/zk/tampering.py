@@ -50,8 +50,11 @@ def tamper(zk: ZKModel, proof: Proof, case: str) -> Proof:
         middle = len(bad.data["proof"]) // 2
         bad.data["proof"][middle] ^= 0x01
         return bad
-    part, needed = {"output": ("output", "public"), "public_input": ("input", "public"),
-                    "commitment": ("params", "hashed")}[case]  # fmt: skip
+    part, needed = {
+        "output": ("output", "public"),
+        "public_input": ("input", "public"),
+        "commitment": ("params", "hashed"),
+    }[case]
     positions = list(range(len(instances)))[layout[part]]
     if getattr(zk.visibility, part) != needed or not positions:
         raise InvalidInput(f"this proof has no {needed} {part} to change (visibility {zk.visibility.as_dict()}).")
@@ -103,12 +106,20 @@ def tamper_result(zk: ZKModel, proof: Proof, *, other: ZKModel | None = None) ->
     tried = len(report["cases"])
     accepted = sum(bool(v) for v in report["cases"].values())
     result = Result(
-        technique="zk", name="tamper",
+        technique="zk",
+        name="tamper",
         params={"visibility": zk.visibility.as_dict(), "logrows": zk.logrows, "cases": sorted(report["cases"])},
-        metrics={"honest_verified": int(report["honest"]), "cases": tried, "tampered_accepted": accepted,
-                 "detection_rate": (tried - accepted) / tried if tried else 0.0},
-        artifacts={"verified": {k: bool(v) for k, v in report["cases"].items()}, "verifying_key": zk.verifying_key_id[:16]},
-    )  # fmt: skip
+        metrics={
+            "honest_verified": int(report["honest"]),
+            "cases": tried,
+            "tampered_accepted": accepted,
+            "detection_rate": (tried - accepted) / tried if tried else 0.0,
+        },
+        artifacts={
+            "verified": {k: bool(v) for k, v in report["cases"].items()},
+            "verifying_key": zk.verifying_key_id[:16],
+        },
+    )
     if zk.development_setup:
         result.flag(NOT_FOR_PRODUCTION)
     return result

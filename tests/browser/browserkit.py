@@ -196,20 +196,47 @@ def fixture_results() -> list:
     from labkit.results import Result
 
     out = [
-        Result("he", "mlp_inference", params={"model": "mlp", "backend": "seal", "mode": "single"},
-               metrics={"overhead": 2500.0, "accuracy_encrypted": 0.95}, environment=dict(_ENV)),
-        Result("pqc", "sweep_cell", params={"group": "X25519MLKEM768", "cert": "rsa-2048"},
-               metrics={"overhead": 1.1}, environment=dict(_ENV)),
-        Result("dp", "train_private", params={"target_epsilon": 2.0},
-               metrics={"overhead": 1.8, "epsilon": 2.0, "accuracy": 0.88, "attack_auc": 0.51,
-                        "baseline_attack_auc": 0.6}, environment=dict(_ENV)),
-    ]  # fmt: skip
+        Result(
+            "he",
+            "mlp_inference",
+            params={"model": "mlp", "backend": "seal", "mode": "single"},
+            metrics={"overhead": 2500.0, "accuracy_encrypted": 0.95},
+            environment=dict(_ENV),
+        ),
+        Result(
+            "pqc",
+            "sweep_cell",
+            params={"group": "X25519MLKEM768", "cert": "rsa-2048"},
+            metrics={"overhead": 1.1},
+            environment=dict(_ENV),
+        ),
+        Result(
+            "dp",
+            "train_private",
+            params={"target_epsilon": 2.0},
+            metrics={"overhead": 1.8, "epsilon": 2.0, "accuracy": 0.88, "attack_auc": 0.51, "baseline_attack_auc": 0.6},
+            environment=dict(_ENV),
+        ),
+    ]
     for stack, (overhead, psnr, ssim, acc, caught) in CAPSTONE_FIXTURE.items():
-        metrics = {"overhead": overhead, "psnr": psnr, "ssim": ssim, "accuracy": acc, "accuracy_before": 0.5,
-                   "poison_caught": caught}  # fmt: skip
+        metrics = {
+            "overhead": overhead,
+            "psnr": psnr,
+            "ssim": ssim,
+            "accuracy": acc,
+            "accuracy_before": 0.5,
+            "poison_caught": caught,
+        }
         if "dp" in stack:
             metrics["epsilon"] = 8.0
-        out.append(Result("capstone", "layered_round", params={"layers": list(stack), **_SETTINGS}, metrics=metrics,
-                          artifacts={"stack": "+".join(stack) or "plain", "server_sees": "fixture"},
-                          environment=dict(_ENV)))  # fmt: skip
+        out.append(
+            Result(
+                "capstone",
+                "layered_round",
+                params={"layers": list(stack), **_SETTINGS},
+                metrics=metrics,
+                artifacts={"stack": "+".join(stack) or "plain", "server_sees": "fixture"},
+                environment=dict(_ENV),
+            )
+        )
     return out

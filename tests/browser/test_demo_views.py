@@ -131,8 +131,9 @@ def test_main_writes_the_notebook_and_hands_over_to_voila(monkeypatch, capsys):
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_demo_runs_the_demo_module():
     env = {**os.environ, "MAKEFLAGS": ""}
-    proc = subprocess.run(["make", "-n", "--no-print-directory", "demo"], cwd=ROOT, capture_output=True, text=True,
-                          env=env)  # fmt: skip
+    proc = subprocess.run(
+        ["make", "-n", "--no-print-directory", "demo"], cwd=ROOT, capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 0, proc.stderr
     assert "-m labkit.demo" in proc.stdout
 

@@ -124,10 +124,17 @@ def test_the_tee_layer_needs_secure_aggregation():
     assert check_stack(["tee", "secagg"]) == ("secagg", "tee")
 
 
-@pytest.mark.parametrize("kwargs, match", [({"boost": 0.5}, "boost"), ({"boost": 100.0}, "boost"),
-                                           ({"hidden": 60}, "4096"), ({"n_clients": 1}, "n_clients"),
-                                           ({"noise_multiplier": -1.0}, "noise_multiplier"),
-                                           ({"lr": float("nan")}, "lr")])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"boost": 0.5}, "boost"),
+        ({"boost": 100.0}, "boost"),
+        ({"hidden": 60}, "4096"),
+        ({"n_clients": 1}, "n_clients"),
+        ({"noise_multiplier": -1.0}, "noise_multiplier"),
+        ({"lr": float("nan")}, "lr"),
+    ],
+)
 def test_bad_setup_is_refused_before_anything_runs(kwargs, match):
     from labkit.capstone import setup
 
@@ -135,8 +142,9 @@ def test_bad_setup_is_refused_before_anything_runs(kwargs, match):
         setup(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"repeat": 0}, "repeat"), ({"repeat": True}, "repeat"),
-                                           ({"iterations": 0}, "iterations")])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, match", [({"repeat": 0}, "repeat"), ({"repeat": True}, "repeat"), ({"iterations": 0}, "iterations")]
+)
 def test_bad_evaluate_arguments_are_refused(kwargs, match):
     from labkit.capstone import evaluate
 

@@ -53,8 +53,10 @@ def test_importing_the_capstone_loads_no_heavy_backend():
     import subprocess
     import sys
 
-    code = ("import sys, labkit.capstone, labkit.capstone.lab, labkit.widgets.capstone; "
-            "print(','.join(m for m in ('torch', 'tenseal', 'ezkl', 'openfhe', 'OpenSSL') if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys, labkit.capstone, labkit.capstone.lab, labkit.widgets.capstone; "
+        "print(','.join(m for m in ('torch', 'tenseal', 'ezkl', 'openfhe', 'OpenSSL') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 

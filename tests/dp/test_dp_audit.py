@@ -73,9 +73,12 @@ def test_audit_refuses_bad_scores():
         audit.auc([0.1], [0.2, 0.3])
     with pytest.raises(InvalidInput, match="one value per"):
         audit.run(
-            member_loss=np.ones(5), nonmember_loss=np.ones(5), member_reference_loss=np.ones(4),
-            nonmember_reference_loss=np.ones(5), delta=1e-5,
-        )  # fmt: skip
+            member_loss=np.ones(5),
+            nonmember_loss=np.ones(5),
+            member_reference_loss=np.ones(4),
+            nonmember_reference_loss=np.ones(5),
+            delta=1e-5,
+        )
     with pytest.raises(InvalidInput):
         audit.tpr_at_fpr([1, 2], [1, 2], fpr=1.0)
 

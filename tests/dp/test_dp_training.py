@@ -183,9 +183,12 @@ def test_empty_poisson_batches_still_step_and_count():
         warnings.simplefilter("ignore")
         engine = PrivacyEngine(accountant="rdp")
         module, opt, loader = engine.make_private(
-            module=net, optimizer=torch.optim.SGD(net.parameters(), lr=0.1), noise_multiplier=1.0, max_grad_norm=1.0,
+            module=net,
+            optimizer=torch.optim.SGD(net.parameters(), lr=0.1),
+            noise_multiplier=1.0,
+            max_grad_norm=1.0,
             data_loader=torch.utils.data.DataLoader(models.tensors(X, y), batch_size=1),
-        )  # fmt: skip
+        )
         assert any(len(b[1]) == 0 for b in loader)
         steps = models.train_epoch(module, loader, opt)
     assert steps == 50 and engine.accountant.history == [(1.0, 0.02, 50)]

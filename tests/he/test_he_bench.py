@@ -95,11 +95,19 @@ def test_ops_suite_resumes_from_the_store(tmp_path):
 def test_summary_checks_targets():
     from labkit.results import Result
 
-    wrap = Result("he", "wrapper_overhead", params={"backend": "seal"},
-                  metrics={"overhead_percent": 1.0, "overhead_low": 0.99, "overhead_high": 1.03})  # fmt: skip
+    wrap = Result(
+        "he",
+        "wrapper_overhead",
+        params={"backend": "seal"},
+        metrics={"overhead_percent": 1.0, "overhead_low": 0.99, "overhead_high": 1.03},
+    )
     single = Result("he", "mlp_inference", params={"backend": "seal", "mode": "single"}, metrics={"per_sample_s": 0.5})
-    batched = Result("he", "mlp_inference", params={"backend": "seal", "mode": "batched"},
-                     metrics={"throughput_per_s": 2500.0, "accuracy_gap_points": 0.0})  # fmt: skip
+    batched = Result(
+        "he",
+        "mlp_inference",
+        params={"backend": "seal", "mode": "batched"},
+        metrics={"throughput_per_s": 2500.0, "accuracy_gap_points": 0.0},
+    )
     s = bench.summary([wrap, single, batched])
     assert s["wrapper"]["seal"]["meets_target"]
     assert not s["mlp"]["seal"]["latency_meets_target"] and s["mlp"]["seal"]["throughput_meets_target"]

@@ -67,8 +67,15 @@ def test_label_recovery_for_a_batch(digits, mlp):
 @pytest.mark.parametrize("kind,iterations", [("dlg", 40), ("idlg", 30), ("ig", 150)])
 def test_attack_reconstructs_a_digit(digits, mlp, kind, iterations):
     x, y, g = _grad(mlp, digits, slice(3, 4))
-    out = attack(kind, model=mlp, gradients=g, input_shape=(1, 8, 8), iterations=iterations,
-                 true_images=x.numpy(), true_labels=y.numpy())  # fmt: skip
+    out = attack(
+        kind,
+        model=mlp,
+        gradients=g,
+        input_shape=(1, 8, 8),
+        iterations=iterations,
+        true_images=x.numpy(),
+        true_labels=y.numpy(),
+    )
     assert out.result.metrics["psnr"] > 25
     assert out.result.metrics["ssim"] > 0.9
     assert out.result.metrics["label_accuracy"] == 1.0
@@ -77,16 +84,32 @@ def test_attack_reconstructs_a_digit(digits, mlp, kind, iterations):
 
 def test_attack_on_a_small_batch_with_matching(digits, mlp):
     x, y, g = _grad(mlp, digits, slice(10, 14))
-    out = attack("idlg", model=mlp, gradients=g, input_shape=(1, 8, 8), batch_size=4, iterations=40,
-                 true_images=x.numpy(), true_labels=y.numpy())  # fmt: skip
+    out = attack(
+        "idlg",
+        model=mlp,
+        gradients=g,
+        input_shape=(1, 8, 8),
+        batch_size=4,
+        iterations=40,
+        true_images=x.numpy(),
+        true_labels=y.numpy(),
+    )
     assert out.result.metrics["psnr"] > 25
 
 
 def test_callback_sees_the_reconstruction_converge(digits, mlp):
     x, _, g = _grad(mlp, digits, slice(5, 6))
     seen = []
-    attack("idlg", model=mlp, gradients=g, input_shape=(1, 8, 8), iterations=20, record_every=5,
-           true_images=x.numpy(), callback=lambda it, rec, loss, p: seen.append((it, rec.shape, p)))  # fmt: skip
+    attack(
+        "idlg",
+        model=mlp,
+        gradients=g,
+        input_shape=(1, 8, 8),
+        iterations=20,
+        record_every=5,
+        true_images=x.numpy(),
+        callback=lambda it, rec, loss, p: seen.append((it, rec.shape, p)),
+    )
     assert [s[0] for s in seen] == [1, 6, 11, 16, 20]
     assert seen[-1][1] == (1, 1, 8, 8) and seen[-1][2] > seen[0][2]
 
@@ -149,5 +172,10 @@ def test_local_steps_do_not_hide_one_image_from_a_protocol_aware_attacker():
     assert s.result.params["local_steps"] == 5
     assert s.result.metrics["psnr"] > 25
     with pytest.raises(InvalidInput, match="local_steps"):
-        attack("idlg", model=fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10), gradients=np.zeros(4810),
-               input_shape=(1, 8, 8), local_steps=0)  # fmt: skip
+        attack(
+            "idlg",
+            model=fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10),
+            gradients=np.zeros(4810),
+            input_shape=(1, 8, 8),
+            local_steps=0,
+        )

@@ -30,8 +30,14 @@ def test_killed_party_surfaces_within_30s_and_nothing_is_left(n, victim):
 
 def test_hung_party_times_out_and_is_killed():
     with pytest.raises(parties.PartyTimeout, match="did not finish within 3") as info:
-        parties.run_parties("labkit.mpc.faults:_long_task", [[0.5] * 64, None], options={"seconds": 30},
-                            provider="TFP", kill_party=(1, 0.1, "stop"), timeout=3)  # fmt: skip
+        parties.run_parties(
+            "labkit.mpc.faults:_long_task",
+            [[0.5] * 64, None],
+            options={"seconds": 30},
+            provider="TFP",
+            kill_party=(1, 0.1, "stop"),
+            timeout=3,
+        )
     assert _gone(info.value.pids)
 
 
@@ -66,8 +72,10 @@ def test_parties_split_across_two_launchers_like_two_hosts():
     def host(rank, private):
         runs[rank] = parties.run_parties(SMOKE, private, port=port, local_ranks=[rank], provider="TTP", timeout=30)
 
-    threads = [threading.Thread(target=host, args=(0, [[1.5, 2.5], None])),
-               threading.Thread(target=host, args=(1, [None, [3.0, 4.0]]))]  # fmt: skip
+    threads = [
+        threading.Thread(target=host, args=(0, [[1.5, 2.5], None])),
+        threading.Thread(target=host, args=(1, [None, [3.0, 4.0]])),
+    ]
     for t in threads:
         t.start()
     for t in threads:

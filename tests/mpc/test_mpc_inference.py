@@ -42,8 +42,9 @@ def test_digits_mlp_two_parties_matches_plaintext(digits):
 def test_breast_cancer_three_parties_probabilities():
     ds = datasets.load("breast_cancer")
     X, y = ds.X_test[:40], ds.y_test[:40]
-    preds, result = inference.private_inference("breast_cancer_logreg", X, labels=y, parties=3, reveal="probabilities",
-                                                repeat=0)  # fmt: skip
+    preds, result = inference.private_inference(
+        "breast_cancer_logreg", X, labels=y, parties=3, reveal="probabilities", repeat=0
+    )
     assert result.metrics["parties"] == 3 and result.metrics["bytes_party2"] > 0
     assert result.metrics["max_abs_error"] < 0.05  # CrypTen's sigmoid approximation
     assert result.metrics["agreement"] >= 0.95
@@ -60,8 +61,9 @@ def test_cnn_reveals_only_the_label(digits):
 def test_tfp_is_refused_unless_insecure_allowed(digits):
     with pytest.raises(InsecureParameters, match="TFP"):
         inference.private_inference("digits_mlp", digits.X_test[:5], provider="TFP")
-    _, result = inference.private_inference("digits_mlp", digits.X_test[:5], provider="TFP", allow_insecure=True,
-                                            repeat=0)  # fmt: skip
+    _, result = inference.private_inference(
+        "digits_mlp", digits.X_test[:5], provider="TFP", allow_insecure=True, repeat=0
+    )
     assert NOT_FOR_PRODUCTION in result.flags
     assert result.metrics["dealer_rounds"] == 0
 

@@ -20,8 +20,10 @@ def test_chromium_negotiates_hybrid_group():
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed here")
     if not shutil.which("chromium"):
         pytest.skip("Debian's chromium package is not installed here")
-    with serve(groups="X25519MLKEM768:X25519", cert="ecdsa-p256", https=True) as server, \
-            playwright.sync_playwright() as p:  # fmt: skip
+    with (
+        serve(groups="X25519MLKEM768:X25519", cert="ecdsa-p256", https=True) as server,
+        playwright.sync_playwright() as p,
+    ):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--ignore-certificate-errors"])
         try:
             page = browser.new_page()

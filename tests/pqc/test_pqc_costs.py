@@ -41,8 +41,9 @@ def test_unknown_primitive_refused():
 
 def test_sweep_cells_and_resume(tmp_path):
     store = ResultStore(tmp_path / "s.sqlite")
-    r = sweep.sweep(groups=("X25519", "X25519MLKEM768"), certs_=("ecdsa-p256", "ml-dsa-44"), repeat=2, store=store,
-                    progress=False)  # fmt: skip
+    r = sweep.sweep(
+        groups=("X25519", "X25519MLKEM768"), certs_=("ecdsa-p256", "ml-dsa-44"), repeat=2, store=store, progress=False
+    )
     rows = {(x["group"], x["cert"]): x for x in r.artifacts["rows"]}
     assert len(rows) == 4
     base = rows[("X25519", "ecdsa-p256")]
@@ -51,8 +52,9 @@ def test_sweep_cells_and_resume(tmp_path):
     assert rows[("X25519", "ml-dsa-44")]["signature_scheme"] == "mldsa44"
     assert all(x["overhead"] > 0 for x in rows.values())
     assert len(store.query("pqc", "sweep_cell")) == 4
-    again = sweep.sweep(groups=("X25519", "X25519MLKEM768"), certs_=("ecdsa-p256", "ml-dsa-44"), repeat=2,
-                        store=store, progress=False)  # fmt: skip
+    again = sweep.sweep(
+        groups=("X25519", "X25519MLKEM768"), certs_=("ecdsa-p256", "ml-dsa-44"), repeat=2, store=store, progress=False
+    )
     assert len(store.query("pqc", "sweep_cell")) == 4  # resumed from the store, nothing recomputed
     assert again.artifacts["rows"] == r.artifacts["rows"]
     fig = sweep.heatmap(r.artifacts["rows"], "bytes_ratio")
@@ -76,8 +78,12 @@ def test_link_model_slow_start_and_rtts():
     base = linkmodel.handshake_time(link, bytes_up=300, bytes_down=800)
     assert base == pytest.approx(0.2, rel=1e-3)
     slow = linkmodel.Link(0.3, 0.4e6)
-    cmp = linkmodel.compare(slow, candidate={"bytes_up": 1500, "bytes_down": 10000},
-                            baseline={"bytes_up": 300, "bytes_down": 1400}, transfer=1 << 20)  # fmt: skip
+    cmp = linkmodel.compare(
+        slow,
+        candidate={"bytes_up": 1500, "bytes_down": 10000},
+        baseline={"bytes_up": 300, "bytes_down": 1400},
+        transfer=1 << 20,
+    )
     assert cmp["handshake_ratio"] > 1.1  # kilobytes matter on a slow link
     assert cmp["ttlb_ratio"] < cmp["handshake_ratio"]  # and fade behind a large transfer
     with pytest.raises(InvalidInput):

@@ -54,8 +54,14 @@ def test_each_certificate_type_signs_the_handshake(cert):
     if cert not in available_cert_types():
         pytest.skip(f"{cert} not available here")
     r = handshake(group="X25519MLKEM768", cert=cert)
-    expected = {"ecdsa-p256": "ecdsa_secp256r1_sha256", "ed25519": "ed25519", "rsa-2048": "rsa_pss_rsae_sha256",
-                "ml-dsa-44": "mldsa44", "ml-dsa-65": "mldsa65", "ml-dsa-87": "mldsa87"}[cert]  # fmt: skip
+    expected = {
+        "ecdsa-p256": "ecdsa_secp256r1_sha256",
+        "ed25519": "ed25519",
+        "rsa-2048": "rsa_pss_rsae_sha256",
+        "ml-dsa-44": "mldsa44",
+        "ml-dsa-65": "mldsa65",
+        "ml-dsa-87": "mldsa87",
+    }[cert]
     assert r.signature_scheme == expected
     assert r.group == "X25519MLKEM768"
 

@@ -10,8 +10,9 @@ from labkit.pqc import certs, serve, tls
 
 def _client(server, groups, request=b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", expect=10):
     ctx, tap = tls.client_context(server.chain.ca_file, tls.check_groups(groups))
-    return tls.client_connection(ctx, tap, server.address, server.chain.hostname, timeout=5, request=request,
-                                 expect=expect)  # fmt: skip
+    return tls.client_connection(
+        ctx, tap, server.address, server.chain.hostname, timeout=5, request=request, expect=expect
+    )
 
 
 def test_https_page_names_the_group():

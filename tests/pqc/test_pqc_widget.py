@@ -12,8 +12,9 @@ def test_compare_data_measures_and_models():
     assert d["measured"]["pick"]["up"] - d["measured"]["baseline"]["up"] == 1184
     assert d["bytes_ratio"] > 5
     slow = d["modelled"]["handshake_ratio"]
-    fast = view.compare_data("X25519MLKEM768", "ml-dsa-65", rtt_ms=100, bandwidth_mbps=1000, transfer_kb=64,
-                             repeat=2)["modelled"]["handshake_ratio"]  # fmt: skip
+    fast = view.compare_data("X25519MLKEM768", "ml-dsa-65", rtt_ms=100, bandwidth_mbps=1000, transfer_kb=64, repeat=2)[
+        "modelled"
+    ]["handshake_ratio"]
     assert slow > fast  # extra kilobytes cost more on a thin link
     assert d["modelled"]["handshake_s"] > 200  # at least two round trips of 100 ms
 

@@ -71,8 +71,9 @@ def test_quote_bytes_round_trip_and_single_use_nonce(dep):
 def test_report_data_altered_before_quoting_is_refused(dep):
     rep = dep.enclave.call("report", nonce=(b"n" * 32).hex())
     with pytest.raises(TamperDetected, match="MAC"):
-        dep.platform.quote(dep.enclave.instance, b"\x00" * 32, bytes.fromhex(rep["mac"]),
-                           dep.enclave.public_key.to_bytes())  # fmt: skip
+        dep.platform.quote(
+            dep.enclave.instance, b"\x00" * 32, bytes.fromhex(rep["mac"]), dep.enclave.public_key.to_bytes()
+        )
 
 
 def test_key_wrapped_to_enclave_does_not_open_elsewhere():
@@ -152,8 +153,13 @@ def test_forged_counter_answer_is_refused(dep):
     sealed = enc.seal_state()
     enc.call("counter_nonce")
     with pytest.raises(VerificationFailed, match="counter"):
-        enc.call("unseal_state", sealed=sealed, counter_id="state", counter_value=sealed["header"]["counter"],
-                 counter_tag="00" * 32)  # fmt: skip
+        enc.call(
+            "unseal_state",
+            sealed=sealed,
+            counter_id="state",
+            counter_value=sealed["header"]["counter"],
+            counter_tag="00" * 32,
+        )
 
 
 def test_enclave_serves_nothing_until_state_is_restored(dep):

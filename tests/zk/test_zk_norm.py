@@ -44,9 +44,15 @@ def test_bad_updates_are_refused_before_proving(norm_prover):
         norm_prover.prove(np.full(8, np.nan))
 
 
-@pytest.mark.parametrize("kwargs, match", [({"dim": 0, "bound": 1.0}, "dim"), ({"dim": 4, "bound": -1.0}, "bound"),
-                                           ({"dim": 4, "bound": float("nan")}, "bound"),
-                                           ({"dim": 4, "bound": 1.0, "max_abs": 0}, "max_abs")])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"dim": 0, "bound": 1.0}, "dim"),
+        ({"dim": 4, "bound": -1.0}, "bound"),
+        ({"dim": 4, "bound": float("nan")}, "bound"),
+        ({"dim": 4, "bound": 1.0, "max_abs": 0}, "max_abs"),
+    ],
+)
 def test_bad_prover_parameters(kwargs, match):
     with pytest.raises(InvalidInput, match=match):
         UpdateNormProver(**kwargs)

@@ -9,9 +9,16 @@ from labkit.widgets import zk as zkw
 
 def _fake(width, visibility):
     base = float(width)
-    return {"width": width, "visibility": dict(visibility), "verified": True, "ratio": 1000 * base, "logrows": 10,
-            "times": dict(zip(zkw.TIME_BARS, [1e-5, 1e-3, base, 1e-2, 2 * base])),
-            "sizes": dict(zip(zkw.SIZE_BARS, [5e3, 1e4, 1e7 * base, 3e5])), "development_setup": True}  # fmt: skip
+    return {
+        "width": width,
+        "visibility": dict(visibility),
+        "verified": True,
+        "ratio": 1000 * base,
+        "logrows": 10,
+        "times": dict(zip(zkw.TIME_BARS, [1e-5, 1e-3, base, 1e-2, 2 * base])),
+        "sizes": dict(zip(zkw.SIZE_BARS, [5e3, 1e4, 1e7 * base, 3e5])),
+        "development_setup": True,
+    }
 
 
 def _fake_verify(data, case):
@@ -72,15 +79,36 @@ def test_benchmark_report_formats_the_numbers():
     from labkit.results import Result
     from labkit.zk.benchmark import report
 
-    r = Result("zk", "costs", params={"model": "digits-mlp-64-32-10", "visibility": {}}, environment={},
-               metrics={"logrows": 11, "prove_s": 2.0, "verify_ms": 15.0, "witness_s": 0.005, "plaintext_s": 5e-5,
-                        "overhead": 4e4, "proof_bytes": 5000, "pk_bytes": 1.4e7, "vk_bytes": 1e4, "srs_bytes": 2.6e5,
-                        "prove_peak_rss_bytes": 9e8}).flag("not for production")  # fmt: skip
-    out = {"result": r, "cores": 2, "load_average": (1.0, 1.0, 1.0), "cached_speedup": 3.2,
-           "cold": {"total_s": 6.4, "prove_s": 2.0, "srs_s": 1.0, "setup_s": 1.5, "build_s": 4.3},
-           "cached": {"total_s": 2.0, "prove_s": 1.9, "build_s": 0.006}, "build_speedup": 716.7,
-           "targets_met": {"prove_s": True, "verify_ms": True, "cached_speedup": True},
-           "fixed_scale": {"scale": 8, "cold": {"total_s": 5.0}, "cached": {"total_s": 2.0}, "cached_speedup": 2.5}}  # fmt: skip
+    r = Result(
+        "zk",
+        "costs",
+        params={"model": "digits-mlp-64-32-10", "visibility": {}},
+        environment={},
+        metrics={
+            "logrows": 11,
+            "prove_s": 2.0,
+            "verify_ms": 15.0,
+            "witness_s": 0.005,
+            "plaintext_s": 5e-5,
+            "overhead": 4e4,
+            "proof_bytes": 5000,
+            "pk_bytes": 1.4e7,
+            "vk_bytes": 1e4,
+            "srs_bytes": 2.6e5,
+            "prove_peak_rss_bytes": 9e8,
+        },
+    ).flag("not for production")
+    out = {
+        "result": r,
+        "cores": 2,
+        "load_average": (1.0, 1.0, 1.0),
+        "cached_speedup": 3.2,
+        "cold": {"total_s": 6.4, "prove_s": 2.0, "srs_s": 1.0, "setup_s": 1.5, "build_s": 4.3},
+        "cached": {"total_s": 2.0, "prove_s": 1.9, "build_s": 0.006},
+        "build_speedup": 716.7,
+        "targets_met": {"prove_s": True, "verify_ms": True, "cached_speedup": True},
+        "fixed_scale": {"scale": 8, "cold": {"total_s": 5.0}, "cached": {"total_s": 2.0}, "cached_speedup": 2.5},
+    }
     text = report(out)
     assert "3.2x faster" in text and "4e+04x" in text and "not for production" in text
     assert "scale fixed at 8: cold 5.00 s, cached 2.00 s -> 2.5x" in text
