@@ -65,6 +65,26 @@ def rng(value: int | np.random.Generator | None = None) -> np.random.Generator:
     return np.random.default_rng(int(value))
 
 
+def seed_from(value: int | np.random.Generator | None = None) -> int:
+    """An int seed (for torch and other libraries) from the lab's one convention, ``rng=``.
+
+    Every lab function takes ``rng``: an int seed, a numpy Generator, or None for
+    ``LABKIT_SEED``. A Generator gives a fresh seed drawn from it.
+
+    >>> seed_from(7)
+    7
+    >>> seed_from(None) == seed()
+    True
+    """
+    if value is None:
+        return seed()
+    if isinstance(value, np.random.Generator):
+        return int(value.integers(0, 2**31 - 1))
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidInput(f"rng must be an int seed or a numpy Generator, not {type(value).__name__}.")
+    return int(value)
+
+
 def home() -> Path:
     """The lab's home folder (``LABKIT_HOME`` or ``~/.labkit``), created on demand."""
     path = Path(os.environ.get("LABKIT_HOME") or Path.home() / ".labkit").expanduser()

@@ -66,18 +66,18 @@ class Reading:
         """The measured figure as text, or what to run to measure it."""
         if self.measured is None:
             return self.note or f"{NOT_MEASURED}: run labkit bench {self.bench}"
-        text = _fmt(self.measured) + ("" if self.unit == "x plaintext" else f" {self.unit}")
+        text = fmt(self.measured) + ("" if self.unit == "x plaintext" else f" {self.unit}")
         if self.unit == "x plaintext":
             text += "x"
         if self.low is not None and self.high is not None:
-            text += f" ({self.spread} {_fmt(self.low)}-{_fmt(self.high)})"
+            text += f" ({self.spread} {fmt(self.low)}-{fmt(self.high)})"
         return text
 
 
-def _fmt(x: float) -> str:
+def fmt(x: float) -> str:
     """Three significant digits, thousands separated above 1000.
 
-    >>> _fmt(0.98765), _fmt(12.345), _fmt(45973.2)
+    >>> fmt(0.98765), fmt(12.345), fmt(45973.2)
     ('0.988', '12.3', '46,000')
     """
     if x == 0 or not math.isfinite(x):
@@ -89,7 +89,7 @@ def _fmt(x: float) -> str:
 
 
 def factor_text(factor: float) -> str:
-    return f"off by a factor {_fmt(factor)}"
+    return f"off by a factor {fmt(factor)}"
 
 
 def verdict(claim: Claim, measured: float | None, low: float | None = None, high: float | None = None) -> str:
@@ -120,14 +120,14 @@ def verdict(claim: Claim, measured: float | None, low: float | None = None, high
             return HOLDS
         return f"{factor_text(lower_bound / measured)} (cheaper than claimed)"
     bound = claim.high if hi > claim.high else lower_bound
-    return f"{INCONCLUSIVE} (IQR {_fmt(lo)}-{_fmt(hi)} straddles {_fmt(bound)})"
+    return f"{INCONCLUSIVE} (IQR {fmt(lo)}-{fmt(hi)} straddles {fmt(bound)})"
 
 
-def _iqr(r: Result, key: str) -> tuple[float | None, float | None]:
+def iqr(r: Result, key: str) -> tuple[float | None, float | None]:
     return r.metrics.get(f"{key}_low"), r.metrics.get(f"{key}_high")
 
 
-def _latest_by(results: Iterable[Result], key: Callable[[Result], object]) -> list[Result]:
+def latest_by(results: Iterable[Result], key: Callable[[Result], object]) -> list[Result]:
     """Newest Result per key (``results`` come newest first from the store)."""
     seen: dict[object, Result] = {}
     for r in results:
@@ -135,16 +135,43 @@ def _latest_by(results: Iterable[Result], key: Callable[[Result], object]) -> li
     return list(seen.values())
 
 
-def _missing(claim_key: str, claim: Claim, bench: str, lab: str, anchors, setting: str = "") -> Reading:
+def missing(claim_key: str, claim: Claim, bench: str, lab: str, anchors, setting: str = "") -> Reading:
     r = Reading(claim_key, claim.text, setting or "-", None, kind="-", bench=bench, lab=lab, anchors=tuple(anchors))
     r.verdict = f"{NOT_MEASURED}: run labkit bench {bench}"
     return r
 
 
-def _reading(claim_key: str, claim: Claim, result: Result, setting: str, measured: float, *, low=None, high=None,
-             unit="x plaintext", kind="measured", bench="", lab="", anchors=(), note="") -> Reading:  # fmt: skip
-    out = Reading(claim_key, claim.text, setting, float(measured), low, high, unit, kind, bench=bench, lab=lab,
-                  result_id=result.id, anchors=tuple(anchors), note=note)  # fmt: skip
+def reading(
+    claim_key: str,
+    claim: Claim,
+    result: Result,
+    setting: str,
+    measured: float,
+    *,
+    low=None,
+    high=None,
+    unit="x plaintext",
+    kind="measured",
+    bench="",
+    lab="",
+    anchors=(),
+    note="",
+) -> Reading:
+    out = Reading(
+        claim_key,
+        claim.text,
+        setting,
+        float(measured),
+        low,
+        high,
+        unit,
+        kind,
+        bench=bench,
+        lab=lab,
+        result_id=result.id,
+        anchors=tuple(anchors),
+        note=note,
+    )
     out.verdict = verdict(claim, out.measured, low, high)
     out.fast = bool(result.environment.get("fast"))
     return out
@@ -157,23 +184,51 @@ def he_overhead(store: ResultStore) -> list[Reading]:
     """Encrypted inference (and CKKS secure aggregation, notebook 03) against plaintext, same run."""
     t = technique("he")
     found = [r for r in store.query("he") if r.name.endswith("_inference") and "overhead" in r.metrics]
-    found = _latest_by(found, lambda r: (r.name, r.params.get("backend"), r.params.get("mode")))
+    found = latest_by(found, lambda r: (r.name, r.params.get("backend"), r.params.get("mode")))
     out = []
     for r in sorted(found, key=lambda r: (r.name, r.params.get("mode", ""), r.params.get("backend", ""))):
         p = r.params
-        setting = (f"{p.get('backend')}: {r.name.replace('_inference', '')} on {r.artifacts.get('dataset', 'digits')}, "
-                   f"{p.get('mode')} ({p.get('batch_size')} per ciphertext)")  # fmt: skip
-        out.append(_reading("he.overhead", t.claim, r, setting, r.metrics["overhead"], low=r.metrics.get("overhead_low"),
-                            high=r.metrics.get("overhead_high"), bench="he", lab=t.lab, anchors=t.anchors))  # fmt: skip
-    agg = [r for r in store.query("inversion", "scenario")
-           if str(r.params.get("secure_aggregator") or "").startswith("ckks") and "aggregation_overhead" in r.metrics]  # fmt: skip
-    for r in _latest_by(agg, lambda r: r.params.get("secure_aggregator"))[:2]:
-        low, high = _iqr(r, "aggregation_overhead")
-        out.append(_reading("he.overhead", t.claim, r, f"CKKS secure aggregation of {r.params.get('n_clients')} "
-                            f"clients' gradients ({r.params['secure_aggregator']}) vs a plain sum",
-                            r.metrics["aggregation_overhead"], low=low, high=high, bench="he",
-                            lab="03_gradient_inversion", anchors=t.anchors))  # fmt: skip
-    return out or [_missing("he.overhead", t.claim, "he", t.lab, t.anchors)]
+        setting = (
+            f"{p.get('backend')}: {r.name.replace('_inference', '')} on {r.artifacts.get('dataset', 'digits')}, "
+            f"{p.get('mode')} ({p.get('batch_size')} per ciphertext)"
+        )
+        out.append(
+            reading(
+                "he.overhead",
+                t.claim,
+                r,
+                setting,
+                r.metrics["overhead"],
+                low=r.metrics.get("overhead_low"),
+                high=r.metrics.get("overhead_high"),
+                bench="he",
+                lab=t.lab,
+                anchors=t.anchors,
+            )
+        )
+    agg = [
+        r
+        for r in store.query("inversion", "scenario")
+        if str(r.params.get("secure_aggregator") or "").startswith("ckks") and "aggregation_overhead" in r.metrics
+    ]
+    for r in latest_by(agg, lambda r: r.params.get("secure_aggregator"))[:2]:
+        low, high = iqr(r, "aggregation_overhead")
+        out.append(
+            reading(
+                "he.overhead",
+                t.claim,
+                r,
+                f"CKKS secure aggregation of {r.params.get('n_clients')} "
+                f"clients' gradients ({r.params['secure_aggregator']}) vs a plain sum",
+                r.metrics["aggregation_overhead"],
+                low=low,
+                high=high,
+                bench="he",
+                lab="03_gradient_inversion",
+                anchors=t.anchors,
+            )
+        )
+    return out or [missing("he.overhead", t.claim, "he", t.lab, t.anchors)]
 
 
 def he_openfhe_vs_seal(store: ResultStore) -> list[Reading]:
@@ -181,8 +236,10 @@ def he_openfhe_vs_seal(store: ResultStore) -> list[Reading]:
     from .he.bench import verdict as race_verdict
 
     claim, anchors, lab = FURTHER_CLAIMS["he.openfhe_vs_seal"], FURTHER_ANCHORS["he.openfhe_vs_seal"], "02_he_inference"
-    races = _latest_by(store.query("he", "backend_race"),
-                       lambda r: (r.params.get("scheme"), r.params.get("poly_modulus_degree"), r.params.get("op")))  # fmt: skip
+    races = latest_by(
+        store.query("he", "backend_race"),
+        lambda r: (r.params.get("scheme"), r.params.get("poly_modulus_degree"), r.params.get("op")),
+    )
     groups: dict[tuple, list[Result]] = {}
     for r in races:
         groups.setdefault((r.params.get("scheme"), r.params.get("poly_modulus_degree")), []).append(r)
@@ -191,9 +248,18 @@ def he_openfhe_vs_seal(store: ResultStore) -> list[Reading]:
         paired = [r for r in rs if "openfhe_over_seal" in r.metrics]
         if not paired:
             if scheme == "bgv":
-                reading = Reading("he.openfhe_vs_seal", claim.text, f"BGV, N={n}: OpenFHE timed alone", None,
-                                  unit="OpenFHE/SEAL", kind="-", bench="he", lab=lab, anchors=anchors,
-                                  note="no SEAL side: TenSEAL does not expose SEAL's BGV")  # fmt: skip
+                reading = Reading(
+                    "he.openfhe_vs_seal",
+                    claim.text,
+                    f"BGV, N={n}: OpenFHE timed alone",
+                    None,
+                    unit="OpenFHE/SEAL",
+                    kind="-",
+                    bench="he",
+                    lab=lab,
+                    anchors=anchors,
+                    note="no SEAL side: TenSEAL does not expose SEAL's BGV",
+                )
                 reading.verdict = f"{INCONCLUSIVE}: SEAL's BGV is not reachable from Python here"
                 out.append(reading)
             continue
@@ -205,8 +271,20 @@ def he_openfhe_vs_seal(store: ResultStore) -> list[Reading]:
         slower = [r.params["op"] for r in paired if r.artifacts.get("verdict") == "SEAL faster"]
         setting = f"{scheme.upper()}, N={n}, {len(paired)} ops, single thread, matched parameters"
         note = f"OpenFHE faster: {', '.join(faster) or 'none'}; SEAL faster: {', '.join(slower) or 'none'}"
-        reading = _reading("he.openfhe_vs_seal", claim, paired[0], setting, geo, low=lo, high=hi, unit="OpenFHE/SEAL",
-                           bench="he", lab=lab, anchors=anchors, note=note)  # fmt: skip
+        reading = reading(
+            "he.openfhe_vs_seal",
+            claim,
+            paired[0],
+            setting,
+            geo,
+            low=lo,
+            high=hi,
+            unit="OpenFHE/SEAL",
+            bench="he",
+            lab=lab,
+            anchors=anchors,
+            note=note,
+        )
         reading.result_id = None  # a summary of several Results
         reading.spread = "geo-mean IQR"
         overall = race_verdict(geo, lo, hi)  # the HE lab's own rule: a 10% tie band
@@ -219,11 +297,11 @@ def he_openfhe_vs_seal(store: ResultStore) -> list[Reading]:
             reading.verdict = f"{INCONCLUSIVE}: {overall} ({counts})"
         out.append(reading)
     if not any(r.params.get("scheme") == "bgv" for r in races):
-        bgv = _missing("he.openfhe_vs_seal", claim, "he", lab, anchors, "BGV")
+        bgv = missing("he.openfhe_vs_seal", claim, "he", lab, anchors, "BGV")
         bgv.note = "TenSEAL does not expose SEAL's BGV: only OpenFHE's side can be timed"
         out.append(bgv)
     if not groups:
-        out.insert(0, _missing("he.openfhe_vs_seal", claim, "he", lab, anchors, "CKKS and BFV op race"))
+        out.insert(0, missing("he.openfhe_vs_seal", claim, "he", lab, anchors, "CKKS and BFV op race"))
     return out
 
 
@@ -233,20 +311,46 @@ def zk_costs(store: ResultStore) -> list[Reading]:
 
     t = technique("zk")
     v_claim, v_anchors = FURTHER_CLAIMS["zk.verify"], FURTHER_ANCHORS["zk.verify"]
-    found = _latest_by(store.query("zk", "costs"), lambda r: (r.params.get("model"), r.params.get("width")))[:3]
+    found = latest_by(store.query("zk", "costs"), lambda r: (r.params.get("model"), r.params.get("width")))[:3]
     if not found:
-        return [_missing("zk.prover", t.claim, "zk", t.lab, t.anchors),
-                _missing("zk.verify", v_claim, "zk", t.lab, v_anchors)]  # fmt: skip
+        return [
+            missing("zk.prover", t.claim, "zk", t.lab, t.anchors),
+            missing("zk.verify", v_claim, "zk", t.lab, v_anchors),
+        ]
     out = []
     for r in found:
         check = claims_check(r)
         what = f"{r.params.get('model', 'model')} (width {r.params.get('width', '?')}, logrows {r.metrics.get('logrows', 0):.0f})"
-        low, high = _iqr(r, "overhead")
-        kind_note = f"against warm plaintext inference: {_fmt(check['measured_ratio_warm_plaintext'])}x"
-        out.append(_reading("zk.prover", t.claim, r, f"ezkl prove, {what}", check["measured_ratio"], low=low, high=high,
-                            bench="zk", lab=t.lab, anchors=t.anchors, note=kind_note))  # fmt: skip
-        out.append(_reading("zk.verify", v_claim, r, f"ezkl verify, {what}", check["verify_ms"], unit="ms",
-                            bench="zk", lab=t.lab, anchors=v_anchors))  # fmt: skip
+        low, high = iqr(r, "overhead")
+        kind_note = f"against warm plaintext inference: {fmt(check['measured_ratio_warm_plaintext'])}x"
+        out.append(
+            reading(
+                "zk.prover",
+                t.claim,
+                r,
+                f"ezkl prove, {what}",
+                check["measured_ratio"],
+                low=low,
+                high=high,
+                bench="zk",
+                lab=t.lab,
+                anchors=t.anchors,
+                note=kind_note,
+            )
+        )
+        out.append(
+            reading(
+                "zk.verify",
+                v_claim,
+                r,
+                f"ezkl verify, {what}",
+                check["verify_ms"],
+                unit="ms",
+                bench="zk",
+                lab=t.lab,
+                anchors=v_anchors,
+            )
+        )
     return out
 
 
@@ -256,11 +360,12 @@ def tee_overhead(store: ResultStore) -> list[Reading]:
 
     t = technique("tee")
     modelled = store.latest("tee", "modelled_hardware_overhead")
-    boundary = _latest_by(store.query("tee", "boundary_overhead"),
-                          lambda r: (r.params.get("batch_size"), r.params.get("hidden")))  # fmt: skip
+    boundary = latest_by(
+        store.query("tee", "boundary_overhead"), lambda r: (r.params.get("batch_size"), r.params.get("hidden"))
+    )
     boundary.sort(key=lambda r: (r.params.get("hidden", 0), r.params.get("batch_size", 0)))
     if modelled is None and not boundary:
-        return [_missing("tee.overhead", t.claim, "tee", t.lab, t.anchors)]
+        return [missing("tee.overhead", t.claim, "tee", t.lab, t.anchors)]
     model = (
         CostModel(**{k: modelled.params[k] for k in ("mem_encryption", "epc_mb", "paging_max")}) if modelled else None
     )
@@ -277,15 +382,29 @@ def tee_overhead(store: ResultStore) -> list[Reading]:
             kind, note = "modelled", "modelled, not measured: calibrated from published figures"
         else:
             src = by_setting[row["setting"]]
-            low, high = _iqr(src, "overhead")
+            low, high = iqr(src, "overhead")
             kind = "simulated"
             note = "measured here: the simulation's encrypted process boundary, not TEE hardware"
-        out.append(_reading("tee.overhead", t.claim, src, row["setting"], row["ratio"], low=low, high=high, kind=kind,
-                            bench="tee", lab=t.lab, anchors=t.anchors, note=note))  # fmt: skip
+        out.append(
+            reading(
+                "tee.overhead",
+                t.claim,
+                src,
+                row["setting"],
+                row["ratio"],
+                low=low,
+                high=high,
+                kind=kind,
+                bench="tee",
+                lab=t.lab,
+                anchors=t.anchors,
+                note=note,
+            )
+        )
     if modelled is None:
-        out.append(_missing("tee.overhead", t.claim, "tee", t.lab, t.anchors, "modelled hardware settings"))
+        out.append(missing("tee.overhead", t.claim, "tee", t.lab, t.anchors, "modelled hardware settings"))
     if not boundary:
-        out.append(_missing("tee.overhead", t.claim, "tee", t.lab, t.anchors, "simulation boundary (measured)"))
+        out.append(missing("tee.overhead", t.claim, "tee", t.lab, t.anchors, "simulation boundary (measured)"))
     return out
 
 
@@ -298,9 +417,19 @@ def _cell_ratio(t, cand: Result, base: Result, setting: str) -> Reading:
     ratio = c["overhead"] / b["overhead"]
     low = c["overhead_low"] / b["overhead_high"] if "overhead_low" in c and "overhead_high" in b else None
     high = c["overhead_high"] / b["overhead_low"] if "overhead_high" in c and "overhead_low" in b else None
-    out = _reading("pqc.overhead", t.claim, cand, setting + " (loopback; two sweep cells, same baseline)", ratio,
-                   low=low, high=high, bench="pqc", lab=t.lab, anchors=t.anchors,
-                   note="interval: the two cells' IQRs combined")  # fmt: skip
+    out = reading(
+        "pqc.overhead",
+        t.claim,
+        cand,
+        setting + " (loopback; two sweep cells, same baseline)",
+        ratio,
+        low=low,
+        high=high,
+        bench="pqc",
+        lab=t.lab,
+        anchors=t.anchors,
+        note="interval: the two cells' IQRs combined",
+    )
     out.spread = "range"
     out.verdict = out.verdict.replace("(IQR ", "(range ")
     return out
@@ -313,16 +442,31 @@ def pqc_overhead(store: ResultStore) -> list[Reading]:
     out = []
     if check is not None:
         m = check.metrics
-        for key, setting in (("handshake_overhead", "TLS 1.3 connection, X25519MLKEM768 vs X25519, RSA-2048 cert"),
-                             ("transfer_overhead", "connection + transfer, X25519MLKEM768 vs X25519, RSA-2048 cert"),
-                             ("pq_handshake_overhead", "TLS 1.3 connection, X25519MLKEM768 + ML-DSA-65 vs X25519 + RSA-2048"),
-                             ("kem_vs_rsa", "primitive: ML-KEM-768 encaps+decaps vs RSA-2048 OAEP key transport")):  # fmt: skip
+        for key, setting in (
+            ("handshake_overhead", "TLS 1.3 connection, X25519MLKEM768 vs X25519, RSA-2048 cert"),
+            ("transfer_overhead", "connection + transfer, X25519MLKEM768 vs X25519, RSA-2048 cert"),
+            ("pq_handshake_overhead", "TLS 1.3 connection, X25519MLKEM768 + ML-DSA-65 vs X25519 + RSA-2048"),
+            ("kem_vs_rsa", "primitive: ML-KEM-768 encaps+decaps vs RSA-2048 OAEP key transport"),
+        ):
             if key in m:
-                low, high = _iqr(check, key)
-                out.append(_reading("pqc.overhead", t.claim, check, setting + " (loopback)", m[key], low=low, high=high,
-                                    bench="pqc", lab=t.lab, anchors=t.anchors))  # fmt: skip
-    cells = _latest_by([r for r in store.query("pqc", "sweep_cell")],
-                       lambda r: (r.params.get("group"), r.params.get("cert")))  # fmt: skip
+                low, high = iqr(check, key)
+                out.append(
+                    reading(
+                        "pqc.overhead",
+                        t.claim,
+                        check,
+                        setting + " (loopback)",
+                        m[key],
+                        low=low,
+                        high=high,
+                        bench="pqc",
+                        lab=t.lab,
+                        anchors=t.anchors,
+                    )
+                )
+    cells = latest_by(
+        [r for r in store.query("pqc", "sweep_cell")], lambda r: (r.params.get("group"), r.params.get("cert"))
+    )
     cell = {(r.params.get("group"), r.params.get("cert")): r for r in cells}
     if not out:
         hybrid, classical = cell.get(("X25519MLKEM768", "rsa-2048")), cell.get(("X25519", "rsa-2048"))
@@ -333,18 +477,39 @@ def pqc_overhead(store: ResultStore) -> list[Reading]:
             out.append(
                 _cell_ratio(t, full, classical, "TLS 1.3 connection, X25519MLKEM768 + ML-DSA-65 vs X25519 + RSA-2048")
             )
-    return out or [_missing("pqc.overhead", t.claim, "pqc", t.lab, t.anchors)]
+    return out or [missing("pqc.overhead", t.claim, "pqc", t.lab, t.anchors)]
 
 
 COMPARISON = "comparison only"
 
 
-def _compare(claim_key: str, text: str, r: Result, setting: str, measured: float, published: float, *, bench: str,
-             lab: str, anchors) -> Reading:  # fmt: skip
-    low, high = _iqr(r, "overhead")
-    out = Reading(claim_key, text, setting, float(measured), low, high, bench=bench, lab=lab, result_id=r.id,
-                  anchors=tuple(anchors), fast=bool(r.environment.get("fast")))  # fmt: skip
-    out.verdict = f"{COMPARISON}: {_fmt(measured / published)} times the published {_fmt(published)}x"
+def comparison(
+    claim_key: str,
+    text: str,
+    r: Result,
+    setting: str,
+    measured: float,
+    published: float,
+    *,
+    bench: str,
+    lab: str,
+    anchors,
+) -> Reading:
+    low, high = iqr(r, "overhead")
+    out = Reading(
+        claim_key,
+        text,
+        setting,
+        float(measured),
+        low,
+        high,
+        bench=bench,
+        lab=lab,
+        result_id=r.id,
+        anchors=tuple(anchors),
+        fast=bool(r.environment.get("fast")),
+    )
+    out.verdict = f"{COMPARISON}: {fmt(measured / published)} times the published {fmt(published)}x"
     return out
 
 
@@ -356,14 +521,27 @@ def mpc_anchor(store: ResultStore) -> list[Reading]:
     out = []
     for name, (label, plain_ms, mpc_ms) in PUBLISHED.items():
         found = [r for r in store.query("mpc", f"{name}_inference") if r.params.get("parties") == 2]
-        text = (f"published anchor (no guide claim): CrypTen 2-party {label} inference {plain_ms} -> {mpc_ms} ms "
-                f"(~{mpc_ms / plain_ms:.0f}x)")  # fmt: skip
+        text = (
+            f"published anchor (no guide claim): CrypTen 2-party {label} inference {plain_ms} -> {mpc_ms} ms "
+            f"(~{mpc_ms / plain_ms:.0f}x)"
+        )
         if not found or "overhead" not in found[0].metrics:
-            out.append(_missing("mpc.anchor", Claim(text, 0, 0), "mpc", t.lab, t.anchors, f"{name}, 2 parties"))
+            out.append(missing("mpc.anchor", Claim(text, 0, 0), "mpc", t.lab, t.anchors, f"{name}, 2 parties"))
             continue
         r = found[0]
-        out.append(_compare("mpc.anchor", text, r, f"{name}, 2 parties, batch {r.params.get('n')}",
-                            r.metrics["overhead"], mpc_ms / plain_ms, bench="mpc", lab=t.lab, anchors=t.anchors))  # fmt: skip
+        out.append(
+            comparison(
+                "mpc.anchor",
+                text,
+                r,
+                f"{name}, 2 parties, batch {r.params.get('n')}",
+                r.metrics["overhead"],
+                mpc_ms / plain_ms,
+                bench="mpc",
+                lab=t.lab,
+                anchors=t.anchors,
+            )
+        )
     return out
 
 
@@ -373,17 +551,25 @@ def dp_anchor(store: ResultStore) -> list[Reading]:
     text = "published anchor (no guide claim): Opacus MNIST on CPU, a DP epoch ~1.6x a non-DP one"
     r = store.latest("dp", "benchmark")
     if r is None or "overhead" not in r.metrics:
-        return [_missing("dp.anchor", Claim(text, 0, 0), "dp", t.lab, t.anchors, "DP-SGD epsilon sweep on digits")]
+        return [missing("dp.anchor", Claim(text, 0, 0), "dp", t.lab, t.anchors, "DP-SGD epsilon sweep on digits")]
     eps = r.params.get("epsilons") or []
     setting = f"DP-SGD on digits, median over {len(eps)} epsilon targets"
-    out = _compare("dp.anchor", text, r, setting, r.metrics["overhead"], 1.6, bench="dp", lab=t.lab, anchors=t.anchors)
+    out = comparison(
+        "dp.anchor", text, r, setting, r.metrics["overhead"], 1.6, bench="dp", lab=t.lab, anchors=t.anchors
+    )
     out.spread = "min-max"
     return [out]
 
 
 CHECKS: tuple[Callable[[ResultStore], list[Reading]], ...] = (
-    he_overhead, he_openfhe_vs_seal, zk_costs, tee_overhead, pqc_overhead, mpc_anchor, dp_anchor,
-)  # fmt: skip
+    he_overhead,
+    he_openfhe_vs_seal,
+    zk_costs,
+    tee_overhead,
+    pqc_overhead,
+    mpc_anchor,
+    dp_anchor,
+)
 
 
 def readings(store: ResultStore | None = None) -> list[Reading]:
@@ -419,8 +605,11 @@ def claims_figure(rows: list[Reading]):
     """Measured time ratios (log scale, IQR bars) beside each claim's claimed range."""
     import plotly.graph_objects as go
 
-    plotted = [r for r in rows if r.measured is not None and r.unit in ("x plaintext", "OpenFHE/SEAL")
-               and not r.claim.endswith(".anchor")]  # fmt: skip
+    plotted = [
+        r
+        for r in rows
+        if r.measured is not None and r.unit in ("x plaintext", "OpenFHE/SEAL") and not r.claim.endswith(".anchor")
+    ]
     labels = [f"{r.claim}: {r.setting[:70]}" for r in plotted]
     claims = {**{k: FURTHER_CLAIMS[k] for k in FURTHER_CLAIMS}}
     for key in ("he", "zk", "tee", "pqc"):
@@ -428,29 +617,47 @@ def claims_figure(rows: list[Reading]):
     ranges = [claims[r.claim] for r in plotted]
     kinds = [r.kind for r in plotted]
     fig = go.Figure()
-    fig.add_trace(go.Bar(
-        y=labels, base=[max(c.low, 0.25) for c in ranges], x=[c.high - max(c.low, 0.25) for c in ranges],
-        orientation="h", name="claimed range", marker_color="rgba(120,160,220,0.35)",
-        hovertext=[c.text for c in ranges], hoverinfo="text",
-    ))  # fmt: skip
+    fig.add_trace(
+        go.Bar(
+            y=labels,
+            base=[max(c.low, 0.25) for c in ranges],
+            x=[c.high - max(c.low, 0.25) for c in ranges],
+            orientation="h",
+            name="claimed range",
+            marker_color="rgba(120,160,220,0.35)",
+            hovertext=[c.text for c in ranges],
+            hoverinfo="text",
+        )
+    )
     for kind, symbol in (("measured", "circle"), ("simulated", "diamond"), ("modelled", "square-open")):
         sel = [i for i, k in enumerate(kinds) if k == kind]
         if not sel:
             continue
-        fig.add_trace(go.Scatter(
-            y=[labels[i] for i in sel], x=[plotted[i].measured for i in sel], mode="markers", name=kind,
-            marker=dict(symbol=symbol, size=10, color="#d95f02" if kind == "measured" else "#555"),
-            error_x=dict(type="data", symmetric=False,
-                         array=[max(0.0, (plotted[i].high or plotted[i].measured) - plotted[i].measured) for i in sel],
-                         arrayminus=[max(0.0, plotted[i].measured - (plotted[i].low or plotted[i].measured))
-                                     for i in sel]),
-            hovertext=[f"{plotted[i].figure}<br>{plotted[i].verdict}" for i in sel], hoverinfo="text",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                y=[labels[i] for i in sel],
+                x=[plotted[i].measured for i in sel],
+                mode="markers",
+                name=kind,
+                marker=dict(symbol=symbol, size=10, color="#d95f02" if kind == "measured" else "#555"),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[max(0.0, (plotted[i].high or plotted[i].measured) - plotted[i].measured) for i in sel],
+                    arrayminus=[max(0.0, plotted[i].measured - (plotted[i].low or plotted[i].measured)) for i in sel],
+                ),
+                hovertext=[f"{plotted[i].figure}<br>{plotted[i].verdict}" for i in sel],
+                hoverinfo="text",
+            )
+        )
     fig.update_layout(
         title="Measured on this machine (points, IQR bars) against the claimed range (bars)",
-        xaxis=dict(type="log", title="time ratio (log scale)"), yaxis=dict(autorange="reversed", automargin=True),
-        height=max(320, 28 * len(plotted) + 140), margin=dict(l=20, r=20, t=50, b=50), barmode="overlay",
-    )  # fmt: skip
+        xaxis=dict(type="log", title="time ratio (log scale)"),
+        yaxis=dict(autorange="reversed", automargin=True),
+        height=max(320, 28 * len(plotted) + 140),
+        margin=dict(l=20, r=20, t=50, b=50),
+        barmode="overlay",
+    )
     return fig
 
 
@@ -458,8 +665,11 @@ def _machines(results: list[Result]) -> list[str]:
     seen = {}
     for r in results:
         env = r.environment or {}
-        seen.setdefault(env.get("machine_id"), f"{env.get('cpu', '?')}, {env.get('cores', '?')} cores, "
-                                                f"Python {env.get('python', '?')}, labkit {env.get('labkit', '?')}")  # fmt: skip
+        seen.setdefault(
+            env.get("machine_id"),
+            f"{env.get('cpu', '?')}, {env.get('cores', '?')} cores, "
+            f"Python {env.get('python', '?')}, labkit {env.get('labkit', '?')}",
+        )
     return list(seen.values())
 
 
@@ -515,11 +725,15 @@ def table_html(rows: list[Reading], *, notebooks: str | None = None) -> str:
             f"<td style='{cell}'><ul style='margin:0;padding-left:16px'>{anchors}</ul></td>"
             f"<td class='{_verdict_class(r.verdict)}' style='{cell};background:{_verdict_style(r.verdict)}'>"
             f"{esc(r.verdict)}</td><td style='{cell}'>{lab}<br><code>labkit bench {esc(r.bench)}</code>{rid}</td></tr>"
-        )  # fmt: skip
-    head = "".join(f"<th style='{cell};background:#f2f2f2'>{h}</th>" for h in
-                   ("claim", "setting", "kind", "measured here", "published anchors", "verdict", "lab"))  # fmt: skip
-    return (f'<table id="claims" style="border-collapse:collapse;font-size:13px;width:100%">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")  # fmt: skip
+        )
+    head = "".join(
+        f"<th style='{cell};background:#f2f2f2'>{h}</th>"
+        for h in ("claim", "setting", "kind", "measured here", "published anchors", "verdict", "lab")
+    )
+    return (
+        f'<table id="claims" style="border-collapse:collapse;font-size:13px;width:100%">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def to_html(
@@ -541,7 +755,7 @@ def to_html(
         f"<h2>{'Claims against measurements' if i == 'claims-plot' else 'Every technique: cost against protection'}"
         f"</h2><div id='{i}-box'>{f.to_html(full_html=False, include_plotlyjs=False, div_id=i)}</div>"
         for i, f in figs
-    )  # fmt: skip
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>PET Lab claims check</title>
 <style>{_CSS}</style>

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from . import __version__, bench, config
 from .errors import InvalidInput, StoreError
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 APPLICATION = "labkit-results"
@@ -35,9 +37,18 @@ NOT_FOR_PRODUCTION = "not for production"
 # Distributions whose versions are recorded with every Result (read from
 # package metadata; nothing is imported).
 TRACKED_PACKAGES = (
-    "numpy", "torch", "tenseal", "openfhe", "crypten", "ezkl", "opacus",
-    "cryptography", "pyopenssl", "scikit-learn", "plotly",
-)  # fmt: skip
+    "numpy",
+    "torch",
+    "tenseal",
+    "openfhe",
+    "crypten",
+    "ezkl",
+    "opacus",
+    "cryptography",
+    "pyopenssl",
+    "scikit-learn",
+    "plotly",
+)
 
 
 def _cpu_model() -> str:
@@ -259,6 +270,22 @@ CREATE INDEX IF NOT EXISTS results_by_name ON results (technique, name, params_k
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+@dataclass
+class Outcome(Generic[T]):
+    """What a lab function returns when it gives more than a Result: the value it made, and its Result.
+
+    ``value`` is the thing itself (a reconstruction, a trained model, decrypted
+    predictions...); ``result`` is the measurement that goes into the store.
+    In a notebook an Outcome shows as its Result.
+    """
+
+    value: T
+    result: Result
+
+    def _repr_html_(self) -> str:
+        return self.result._repr_html_()
+
+
 class ResultStore:
     """Results in one SQLite file; safe for several writers at once.
 
@@ -344,8 +371,17 @@ class ResultStore:
         for r in results:
             if not isinstance(r, Result):
                 raise InvalidInput(f"ResultStore stores Result objects, not {type(r).__name__}.")
-            rows.append((r.id, r.technique, r.name, params_key(r.params), r.created,
-                         r.environment.get("machine_id"), r.to_json()))  # fmt: skip
+            rows.append(
+                (
+                    r.id,
+                    r.technique,
+                    r.name,
+                    params_key(r.params),
+                    r.created,
+                    r.environment.get("machine_id"),
+                    r.to_json(),
+                )
+            )
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -392,13 +428,23 @@ class ResultStore:
         if since is not None:
             where.append("created >= ?")
             args.append(since)
-        sql = "SELECT payload FROM results"
+        sql = "SELECT id, payload FROM results"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [Result.from_dict(json.loads(r[0])) for r in self._rows(sql, tuple(args))]
+        return [self._decode(row_id, payload) for row_id, payload in self._rows(sql, tuple(args))]
+
+    def _decode(self, row_id: str, payload: str) -> Result:
+        """One stored row as a Result; a malformed row is a StoreError naming the file and the row."""
+        try:
+            return Result.from_dict(json.loads(payload))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(
+                f"{self.path}: the row with id {row_id!r} is not a valid Result ({type(exc).__name__}: {exc}). "
+                "The file was changed outside labkit; remove that row or restore the file from a copy."
+            ) from None
 
     def latest(self, technique: str, name: str, params: dict[str, Any] | None = None) -> Result | None:
         """The newest Result of this technique and name (and exact params, if given)."""
