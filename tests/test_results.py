@@ -123,3 +123,16 @@ def test_concurrent_writers_lose_nothing(tmp_path):
 
 def test_environment_is_cheap_and_cached():
     assert environment()["packages"] is environment()["packages"]
+
+
+def test_merge_of_a_store_with_a_malformed_row_names_the_file_and_row(tmp_path):
+    other = ResultStore(tmp_path / "other.sqlite")
+    other.add_many([Result("he", "a", metrics={"x": 1.0}), Result("he", "b", metrics={"x": 2.0})])
+    bad_id = other.query(name="b")[0].id
+    with sqlite3.connect(other.path) as conn:
+        conn.execute("UPDATE results SET payload = ? WHERE id = ?", ("{not json", bad_id))
+    mine = ResultStore(tmp_path / "mine.sqlite")
+    mine.add(Result("dp", "kept", metrics={"y": 3.0}))
+    with pytest.raises(StoreError, match=rf"other\.sqlite: the row with id '{bad_id}' is not a valid Result"):
+        mine.merge(other.path)
+    assert [r.name for r in mine.query()] == ["kept"]  # nothing half-merged
