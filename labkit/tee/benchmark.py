@@ -8,7 +8,7 @@ Three measurements, all on this machine, in this run:
 - :func:`boundary_overhead`: attested, encrypted inference through the enclave
   process (AES-GCM both ways, two pipe crossings, JSON framing) against the same
   MLP forward pass in the host in the clear, interleaved, by batch size;
-- :func:`run`: both, plus the modelled hardware curve, as the ``labkit bench tee`` report.
+- :func:`benchmark`: both, plus the modelled hardware curve: what ``labkit bench tee`` runs.
 
 None of these is hardware TEE overhead: they are the costs of attestation,
 key release and crossing an encrypted process boundary, which real deployments
@@ -28,17 +28,30 @@ import os
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import bench, config, results
+from .. import bench, config, results, validate
 from ..errors import InvalidInput
 from . import model as M
 from . import primitives as P
 from . import workload as W
 
 SIM_FLAG = "simulated TEE: measured costs of the simulation's protocol, not of TEE hardware"
+POINTS = ((1, 32), (8, 32), (64, 32), (450, 32), (64, 512), (64, 2048))
+"""(batch_size, hidden) points of the boundary sweep: the batch at the trained width, then the width at batch 64."""
+FAST_POINTS = ((1, 32), (64, 32), (450, 32), (64, 2048))
+"""The sweep's points in fast mode."""
 
 
 def attestation_latency(*, scheme: str = "ecdsa-p256", repeat: int | None = None, dep=None) -> results.Result:
     """Time each step of attested key release (medians over ``repeat`` runs).
+
+    Parameters
+    ----------
+    scheme : {"ecdsa-p256", "ml-dsa-65"}
+        Signature scheme of the vendor chain and quotes.
+    repeat : int, optional
+        Runs per step (20; 5 in fast mode).
+    dep : Deployment, optional
+        A provisioned deployment to time (one is made and closed if omitted).
 
     Returns
     -------
@@ -49,7 +62,7 @@ def attestation_latency(*, scheme: str = "ecdsa-p256", repeat: int | None = None
     """
     from .lifecycle import deploy
 
-    n = repeat or config.pick(20, 5)
+    n = config.pick(20, 5) if repeat is None else validate.integer("repeat", repeat)
     own = dep is None
     dep = deploy(scheme=scheme, query_budget=10**9) if own else dep
     try:
@@ -123,8 +136,7 @@ def boundary_overhead(*, batch_size: int = 1, hidden: int = 32, repeat: int | No
 
     from .lifecycle import deploy
 
-    if not isinstance(batch_size, int) or not 1 <= batch_size <= 450:
-        raise InvalidInput(f"batch_size must be an integer in 1..450 (the digits test set), not {batch_size!r}.")
+    validate.integer("batch_size (images of the digits test set)", batch_size, low=1, high=450)
     own = dep is None
     dep = deploy(query_budget=10**9, hidden=hidden) if own else dep
     if dep.params["W1"].shape[1] != hidden:
@@ -185,25 +197,41 @@ def _crypto_and_framing(X: np.ndarray, labels: np.ndarray):
 
 
 def boundary_sweep(
-    *, points=None, repeat: int | None = None, store: results.ResultStore | None = None
+    *,
+    points=None,
+    repeat: int | None = None,
+    store: results.ResultStore | None = None,
+    progress: bool = True,
 ) -> list[results.Result]:
     """:func:`boundary_overhead` over (batch_size, hidden) points; points already in ``store`` are reused.
 
-    The default points vary the batch at the trained width, then the width at batch 64:
-    the first shows the fixed cost per crossing, the second how compute per byte hides it.
+    Parameters
+    ----------
+    points : sequence of (int, int), optional
+        (batch_size, hidden) points; default :data:`POINTS` (:data:`FAST_POINTS` in fast mode). They
+        vary the batch at the trained width, then the width at batch 64: the first shows the fixed
+        cost per crossing, the second how compute per byte hides it.
+    repeat : int, optional
+        Interleaved pairs per point (auto when None).
+    store : ResultStore, optional
+        Where each measured point is stored as soon as it is measured (so a run resumes).
+    progress : bool
+        Show a progress bar over the model widths to measure.
+
+    Returns
+    -------
+    list of Result
+        One ``boundary_overhead`` Result per point, in the order given.
     """
     from .lifecycle import deploy
 
-    pts = list(
-        points
-        or config.pick(
-            [(1, 32), (8, 32), (64, 32), (450, 32), (64, 512), (64, 2048)], [(1, 32), (64, 32), (450, 32), (64, 2048)]
-        )
-    )
-    key = lambda b, h: {"batch_size": b, "hidden": h}  # noqa: E731
-    found = {p: store.latest("tee", "boundary_overhead", key(*p)) if store else None for p in pts}
+    pts = [tuple(p) for p in (points or config.pick(POINTS, FAST_POINTS))]
+    found = {}
+    for b, h in pts:
+        found[(b, h)] = store.latest("tee", "boundary_overhead", {"batch_size": b, "hidden": h}) if store else None
     todo = [p for p in pts if found[p] is None]
-    for hidden in tqdm(sorted({h for _, h in todo}), desc="boundary overhead (model widths)", disable=not todo):
+    widths = sorted({h for _, h in todo})
+    for hidden in tqdm(widths, desc="boundary overhead (model widths)", disable=not (progress and todo)):
         with deploy(query_budget=10**9, hidden=hidden) as dep:
             for b, h in todo:
                 if h == hidden:
@@ -213,19 +241,29 @@ def boundary_sweep(
     return [found[p] for p in pts]
 
 
-def run(*, store: results.ResultStore | None = None) -> list[results.Result]:
-    """The ``labkit bench tee`` set: attestation latency (both schemes), boundary sweep, modelled curve."""
+def benchmark(*, store: results.ResultStore, progress: bool = False) -> list[results.Result]:
+    """The ``labkit bench tee`` set: attestation latency (both schemes), boundary sweep, modelled curve.
+
+    Fast mode shrinks it here: 5 runs per attestation step instead of 20, four sweep points instead of six.
+    Boundary points already in ``store`` are reused (each is stored as it is measured, so an
+    interrupted run resumes); the registry stores the rest of the returned Results.
+
+    Returns
+    -------
+    list of Result
+        Two ``attestation_latency``, the ``boundary_overhead`` points, one ``modelled_hardware_overhead``.
+    """
     from .costs import modelled_overhead
 
-    out = [attestation_latency(scheme=s) for s in ("ecdsa-p256", "ml-dsa-65")]
-    out += boundary_sweep(store=store)
+    repeat, points = config.pick(20, 5), config.pick(POINTS, FAST_POINTS)
+    out = [attestation_latency(scheme=s, repeat=repeat) for s in ("ecdsa-p256", "ml-dsa-65")]
+    out += boundary_sweep(points=points, store=store, progress=progress)
     out.append(modelled_overhead())
-    if store is not None:
-        store.add_many([r for r in out if r.name != "boundary_overhead"])
     return out
 
 
 def format_report(rs: list[results.Result]) -> str:
+    """The attestation and boundary Results as plain text, one line each (others as ``str(result)``)."""
     lines = []
     for r in rs:
         if r.name == "attestation_latency":
@@ -247,18 +285,3 @@ def format_report(rs: list[results.Result]) -> str:
         else:
             lines.append(str(r))
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m labkit.tee.benchmarks [--store]``: print the TEE benchmark report."""
-    import argparse
-
-    p = argparse.ArgumentParser(prog="labkit bench tee", description="TEE simulation benchmarks")
-    p.add_argument("--store", action="store_true", help="save Results to the ResultStore (resumable)")
-    args = p.parse_args(argv)
-    print(format_report(run(store=results.ResultStore() if args.store else None)))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
