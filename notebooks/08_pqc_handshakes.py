@@ -89,14 +89,16 @@ print("certificate types the lab can issue:   ", ", ".join(pqc.available_cert_ty
 # %%
 hybrid = pqc.handshake(group="X25519MLKEM768", cert="ecdsa-p256", repeat=REPEAT)
 classical = pqc.handshake(group="X25519", cert="ecdsa-p256", repeat=REPEAT)
-print(f"negotiated {hybrid.group}, {hybrid.cipher}, server signature {hybrid.signature_scheme}")
+print(
+    f"negotiated {hybrid.artifacts['group']}, {hybrid.artifacts['cipher']}, server signature {hybrid.artifacts['signature_scheme']}"
+)
 pd.DataFrame(
     [
         {
-            "key exchange": r.group,
-            "latency ms (median)": round(r.latency * 1e3, 2),
-            "client->server B": r.bytes_client_to_server,
-            "server->client B": r.bytes_server_to_client,
+            "key exchange": r.artifacts["group"],
+            "latency ms (median)": round(r.metrics["latency_s"] * 1e3, 2),
+            "client->server B": r.metrics["bytes_client_to_server"],
+            "server->client B": r.metrics["bytes_server_to_client"],
             "ClientHello B": r.metrics["client_hello_bytes"],
             "flags": "; ".join(r.flags),
         }
@@ -152,15 +154,15 @@ pd.DataFrame(
     [
         {
             "client": "share for X25519MLKEM768 only",
-            "negotiated": retry.group,
+            "negotiated": retry.artifacts["group"],
             "ClientHellos sent": sum(1 for m in retry.artifacts["messages"] if m[1] == "ClientHello"),
-            "client->server B": retry.bytes_client_to_server,
+            "client->server B": retry.metrics["bytes_client_to_server"],
         },
         {
             "client": "shares for both",
-            "negotiated": both.group,
+            "negotiated": both.artifacts["group"],
             "ClientHellos sent": sum(1 for m in both.artifacts["messages"] if m[1] == "ClientHello"),
-            "client->server B": both.bytes_client_to_server,
+            "client->server B": both.metrics["bytes_client_to_server"],
         },
     ]
 )
@@ -180,7 +182,9 @@ print(
     f"server saw a client certificate: {agents.artifacts['server_saw_client_cert']}; "
     f"client signed with {agents.artifacts['client_signature_scheme']}"
 )
-print(f"client->server bytes: {one_way.bytes_client_to_server} one-way, {agents.bytes_client_to_server} mutual")
+print(
+    f"client->server bytes: {one_way.metrics['bytes_client_to_server']} one-way, {agents.metrics['bytes_client_to_server']} mutual"
+)
 
 # %% [markdown]
 # ## 3. What the lab refuses
@@ -357,7 +361,7 @@ model_table
 # %%
 from labkit.exercises import check
 
-extra_up = hybrid.bytes_client_to_server - classical.bytes_client_to_server  # your answer
+extra_up = hybrid.metrics["bytes_client_to_server"] - classical.metrics["bytes_client_to_server"]  # your answer
 check("08.extra_bytes_up", extra_up)
 
 # %%

@@ -93,7 +93,7 @@ def upload(
                     break
                 reply += chunk
         except (SSL.Error, OSError) as exc:
-            raise tls._classify(conn, exc, tls._wait_for(server.last_error), mutual=True) from None
+            raise tls.classify(conn, exc, tls.wait_for(server.last_error), mutual=True) from None
         info = {
             "group": conn.get_group_name(),
             "cipher": conn.get_cipher_name(),

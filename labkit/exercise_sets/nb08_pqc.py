@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 from labkit.exercises import choice, numeric, register
+from labkit.pqc.technique import TECHNIQUE
+from labkit.report import verdict
 
 register(
     "08.extra_bytes_up",
@@ -78,6 +80,6 @@ def _slow_link_ratio(answer: Any, *, measured: float | None = None, **_: Any) ->
     if math.isnan(value):
         return False, "That is NaN; give a number."
     if math.isclose(value, measured, rel_tol=0.01):
-        verdict = "over" if measured > 1.05 else "within"
-        return True, f"Right: {value:.3f}, {verdict} the claimed 5% on that link."
+        claim = TECHNIQUE.claim
+        return True, f"Right: {value:.3f}; against the claim ({claim.text}) on that link: {verdict(claim, measured)}."
     return False, "Read the handshake_ratio column of the row for ML-DSA-65 on 'slow 3G' (a ratio, not a percent)."

@@ -21,7 +21,6 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "handshake": "handshakes",
-    "HandshakeResult": "handshakes",
     "Session": "handshakes",
     "available_groups": "handshakes",
     "available_cert_types": "handshakes",

@@ -1,7 +1,8 @@
-"""The PQC benchmark: every (group, certificate) cell, 50 connections each, and the hybrid/classical ratios.
+"""The PQC benchmark: every (group, certificate) cell, 50 connections each, the hybrid/classical ratios,
+and the interleaved claims check the report reads.
 
-Run it with ``python -m labkit.pqc.benchmark`` (``labkit bench pqc`` calls :func:`main`).
-Cells go to the ResultStore, so an interrupted run resumes where it stopped.
+``labkit bench pqc`` runs :func:`benchmark`. Cells go to the ResultStore as they are
+measured, so an interrupted run resumes where it stopped.
 
 References
 ----------
@@ -10,9 +11,9 @@ Chen & Revels, "Robust benchmarking in noisy environments", 2016.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
+from .. import config
 from ..results import Result, ResultStore
 from . import sweep as sweep_mod
 
@@ -46,28 +47,46 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def run(*, repeat: int = 50, store: ResultStore | None = None, progress: bool = True) -> Result:
-    """The full sweep with ``repeat`` connections per cell, plus the hybrid/classical ratios."""
-    result = sweep_mod.sweep(
-        groups=sweep_mod.DEFAULT_GROUPS, certs_=sweep_mod.DEFAULT_CERTS, repeat=repeat, store=store, progress=progress
-    )
+def run(
+    *,
+    groups: tuple[str, ...],
+    certs: tuple[str, ...],
+    repeat: int,
+    store: ResultStore | None = None,
+    progress: bool = False,
+) -> Result:
+    """The sweep over ``groups`` x ``certs`` with ``repeat`` connections per cell, plus the hybrid/classical ratios."""
+    result = sweep_mod.sweep(groups=groups, certs_=certs, repeat=repeat, store=store, progress=progress)
     result.name = "benchmark"
     result.artifacts["ratios"] = ratios(result.artifacts["rows"])
     return result
 
 
-def standard(*, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
-    """What ``labkit bench pqc`` runs: the sweep, and the interleaved claims check the report reads."""
+def benchmark(*, store: ResultStore, progress: bool = False) -> list[Result]:
+    """What ``labkit bench pqc`` runs: the sweep and the interleaved claims check the report reads.
+
+    Full: every group of :data:`labkit.pqc.sweep.DEFAULT_GROUPS` with every certificate of
+    :data:`~labkit.pqc.sweep.DEFAULT_CERTS`, 50 connections per cell. Fast mode: the groups
+    X25519, X25519MLKEM768 and MLKEM768 with ECDSA P-256, RSA-2048 and ML-DSA-65 certificates,
+    5 connections per cell (the cells the claims check's fallback reads are among them).
+
+    Returns
+    -------
+    list of Result
+        The sweep (name "benchmark", ``artifacts["rows"]`` and ``["ratios"]``) and the claims check
+        (:func:`labkit.pqc.claimcheck.claims_check`). The sweep's cells are stored as they are measured.
+    """
     from .claimcheck import claims_check
 
-    sweep_result = run(store=store, progress=progress)
-    checked = claims_check()
-    if store is not None:
-        store.add_many([sweep_result, checked])
-    return [sweep_result, checked]
+    groups = config.pick(sweep_mod.DEFAULT_GROUPS, sweep_mod.FAST_GROUPS)
+    certs = config.pick(sweep_mod.DEFAULT_CERTS, sweep_mod.FAST_CERTS)
+    repeat = config.pick(50, 5)
+    sweep_result = run(groups=groups, certs=certs, repeat=repeat, store=store, progress=progress)
+    return [sweep_result, claims_check()]
 
 
 def format_table(result: Result) -> str:
+    """The sweep as a plain-text table: one row per cell, then the hybrid/classical ratios."""
     lines = [
         f"{'group':<20}{'cert':<12}{'hs ms':>8}{'conn ms':>9}{'x base':>8}{'cpu ms':>8}{'cpu x':>7}"
         f"{'C->S B':>8}{'S->C B':>8}{'CH seg':>7}"
@@ -87,19 +106,3 @@ def format_table(result: Result) -> str:
             f"{r['time_ratio']:>8.3f}{r['cpu_ratio']:>8.3f}{r['bytes_ratio']:>8.2f}"
         )
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="labkit bench pqc", description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=50, help="connections per cell (default 50)")
-    parser.add_argument("--store", default=None, help="ResultStore file (default: the lab's)")
-    args = parser.parse_args(argv)
-    store = ResultStore(args.store) if args.store else ResultStore()
-    result = run(repeat=args.repeat, store=store)
-    store.add(result)
-    print(format_table(result))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -26,31 +26,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import bench, config
+from .. import bench, config, report, validate
 from ..errors import InvalidInput
 from ..results import Result
 from . import linkmodel
 from .handshakes import Session, summarise
+from .technique import TECHNIQUE
 
-CLAIM = "Post-quantum cryptography (ML-KEM): under 5% overhead vs RSA-2048"
-CLAIM_RATIO = 1.05
-PUBLISHED = "ML-KEM + ML-DSA TLS (2024 study): time-to-last-byte +<5% on fast links, handshake +32% on slow links"
+CLAIM = f"Post-quantum cryptography (ML-KEM): {TECHNIQUE.claim.text}"
+PUBLISHED = TECHNIQUE.anchors[1]
 
 
-def verdict(ratio: float, low: float, high: float, *, claim: float = CLAIM_RATIO) -> str:
-    """'within' / 'outside' the claim when the IQR of paired ratios agrees, else 'inconclusive'.
+def judged(ratio: float, low: float, high: float) -> str:
+    """A measured ratio with its IQR, judged against the claim by :func:`labkit.report.verdict`.
 
-    >>> verdict(1.02, 0.99, 1.04)
-    '+2.0% (IQR 0.99-1.04) -> within the claimed 5%'
-    >>> verdict(1.10, 0.90, 1.30).endswith("inconclusive at this noise level")
-    True
+    >>> judged(1.02, 0.99, 1.04)
+    '+2.0% (IQR 0.99-1.04) -> holds'
+    >>> judged(1.10, 0.90, 1.30)
+    '+10.0% (IQR 0.9-1.3) -> inconclusive (IQR 0.9-1.3 straddles 1.05)'
     """
     head = f"{bench.format_ratio(ratio)} (IQR {low:.3g}-{high:.3g}) -> "
-    if high <= claim:
-        return head + "within the claimed 5%"
-    if low > claim:
-        return head + "outside the claimed 5%"
-    return head + "inconclusive at this noise level"
+    return head + report.verdict(TECHNIQUE.claim, ratio, low, high)
 
 
 def _pair(candidate: Session, baseline: Session, transfer: int, repeat: int, names: tuple[str, str]):
@@ -66,9 +62,9 @@ def _pair(candidate: Session, baseline: Session, transfer: int, repeat: int, nam
 
 
 def _kem_vs_rsa(repeat: int) -> bench.Overhead:
-    from .primitives import _kem_ops
+    from .primitives import kem_ops
 
-    mlkem, rsa = _kem_ops("ML-KEM-768"), _kem_ops("RSA-2048")
+    mlkem, rsa = kem_ops("ML-KEM-768"), kem_ops("RSA-2048")
 
     def kem_round():
         _, ct = mlkem["encapsulate"]()
@@ -106,12 +102,13 @@ def claims_check(
         and ``pq_handshake_cpu_ratio`` (CPU time per connection, less disturbed by load), and per profile
         ``model.<profile>.handshake_ratio`` / ``ttlb_ratio``; ``artifacts["verdicts"]``: text per reading.
     """
-    repeat = repeat if repeat is not None else config.pick(50, 8)
-    transfer_bytes = transfer_bytes if transfer_bytes is not None else config.pick(1 << 20, 256 << 10)
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 2 <= repeat <= 5000:
-        raise InvalidInput(f"repeat must be an integer from 2 to 5000, not {repeat!r}.")
-    if isinstance(transfer_bytes, bool) or not isinstance(transfer_bytes, int) or not 1 <= transfer_bytes <= 64 << 20:
-        raise InvalidInput(f"transfer_bytes must be an integer from 1 to 64 MiB, not {transfer_bytes!r}.")
+    repeat = validate.integer("repeat", repeat if repeat is not None else config.pick(50, 8), low=2, high=5000)
+    transfer_bytes = validate.integer(
+        "transfer_bytes",
+        transfer_bytes if transfer_bytes is not None else config.pick(1 << 20, 256 << 10),
+        low=1,
+        high=64 << 20,
+    )
     unknown = [p for p in profiles if p not in linkmodel.PROFILES]
     if unknown:
         raise InvalidInput(f"unknown link profile(s) {unknown}; choose from {', '.join(linkmodel.PROFILES)}.")
@@ -147,7 +144,7 @@ def claims_check(
         )
         result.metrics[f"{key}handshake_cpu_ratio"] = cm["cpu_s"] / max(bm["cpu_s"], 1e-9)
         for what in ("handshake_overhead", "transfer_overhead"):
-            verdicts[f"{key}{what}"] = f"{label}, {what.split('_')[0]} on loopback: " + verdict(
+            verdicts[f"{key}{what}"] = f"{label}, {what.split('_')[0]} on loopback: " + judged(
                 result.metrics[f"{key}{what}"], result.metrics[f"{key}{what}_low"], result.metrics[f"{key}{what}_high"]
             )
         for name in profiles:
@@ -171,7 +168,8 @@ def claims_check(
     kem = result.metrics["kem_vs_rsa"]
     verdicts["kem_vs_rsa"] = (
         f"ML-KEM-768 encaps+decaps vs RSA-2048 key transport: {bench.format_ratio(kem)} "
-        f"({'faster' if kem < 1 else 'slower'})"
+        f"({'faster' if kem < 1 else 'slower'}) -> "
+        + report.verdict(TECHNIQUE.claim, kem, result.metrics["kem_vs_rsa_low"], result.metrics["kem_vs_rsa_high"])
     )
     result.artifacts.update(claim=CLAIM, published=PUBLISHED, verdicts=verdicts)
     return result

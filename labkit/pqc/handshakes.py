@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import bench
+from .. import bench, validate
 from ..errors import InvalidInput
 from ..results import Result
 from . import certs, tls
@@ -30,35 +30,6 @@ from . import certs, tls
 #: Path MTU 1500 (Ethernet) minus 20 bytes IPv4 and 20 bytes TCP header.
 ETHERNET_MSS = 1460
 TRUST_CHOICES = ("lab-ca", "other-ca")
-
-
-class HandshakeResult(Result):
-    """A :class:`labkit.results.Result` with named accessors for the handshake's outcome."""
-
-    @property
-    def group(self) -> str:
-        return self.artifacts["group"]
-
-    @property
-    def cipher(self) -> str:
-        return self.artifacts["cipher"]
-
-    @property
-    def signature_scheme(self) -> str | None:
-        return self.artifacts.get("signature_scheme")
-
-    @property
-    def latency(self) -> float:
-        """Median handshake latency in seconds (TCP connected -> client Finished sent)."""
-        return self.metrics["latency_s"]
-
-    @property
-    def bytes_client_to_server(self) -> int:
-        return int(self.metrics["bytes_client_to_server"])
-
-    @property
-    def bytes_server_to_client(self) -> int:
-        return int(self.metrics["bytes_server_to_client"])
 
 
 def available_groups() -> list[str]:
@@ -69,7 +40,7 @@ def available_groups() -> list[str]:
     """
     from OpenSSL import SSL
 
-    _ffi, lib = tls._binding()
+    _ffi, lib = tls.binding()
     ctx = SSL.Context(SSL.TLS_METHOD)
     ok = [g for g in tls.GROUPS if lib.SSL_CTX_set1_curves_list(ctx._context, g.encode()) == 1]
     lib.ERR_clear_error()
@@ -112,13 +83,11 @@ class Session:
         self.groups = tls.check_groups(group)
         self.server_groups = tls.check_groups(server_groups) if server_groups is not None else self.groups
         self.cert_type = certs.check_cert_type(cert)
-        if trust not in TRUST_CHOICES:
-            raise InvalidInput(f"trust must be one of {TRUST_CHOICES}, not {trust!r}.")
-        if not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
-            raise InvalidInput(f"timeout must be a number of seconds in (0, 60], not {timeout!r}.")
-        if client_cert not in (True, False, "other-ca"):
+        validate.choice("trust", trust, TRUST_CHOICES)
+        timeout = validate.positive("timeout (seconds)", timeout, high=60)
+        if client_cert is not True and client_cert is not False and client_cert != "other-ca":
             raise InvalidInput(f"client_cert must be True, False or 'other-ca', not {client_cert!r}.")
-        self.mutual, self.client_cert, self.timeout = bool(mutual), client_cert, float(timeout)
+        self.mutual, self.client_cert, self.timeout = bool(mutual), client_cert, timeout
         self.chain = certs.issue(self.cert_type, expired=bool(expired))
         self.hostname = hostname if hostname is not None else self.chain.hostname
         if not isinstance(self.hostname, str) or not self.hostname:
@@ -219,7 +188,7 @@ def handshake(
     transfer_bytes: int = 1,
     mss: int = ETHERNET_MSS,
     timeout: float = 5.0,
-) -> HandshakeResult:
+) -> Result:
     """Run ``repeat`` real TLS 1.3 handshakes on 127.0.0.1 and report the outcome.
 
     The server runs in a thread with a certificate of type ``cert`` from a
@@ -258,10 +227,11 @@ def handshake(
 
     Returns
     -------
-    HandshakeResult
-        ``.group``, ``.cipher``, ``.signature_scheme``, ``.latency`` (s),
-        ``.bytes_client_to_server``, ``.bytes_server_to_client`` (handshake only),
-        plus metrics such as ``client_hello_bytes`` and ``client_hello_segments``.
+    Result
+        ``artifacts``: ``group``, ``cipher``, ``signature_scheme`` (the server's), ``client_signature_scheme``,
+        ``cert_type``, what each side offered; ``metrics``: ``latency_s`` (median handshake latency:
+        TCP connected -> client Finished sent), ``bytes_client_to_server`` and ``bytes_server_to_client``
+        (handshake only, ints), ``client_hello_bytes``, ``client_hello_segments``, ``time_to_last_byte_s``...
 
     Raises
     ------
@@ -271,17 +241,14 @@ def handshake(
     Examples
     --------
     >>> r = handshake(group="X25519MLKEM768", cert="ecdsa-p256")
-    >>> r.group, r.cipher
+    >>> r.artifacts["group"], r.artifacts["cipher"]
     ('X25519MLKEM768', 'TLS_AES_256_GCM_SHA384')
-    >>> r.bytes_client_to_server > 1184  # the ML-KEM-768 public key alone is 1184 bytes
+    >>> r.metrics["bytes_client_to_server"] > 1184  # the ML-KEM-768 public key alone is 1184 bytes
     True
     """
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 10_000:
-        raise InvalidInput(f"repeat must be an integer from 1 to 10000, not {repeat!r}.")
-    if isinstance(transfer_bytes, bool) or not isinstance(transfer_bytes, int) or not 0 <= transfer_bytes <= 64 << 20:
-        raise InvalidInput(f"transfer_bytes must be an integer from 0 to 64 MiB, not {transfer_bytes!r}.")
-    if isinstance(mss, bool) or not isinstance(mss, int) or not 500 <= mss <= 65495:
-        raise InvalidInput(f"mss must be an integer from 500 to 65495 bytes, not {mss!r}.")
+    repeat = validate.integer("repeat", repeat, low=1, high=10_000)
+    transfer_bytes = validate.integer("transfer_bytes", transfer_bytes, low=0, high=64 << 20)
+    mss = validate.integer("mss", mss, low=500, high=65495)
     with Session(
         group=group,
         cert=cert,
@@ -318,7 +285,7 @@ def handshake(
         "transfer_bytes": transfer_bytes,
         "mss": mss,
     }
-    result = HandshakeResult("pqc", "handshake", params=params, metrics=metrics, timings=timings, artifacts=artifacts)
+    result = Result("pqc", "handshake", params=params, metrics=metrics, timings=timings, artifacts=artifacts)
     if artifacts["group"] in tls.CLASSICAL_GROUPS:
         result.flag("classical key exchange: recordings can be decrypted by a future quantum computer")
     return result

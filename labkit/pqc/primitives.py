@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .. import bench, config
+from .. import bench, config, validate
 from ..errors import InvalidInput
 from ..results import Result
 
@@ -29,8 +29,24 @@ SIGNERS = ("ML-DSA-44", "ML-DSA-65", "ML-DSA-87", "Ed25519", "ECDSA-P256", "RSA-
 MESSAGE = b"PET Lab: a 32-byte handshake hash".ljust(32, b".")
 
 
-def _kem_ops(name: str) -> dict[str, Any]:
-    """Callables for keygen / encapsulate / decapsulate and the sizes of what travels."""
+def kem_ops(name: str) -> dict[str, Any]:
+    """Callables for keygen / encapsulate / decapsulate of one scheme, and the sizes of what travels.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`KEMS`.
+
+    Returns
+    -------
+    dict
+        ``keygen``, ``encapsulate``, ``decapsulate`` (callables on a fresh key pair) and
+        ``public_key_bytes``, ``ciphertext_bytes``, ``shared_secret_bytes``.
+
+    References
+    ----------
+    NIST FIPS 203 (ML-KEM), 2024; RFC 7748 (X25519); RFC 8017 (RSA OAEP).
+    """
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import mlkem, padding, rsa, x25519
 
@@ -83,7 +99,18 @@ def _kem_ops(name: str) -> dict[str, Any]:
     raise InvalidInput(f"unknown key-establishment scheme {name!r}; choose from {', '.join(KEMS)}.")
 
 
-def _signer_ops(name: str) -> dict[str, Any]:
+def signer_ops(name: str) -> dict[str, Any]:
+    """Callables for keygen / sign / verify of one signature scheme, and its key and signature sizes.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`SIGNERS`.
+
+    References
+    ----------
+    NIST FIPS 204 (ML-DSA), 2024; RFC 8032 (Ed25519); RFC 8017 (RSA PSS).
+    """
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, padding, rsa
 
@@ -133,12 +160,14 @@ def _signer_ops(name: str) -> dict[str, Any]:
     }
 
 
-def _time(ops: dict[str, Any], names: tuple[str, ...], repeat: int, *, slow_keygen: bool) -> dict[str, bench.Timing]:
+def _time(
+    ops: dict[str, Any], names: tuple[str, ...], repeat: int, *, slow_keygen: int | None
+) -> dict[str, bench.Timing]:
+    """Time each operation; ``slow_keygen``: at most that many key generations (RSA), None for no limit."""
     out = {}
     for op in names:
         fn: Callable[[], Any] = ops[op]
-        # RSA key generation takes ~100 ms and varies a lot: a few samples are enough to show it.
-        n = min(repeat, config.pick(10, 3)) if (op == "keygen" and slow_keygen) else repeat
+        n = min(repeat, slow_keygen) if (op == "keygen" and slow_keygen) else repeat
         out[op] = bench.measure(fn, name=op, repeat=n, warmup=0 if op == "keygen" and slow_keygen else 1)
     return out
 
@@ -156,10 +185,11 @@ def compare_kems(*, schemes: tuple[str, ...] = KEMS, repeat: int | None = None) 
         "kem_primitives",
         schemes,
         KEMS,
-        _kem_ops,
+        kem_ops,
         ("keygen", "encapsulate", "decapsulate"),
         ("public_key_bytes", "ciphertext_bytes", "shared_secret_bytes"),
-        repeat,
+        repeat if repeat is not None else config.pick(200, 20),
+        config.pick(10, 3),
     )
 
 
@@ -174,24 +204,27 @@ def compare_signatures(*, schemes: tuple[str, ...] = SIGNERS, repeat: int | None
         "signature_primitives",
         schemes,
         SIGNERS,
-        _signer_ops,
+        signer_ops,
         ("keygen", "sign", "verify"),
         ("public_key_bytes", "signature_bytes"),
-        repeat,
+        repeat if repeat is not None else config.pick(200, 20),
+        config.pick(10, 3),
     )
 
 
-def _compare(name, schemes, known, make_ops, op_names, size_keys, repeat) -> Result:
-    """Time each scheme's operations (median seconds) and record its sizes on the wire (bytes)."""
+def _compare(name, schemes, known, make_ops, op_names, size_keys, repeat, rsa_keygens) -> Result:
+    """Time each scheme's operations (median seconds) and record its sizes on the wire (bytes).
+
+    RSA key generation takes ~100 ms and varies a lot: ``rsa_keygens`` samples are enough to show it.
+    """
     schemes = tuple(schemes)
     for s in schemes:
-        if s not in known:
-            raise InvalidInput(f"unknown scheme {s!r}; choose from {', '.join(known)}.")
-    repeat = repeat if repeat is not None else config.pick(200, 20)
+        validate.choice("scheme", s, known)
+    repeat = validate.integer("repeat", repeat)
     metrics, timings = {}, {}
     for s in schemes:
         ops = make_ops(s)
-        for op, t in _time(ops, op_names, repeat, slow_keygen=s.startswith("RSA")).items():
+        for op, t in _time(ops, op_names, repeat, slow_keygen=rsa_keygens if s.startswith("RSA") else None).items():
             metrics[f"{s}.{op}_s"] = t.median
             timings[f"{s}.{op}"] = t
         for k in size_keys:

@@ -64,7 +64,7 @@ def try_case(case: str, *, cert: str = "ecdsa-p256") -> dict[str, Any]:
         "refused": False,
         "reason": None,
         "expected": expected,
-        "message": f"handshake completed with {r.group}",
+        "message": f"handshake completed with {r.artifacts['group']}",
     }
 
 
@@ -86,7 +86,7 @@ def refusals(*, cert: str = "ecdsa-p256") -> Result:
             "refused": False,
             "reason": None,
             "expected": None,
-            "message": f"negotiated {fallback.group}; flags: {'; '.join(fallback.flags)}",
+            "message": f"negotiated {fallback.artifacts['group']}; flags: {'; '.join(fallback.flags)}",
         }
     )
     ok = sum(1 for r in rows if r["expected"] and r["refused"] and r["reason"] == r["expected"])

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import bench, config
+from .. import bench, config, validate
 from ..errors import InvalidInput
 from ..results import Result, ResultStore
 from . import certs, tls
@@ -31,6 +31,10 @@ from .handshakes import Session, available_cert_types, available_groups, summari
 BASELINE = ("X25519", "ecdsa-p256")
 DEFAULT_GROUPS = ("X25519", "secp256r1", "X25519MLKEM768", "SecP256r1MLKEM768", "MLKEM768", "MLKEM1024")
 DEFAULT_CERTS = ("ecdsa-p256", "ed25519", "rsa-2048", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87")
+FAST_GROUPS = ("X25519", "X25519MLKEM768", "MLKEM768")
+"""The groups of the fast-mode sweep."""
+FAST_CERTS = ("ecdsa-p256", "rsa-2048", "ml-dsa-65")
+"""The certificates of the fast-mode sweep."""
 
 
 def measure_cell(
@@ -96,15 +100,9 @@ def sweep(
         Where cells are kept and looked up (default: the lab's store); a cell measured
         before with the same parameters is reused, so an interrupted sweep resumes.
     """
-    groups = (
-        tuple(groups) if groups is not None else config.pick(DEFAULT_GROUPS, ("X25519", "X25519MLKEM768", "MLKEM768"))
-    )
-    certs_ = (
-        tuple(certs_) if certs_ is not None else config.pick(DEFAULT_CERTS, ("ecdsa-p256", "rsa-2048", "ml-dsa-65"))
-    )
-    repeat = repeat if repeat is not None else config.pick(50, 5)
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 5000:
-        raise InvalidInput(f"repeat must be an integer from 1 to 5000, not {repeat!r}.")
+    groups = tuple(groups) if groups is not None else config.pick(DEFAULT_GROUPS, FAST_GROUPS)
+    certs_ = tuple(certs_) if certs_ is not None else config.pick(DEFAULT_CERTS, FAST_CERTS)
+    repeat = validate.integer("repeat", repeat if repeat is not None else config.pick(50, 5), low=1, high=5000)
     groups = tuple(tls.check_groups(list(groups)))
     certs_ = tuple(certs.check_cert_type(c) for c in certs_)
     missing = [g for g in groups if g not in available_groups()] + [

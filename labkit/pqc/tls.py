@@ -101,7 +101,12 @@ class CertificateRejected(HandshakeFailed, VerificationFailed):
     """The certificate check failed: unknown CA, expired, wrong host name, missing client certificate."""
 
 
-def _binding():
+def binding():
+    """The cffi ``(ffi, lib)`` of the OpenSSL bundled in pyca/cryptography (the one pyOpenSSL drives).
+
+    The lab calls it for the settings pyOpenSSL does not wrap: the group list, the expected
+    host name, the message callback and the certificate-verification result.
+    """
     from cryptography.hazmat.bindings.openssl.binding import Binding
 
     return Binding.ffi, Binding.lib
@@ -140,7 +145,7 @@ def check_groups(groups: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def _set_groups(ctx, groups: list[str]) -> None:
-    _ffi, lib = _binding()
+    _ffi, lib = binding()
     if lib.SSL_CTX_set1_curves_list(ctx._context, ":".join(groups).encode()) != 1:
         lib.ERR_clear_error()
         raise InvalidInput(
@@ -170,7 +175,7 @@ class _MessageTap:
     """OpenSSL's message callback, routed to the Recorder of the connection being driven."""
 
     def __init__(self, ctx):
-        ffi, lib = _binding()
+        ffi, lib = binding()
         self.current: Recorder | None = None
 
         @ffi.callback("void(int, int, int, void *, size_t, SSL *, void *)")
@@ -243,9 +248,26 @@ def _error_text(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _classify(conn, exc: Exception, server_error: str | None, *, mutual: bool) -> HandshakeFailed:
-    """Turn an OpenSSL failure into a HandshakeFailed with a reason a learner can act on."""
-    ffi, lib = _binding()
+def classify(conn, exc: Exception, server_error: str | None, *, mutual: bool) -> HandshakeFailed:
+    """Turn an OpenSSL failure into a HandshakeFailed with a reason a learner can act on.
+
+    Parameters
+    ----------
+    conn : OpenSSL.SSL.Connection
+        The client connection whose handshake failed (its certificate-verification result is read).
+    exc : Exception
+        What pyOpenSSL raised.
+    server_error : str or None
+        What the server recorded about the same connection (see :func:`wait_for`).
+    mutual : bool
+        Whether the server required a client certificate.
+
+    Returns
+    -------
+    HandshakeFailed
+        A :class:`CertificateRejected` for certificate problems; raise it.
+    """
+    ffi, lib = binding()
     detail = _error_text(exc)
     verify = lib.SSL_get_verify_result(conn._ssl)
     if verify in _X509_REASONS:
@@ -284,7 +306,7 @@ def _classify(conn, exc: Exception, server_error: str | None, *, mutual: bool) -
 
 def set_expected_host(conn, hostname: str) -> None:
     """Ask OpenSSL to check the server certificate's name (SNI is sent too)."""
-    _ffi, lib = _binding()
+    _ffi, lib = binding()
     conn.set_tlsext_host_name(hostname.encode())
     param = lib.SSL_get0_param(conn._ssl)
     if lib.X509_VERIFY_PARAM_set1_host(param, hostname.encode(), len(hostname.encode())) != 1:
@@ -360,7 +382,7 @@ def client_connection(
             with contextlib.suppress(OSError):
                 pump_out()  # deliver our alert, if any
             tap.current = None
-            raise _classify(conn, exc, _wait_for(server_error), mutual=mutual) from None
+            raise classify(conn, exc, wait_for(server_error), mutual=mutual) from None
         finally:
             tap.current = None
         info = {
@@ -386,8 +408,12 @@ def client_connection(
     return info
 
 
-def _wait_for(server_error) -> str | None:
-    """Give the server thread a moment to record why it failed (for the error message)."""
+def wait_for(server_error) -> str | None:
+    """Give the server thread a moment to record why it failed (for the error message).
+
+    ``server_error`` is a callable such as :meth:`LabServer.last_error`; returns its answer, or None
+    after about a quarter of a second.
+    """
     import time
 
     for _ in range(50):

@@ -22,12 +22,13 @@ def _measure(group: str, cert: str, repeat: int) -> dict[str, float]:
     from ..pqc import handshake
 
     r = handshake(group=group, cert=cert, repeat=repeat)
+    m = r.metrics
     return {
-        "latency_ms": r.latency * 1e3,
-        "up": r.bytes_client_to_server,
-        "down": r.bytes_server_to_client,
-        "hello_segments": r.metrics["client_hello_segments"],
-        "signature_scheme": r.signature_scheme or "",
+        "latency_ms": m["latency_s"] * 1e3,
+        "up": int(m["bytes_client_to_server"]),
+        "down": int(m["bytes_server_to_client"]),
+        "hello_segments": m["client_hello_segments"],
+        "signature_scheme": r.artifacts.get("signature_scheme") or "",
     }
 
 

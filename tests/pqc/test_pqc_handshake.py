@@ -17,24 +17,24 @@ def test_default_is_hybrid_and_fast():
     start = time.perf_counter()
     r = handshake(group="X25519MLKEM768", cert="ecdsa-p256")
     assert time.perf_counter() - start < 1.0
-    assert r.group == "X25519MLKEM768"
+    assert r.artifacts["group"] == "X25519MLKEM768"
     assert r.artifacts["server_group"] == "X25519MLKEM768"
-    assert r.cipher.startswith("TLS_AES_") or r.cipher.startswith("TLS_CHACHA20")
+    assert r.artifacts["cipher"].startswith("TLS_AES_") or r.artifacts["cipher"].startswith("TLS_CHACHA20")
     assert r.artifacts["protocol"] == "TLSv1.3"
-    assert r.signature_scheme == "ecdsa_secp256r1_sha256"
-    assert 0 < r.latency < 0.5
+    assert r.artifacts["signature_scheme"] == "ecdsa_secp256r1_sha256"
+    assert 0 < r.metrics["latency_s"] < 0.5
     # ML-KEM-768 encapsulation key (1184 B) + X25519 share (32 B) go up; ciphertext (1088 B) + 32 B come down.
-    assert r.bytes_client_to_server > 1184 + 32
-    assert r.bytes_server_to_client > 1088 + 32
+    assert r.metrics["bytes_client_to_server"] > 1184 + 32
+    assert r.metrics["bytes_server_to_client"] > 1088 + 32
     assert r.technique == "pqc" and r.name == "handshake"
 
 
 def test_hybrid_costs_about_one_kem_key_more_than_x25519():
     classical = handshake(group="X25519", cert="ecdsa-p256")
     hybrid = handshake(group="X25519MLKEM768", cert="ecdsa-p256")
-    assert classical.group == "X25519"
-    extra_up = hybrid.bytes_client_to_server - classical.bytes_client_to_server
-    extra_down = hybrid.bytes_server_to_client - classical.bytes_server_to_client
+    assert classical.artifacts["group"] == "X25519"
+    extra_up = hybrid.metrics["bytes_client_to_server"] - classical.metrics["bytes_client_to_server"]
+    extra_down = hybrid.metrics["bytes_server_to_client"] - classical.metrics["bytes_server_to_client"]
     assert extra_up == 1184  # exactly the ML-KEM-768 encapsulation key (FIPS 203, table 3)
     assert abs(extra_down - 1088) <= 2  # the ML-KEM-768 ciphertext (ECDSA signatures vary by a byte or two)
     assert "classical" in " ".join(classical.flags)
@@ -46,7 +46,7 @@ def test_each_group_negotiates_itself(group):
     if group not in available_groups():
         pytest.skip(f"{group} not offered by this OpenSSL")
     r = handshake(group=group, cert="ecdsa-p256")
-    assert r.group == group
+    assert r.artifacts["group"] == group
 
 
 @pytest.mark.parametrize("cert", ["ecdsa-p256", "ed25519", "rsa-2048", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87"])
@@ -62,13 +62,13 @@ def test_each_certificate_type_signs_the_handshake(cert):
         "ml-dsa-65": "mldsa65",
         "ml-dsa-87": "mldsa87",
     }[cert]
-    assert r.signature_scheme == expected
-    assert r.group == "X25519MLKEM768"
+    assert r.artifacts["signature_scheme"] == expected
+    assert r.artifacts["group"] == "X25519MLKEM768"
 
 
 def test_rsa_3072_certificate():
     r = handshake(group="X25519MLKEM768", cert="rsa-3072")
-    assert r.signature_scheme == "rsa_pss_rsae_sha256"
+    assert r.artifacts["signature_scheme"] == "rsa_pss_rsae_sha256"
 
 
 def test_ml_dsa_certificates_dominate_the_server_flight():
@@ -76,14 +76,14 @@ def test_ml_dsa_certificates_dominate_the_server_flight():
     big = handshake(group="X25519", cert="ml-dsa-65")
     # ML-DSA-65: public key 1952 B in the certificate, twice 3309 B of signature (cert + CertificateVerify).
     # ECDSA P-256 spends about 65 + 2 * 72 bytes on the same items.
-    assert big.bytes_server_to_client - small.bytes_server_to_client > 1952 + 2 * 3309 - 300
+    assert big.metrics["bytes_server_to_client"] - small.metrics["bytes_server_to_client"] > 1952 + 2 * 3309 - 300
 
 
 def test_repeat_gives_a_median_and_a_timing():
     r = handshake(group="X25519", cert="ecdsa-p256", repeat=5)
     assert r.metrics["handshakes"] == 5
     assert r.timings["handshake"].repeat == 5
-    assert r.metrics["latency_s_q1"] <= r.latency <= r.metrics["latency_s_q3"]
+    assert r.metrics["latency_s_q1"] <= r.metrics["latency_s"] <= r.metrics["latency_s_q3"]
 
 
 def test_client_hello_segments_counted_at_a_given_mss():
@@ -95,7 +95,7 @@ def test_client_hello_segments_counted_at_a_given_mss():
 
 def test_transfer_is_delivered():
     r = handshake(group="X25519MLKEM768", cert="ecdsa-p256", transfer_bytes=100_000)
-    assert r.metrics["time_to_last_byte_s"] >= r.latency
+    assert r.metrics["time_to_last_byte_s"] >= r.metrics["latency_s"]
 
 
 def test_mutual_tls_presents_both_certificates():
@@ -137,7 +137,7 @@ def test_result_survives_the_store(tmp_path):
     store.add(r)
     back = store.latest("pqc", "handshake")
     assert back.artifacts["group"] == "X25519MLKEM768"
-    assert back.metrics["bytes_client_to_server"] == r.bytes_client_to_server
+    assert back.metrics["bytes_client_to_server"] == r.metrics["bytes_client_to_server"]
 
 
 def test_import_is_light():
@@ -160,7 +160,7 @@ def test_session_server_stops():
 def test_starred_groups_send_two_key_shares_and_avoid_a_retry():
     one = handshake(group=["X25519MLKEM768", "X25519"], server_groups="X25519")
     both = handshake(group="*X25519MLKEM768:*X25519", server_groups="X25519")
-    assert one.group == both.group == "X25519"
+    assert one.artifacts["group"] == both.artifacts["group"] == "X25519"
     hellos = [m for m in one.artifacts["messages"] if m[1] == "ClientHello"]
     assert len(hellos) == 2  # HelloRetryRequest made the client start over
     assert sum(1 for m in both.artifacts["messages"] if m[1] == "ClientHello") == 1

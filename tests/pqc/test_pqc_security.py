@@ -18,7 +18,7 @@ def test_no_silent_downgrade():
 
 def test_allowed_fallback_is_visible():
     r = handshake(group=["X25519MLKEM768", "X25519"], server_groups="X25519")
-    assert r.group == "X25519"
+    assert r.artifacts["group"] == "X25519"
     assert any("classical" in f for f in r.flags)
 
 
