@@ -1,0 +1,104 @@
+"""The HE descriptor: identity and claims as the catalogue had them; readings and points match the golden run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from labkit import claims, overview, report, techniques
+from labkit.he import technique
+from labkit.results import Result, ResultStore
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture
+def only_he(monkeypatch):
+    """The registry with HE alone (the other packages' descriptors are not needed here)."""
+    monkeypatch.setattr(techniques, "MODULES", ("labkit.he.technique",))
+    monkeypatch.delenv(techniques.ENV_EXTRA, raising=False)
+
+
+@pytest.fixture
+def golden_store(tmp_path) -> ResultStore:
+    store = ResultStore(tmp_path / "golden.sqlite")
+    lines = (FIXTURES / "bench_fast.jsonl").read_text().splitlines()
+    store.add_many(Result.from_dict(json.loads(line)) for line in lines if line.strip())
+    return store
+
+
+def _plain(obj) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(obj)))
+
+
+def _golden(kind: str, keep) -> list[dict]:
+    return [row for row in json.loads((FIXTURES / "bench_fast_golden.json").read_text())[kind] if keep(row)]
+
+
+def test_readings_match_the_golden_run(golden_store, only_he):
+    got = [_plain(r) for r in technique.TECHNIQUE.claim_readings(golden_store)]
+    assert got == _golden("readings", lambda row: row["claim"].startswith("he."))
+
+
+def test_points_match_the_golden_run(golden_store, only_he):
+    got = [_plain(p) for p in overview.points(golden_store)]
+    assert got == _golden("points", lambda row: row["technique"] == "he")
+
+
+def test_empty_store_says_what_to_run(tmp_path, only_he):
+    rows = technique.readings(ResultStore(tmp_path / "empty.sqlite"))
+    assert {r.claim for r in rows} == {"he.overhead", "he.openfhe_vs_seal"}
+    assert all(r.measured is None for r in rows)
+
+
+def test_identity_and_claims_as_the_catalogue_had_them():
+    t, old = technique.TECHNIQUE, claims.technique("he")
+    assert (t.title, t.data_state, t.protects, t.adversary, t.lab) == (
+        old.name,
+        old.data_state,
+        old.protects,
+        old.threat,
+        old.lab,
+    )
+    assert (t.claim, t.anchors, t.best_use, t.protection) == (old.claim, old.anchors, old.best_use, old.protection)
+    claim, anchors = t.further_claims["he.openfhe_vs_seal"]
+    assert claim == claims.FURTHER_CLAIMS["he.openfhe_vs_seal"]
+    assert anchors == claims.FURTHER_ANCHORS["he.openfhe_vs_seal"]
+    assert [c.name for c in t.checks] == ["TenSEAL (SEAL)", "OpenFHE"]
+
+
+def test_race_verdict_and_claim_position():
+    assert technique.race_verdict(0.85, 0.8, 0.95) == technique.OPENFHE_FASTER
+    assert technique.race_verdict(0.95, 0.8, 0.99) == technique.TIE  # within the tie band
+    assert technique.race_verdict(1.2, 1.1, 1.3) == technique.SEAL_FASTER
+    assert [technique.claim_position(x) for x in (5.0, 10.0, 100.0, 600.0)] == ["below", "inside", "inside", "above"]
+    assert technique.claim_position(95.0, 80.0, 120.0) == "inconclusive"
+    assert report.verdict(technique.TECHNIQUE.claim, 50.0) == report.HOLDS
+
+
+def test_importing_the_descriptor_loads_no_backend():
+    import subprocess
+    import sys
+
+    code = "import sys, labkit.he.technique; print(any(m in sys.modules for m in ('tenseal', 'openfhe')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("check", technique.TECHNIQUE.checks, ids=lambda c: c.name)
+def test_doctor_checks_run(check):
+    """Each check in its own process, as labkit doctor runs it (OpenFHE fixes its threads at first import)."""
+    import subprocess
+    import sys
+
+    import labkit.he as he
+
+    if check.name == "OpenFHE" and not he.available("openfhe"):
+        pytest.skip("OpenFHE does not import here (CPython 3.10 only)")
+    code = f"from labkit.techniques import Door; print(Door({techniques.ref(check.smoke)!r})())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "max error" in out.stdout
