@@ -98,7 +98,7 @@ def test_doctor_checks_run(check):
 
     if check.name == "OpenFHE" and not he.available("openfhe"):
         pytest.skip("OpenFHE does not import here (CPython 3.10 only)")
-    code = f"from labkit.techniques import Door; print(Door({techniques.ref(check.smoke)!r})())"
+    code = f"from labkit.techniques import Door; print(Door({check.smoke!r})())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "max error" in out.stdout
