@@ -19,8 +19,8 @@ Typical use::
     from labkit import fl
     data = fl.image_data("digits")
     run = fl.train(data=data, n_clients=4, rounds=5)
-    run.accuracy            # test accuracy after each round
-    run.result              # a labkit Result (metrics, timings, params)
+    run.value               # the trained global model
+    run.result              # a labkit Result: accuracy per round, timings, params
     fl.train(data=data, secure_aggregator=fl.CKKSSum())   # the server sees only the sum
 
 Importing this package is light: torch loads when a function needs it.
@@ -57,7 +57,6 @@ _EXPORTS = {
     "Update": "simulation",
     "client_update": "simulation",
     "train": "simulation",
-    "TrainingRun": "simulation",
 }
 
 __all__ = sorted(_EXPORTS)

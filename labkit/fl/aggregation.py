@@ -53,7 +53,8 @@ def unflatten(vector: np.ndarray, like: Sequence[Any]) -> list[Any]:
         raise InvalidInput(f"a vector of {len(vector)} values cannot fill tensors holding {sum(sizes)}.")
     out, start = [], 0
     for t, n in zip(like, sizes):
-        out.append(torch.as_tensor(vector[start : start + n], dtype=torch.float32).reshape(t.shape))
+        # a copy: the vector may be read-only (np.frombuffer of received bytes), which torch cannot share
+        out.append(torch.from_numpy(np.array(vector[start : start + n], dtype=np.float32)).reshape(t.shape))
         start += n
     return out
 

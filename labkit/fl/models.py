@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
 from ..errors import InvalidInput
 
 ARCHITECTURES = ("mlp", "cnn")
@@ -36,7 +37,7 @@ def make_model(
     n_classes: int,
     hidden: int = 64,
     activation: str = "tanh",
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
 ) -> Any:
     """Build a small classifier (a ``torch.nn.Sequential``) with seeded weights.
 
@@ -49,8 +50,8 @@ def make_model(
     hidden : int
         Width of the MLP's hidden layer (ignored by the CNN).
     activation : {"sigmoid", "tanh", "relu"}
-    seed : int
-        Seed of the weight initialisation.
+    rng : int or numpy Generator, optional
+        Seeds the weight initialisation (None: ``LABKIT_SEED``).
 
     >>> m = make_model("cnn", input_shape=(1, 8, 8), n_classes=10)
     >>> sum(p.numel() for p in m.parameters())
@@ -69,7 +70,7 @@ def make_model(
         raise InvalidInput(f"n_classes must be at least 2, not {n_classes!r}.")
     c, h, w = (int(v) for v in input_shape)
     gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
+    torch.manual_seed(config.seed_from(rng))
     try:
         if arch == "mlp":
             model = nn.Sequential(

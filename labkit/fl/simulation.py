@@ -23,14 +23,14 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .. import bench, config
+from .. import bench, config, validate
 from ..errors import InvalidInput
-from ..results import NOT_FOR_PRODUCTION, Result
+from ..results import NOT_FOR_PRODUCTION, Outcome, Result
 from .aggregation import AGGREGATORS, aggregate, flatten, unflatten
 from .data import ClientData, ImageData, image_data, split_clients
 from .hooks import GradientDefense, NoDefense
@@ -46,12 +46,6 @@ class Update:
     vector: np.ndarray
     n_samples: int
     local_steps: int
-
-
-def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidInput(f"{name} must be an integer >= {minimum}, not {value!r}.")
-    return int(value)
 
 
 def client_update(
@@ -86,11 +80,10 @@ def client_update(
 
     if len(client) == 0:
         raise InvalidInput(f"client {client.client_id} holds no data; give every client at least one sample.")
-    local_steps = _check_positive_int("local_steps", local_steps)
+    local_steps = validate.integer("local_steps", local_steps)
     if batch_size is not None:
-        batch_size = _check_positive_int("batch_size", batch_size)
-    if not lr > 0:
-        raise InvalidInput(f"lr must be positive, not {lr!r}.")
+        batch_size = validate.integer("batch_size", batch_size)
+    lr = validate.positive("lr", lr)
     defense = defense or NoDefense()
     gen = config.rng(rng)
     local = copy.deepcopy(model)
@@ -114,16 +107,6 @@ def client_update(
     return Update(client.client_id, flatten(delta), n, local_steps)
 
 
-@dataclass
-class TrainingRun:
-    """The outcome of :func:`train`: the trained model, accuracy per round, and a Result."""
-
-    model: Any
-    accuracy: list[float]
-    result: Result
-    clients: list[ClientData] = field(repr=False, default_factory=list)
-
-
 def train(
     *,
     data: ImageData | str = "digits",
@@ -140,10 +123,10 @@ def train(
     non_iid: bool = False,
     samples_per_client: int | None = None,
     model: Any = None,
-    seed: int | None = None,
+    rng: int | np.random.Generator | None = None,
     observer: Callable[[int, dict[str, Any]], None] | None = None,
     progress: bool = False,
-) -> TrainingRun:
+) -> Outcome[Any]:
     """Run federated training and report test accuracy after every round.
 
     Parameters
@@ -167,8 +150,8 @@ def train(
         How the training data is split (see :func:`~labkit.fl.data.split_clients`).
     model : torch.nn.Module, optional
         A starting model (copied); otherwise a fresh seeded one.
-    seed : int, optional
-        Seeds the split, the model and the clients (default: the teaching seed).
+    rng : int or numpy Generator, optional
+        Seeds the split, the model and the clients (None: ``LABKIT_SEED``).
     observer : callable, optional
         ``observer(round, view)`` gets what the server sees each round:
         ``{"updates": [Update, ...]}`` or, with secure aggregation,
@@ -179,22 +162,23 @@ def train(
 
     Returns
     -------
-    TrainingRun
+    Outcome
+        ``value``: the trained global model; ``result``: a Result with ``metrics["accuracy"]`` (after the
+        last round), ``best_accuracy``, ``rounds`` and ``artifacts["accuracy_per_round"]``.
 
     Examples
     --------
-    >>> run = train(n_clients=2, rounds=2, samples_per_client=50, seed=0)
-    >>> len(run.accuracy), run.result.metrics["rounds"]
+    >>> run = train(n_clients=2, rounds=2, samples_per_client=50, rng=0)
+    >>> len(run.result.artifacts["accuracy_per_round"]), run.result.metrics["rounds"]
     (2, 2)
     """
     import torch
 
-    seed = config.seed() if seed is None else int(seed)
-    n_clients = _check_positive_int("n_clients", n_clients)
-    rounds = _check_positive_int("rounds", rounds)
-    n_byzantine = _check_positive_int("n_byzantine", n_byzantine, minimum=0)
-    if rule not in AGGREGATORS:
-        raise InvalidInput(f"rule must be one of {AGGREGATORS}, not {rule!r}.")
+    seed = config.seed_from(rng)
+    n_clients = validate.integer("n_clients", n_clients)
+    rounds = validate.integer("rounds", rounds)
+    n_byzantine = validate.integer("n_byzantine", n_byzantine, low=0)
+    validate.choice("rule", rule, AGGREGATORS)
     if secure_aggregator is not None and rule != "mean":
         raise InvalidInput(
             f"rule={rule!r} needs every client's update in the clear, but secure aggregation shows the server "
@@ -210,7 +194,7 @@ def train(
     global_model = (
         copy.deepcopy(model)
         if model is not None
-        else make_model(arch, input_shape=data.image_shape, n_classes=data.n_classes, seed=seed)
+        else make_model(arch, input_shape=data.image_shape, n_classes=data.n_classes, rng=seed)
     )
     params = [p for p in global_model.parameters() if p.requires_grad]
     defense = defense or NoDefense()
@@ -271,4 +255,4 @@ def train(
     if secure_aggregator is not None and (secure_aggregator.simulated or getattr(secure_aggregator, "insecure", False)):
         result.flag(NOT_FOR_PRODUCTION)
         result.artifacts["note"] = f"secure aggregation simulated by {secure_aggregator.name}: nothing is protected"
-    return TrainingRun(global_model, accs, result, clients)
+    return Outcome(global_model, result)

@@ -5,6 +5,7 @@ import pytest
 
 from labkit import fl
 from labkit.errors import InvalidInput
+from labkit.results import Outcome
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def test_fedsgd_update_is_the_gradient(digits):
 
     from labkit.fl.hooks import batch_gradients
 
-    model = fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10, seed=1)
+    model = fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10, rng=1)
     c = fl.ClientData(0, digits.X_train[:5], digits.y_train[:5])
     u = fl.client_update(model, c, lr=0.1)
     g = fl.flatten(batch_gradients(model, torch.as_tensor(c.X), torch.as_tensor(c.y)))
@@ -92,18 +93,18 @@ def test_fedsgd_update_is_the_gradient(digits):
 
 
 def test_fedavg_learns_and_reports(digits):
-    run = fl.train(data=digits, n_clients=4, rounds=6, local_steps=5, batch_size=16, seed=0)
-    assert run.accuracy[-1] > 0.6  # chance is 0.1
+    run = fl.train(data=digits, n_clients=4, rounds=6, local_steps=5, batch_size=16, rng=0)
+    assert run.result.metrics["accuracy"] > 0.6  # chance is 0.1
     assert run.result.technique == "fl" and run.result.metrics["rounds"] == 6
     assert len(run.result.artifacts["accuracy_per_round"]) == 6
 
 
 def test_secure_aggregation_gives_the_same_model_and_hides_updates(digits):
     seen = []
-    kw = dict(data=digits, n_clients=3, rounds=2, samples_per_client=40, seed=0)
+    kw = dict(data=digits, n_clients=3, rounds=2, samples_per_client=40, rng=0)
     plain = fl.train(**kw)
     secure = fl.train(**kw, secure_aggregator=fl.PlainSum(), observer=lambda r, view: seen.append(view))
-    assert np.allclose(plain.accuracy, secure.accuracy)
+    assert np.allclose(plain.result.artifacts["accuracy_per_round"], secure.result.artifacts["accuracy_per_round"])
     assert all(set(v) == {"sum", "n_samples", "n_clients"} for v in seen)
     assert secure.result.insecure  # PlainSum protects nothing: flagged
     with pytest.raises(InvalidInput, match="only their sum"):
@@ -111,9 +112,9 @@ def test_secure_aggregation_gives_the_same_model_and_hides_updates(digits):
 
 
 def test_robust_rule_resists_a_sign_flipping_client(digits):
-    kw = dict(data=digits, n_clients=5, rounds=6, local_steps=5, batch_size=16, n_byzantine=1, seed=0)
-    poisoned = fl.train(**kw, rule="mean").accuracy[-1]
-    robust = fl.train(**kw, rule="median").accuracy[-1]
+    kw = dict(data=digits, n_clients=5, rounds=6, local_steps=5, batch_size=16, n_byzantine=1, rng=0)
+    poisoned = fl.train(**kw, rule="mean").result.metrics["accuracy"]
+    robust = fl.train(**kw, rule="median").result.metrics["accuracy"]
     assert poisoned < 0.2 and robust > poisoned + 0.2
 
 
@@ -140,7 +141,7 @@ def test_a_backend_plugs_into_the_interface():
 
     rec = Recording()
     assert np.allclose(rec.sum([np.ones(3), np.ones(3)]), 2.0) and rec.last_stats["bytes_to_server"] == 123
-    run = fl.train(n_clients=2, rounds=1, samples_per_client=20, secure_aggregator=rec, seed=0)
+    run = fl.train(n_clients=2, rounds=1, samples_per_client=20, secure_aggregator=rec, rng=0)
     assert rec.calls == 2 and not run.result.insecure  # a real backend is not flagged
     with pytest.raises(InvalidInput, match="returned shape"):
         Broken().sum([np.ones(3)])
@@ -154,12 +155,41 @@ def test_ckks_secure_aggregation_matches_the_plain_sum():
     assert not agg.simulated and not agg.insecure
     with pytest.raises(InvalidInput, match="bound"):
         agg.sum([np.full(10, 400.0), np.full(10, 400.0)])
-    run = fl.train(n_clients=3, rounds=2, samples_per_client=40, secure_aggregator=agg, seed=0)
-    plain = fl.train(n_clients=3, rounds=2, samples_per_client=40, seed=0)
-    assert np.allclose(run.accuracy, plain.accuracy) and not run.result.insecure
+    run = fl.train(n_clients=3, rounds=2, samples_per_client=40, secure_aggregator=agg, rng=0)
+    plain = fl.train(n_clients=3, rounds=2, samples_per_client=40, rng=0)
+    assert (
+        np.allclose(run.result.artifacts["accuracy_per_round"], plain.result.artifacts["accuracy_per_round"])
+        and not run.result.insecure
+    )
 
 
 @pytest.mark.slow
 def test_mpc_secure_aggregation_matches_the_plain_sum():
     vs = [np.random.default_rng(i).normal(size=100) for i in range(3)]
     assert np.allclose(fl.MPCSum().sum(vs), np.sum(vs, axis=0), atol=3 * 2**-16)
+
+
+def test_unflatten_copies_a_read_only_vector():
+    import warnings
+
+    import torch
+
+    received = np.frombuffer(np.arange(7.0).tobytes(), dtype="<f8")  # read-only, as a server's received bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns on a non-writable NumPy array
+        parts = fl.unflatten(received, [torch.zeros(2, 2), torch.zeros(3)])
+    parts[0] += 1  # the tensors are the caller's own
+    assert received[0] == 0.0 and parts[0][0, 0].item() == 1.0
+
+
+def test_train_returns_the_model_and_its_result(digits):
+    run = fl.train(data=digits, n_clients=2, rounds=1, samples_per_client=20, rng=3)
+    again = fl.train(data=digits, n_clients=2, rounds=1, samples_per_client=20, rng=3)
+    assert isinstance(run, Outcome) and run.result.params["seed"] == 3
+    assert all(torch_equal(a, b) for a, b in zip(run.value.parameters(), again.value.parameters()))
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
