@@ -6,6 +6,9 @@ import math
 from typing import Any
 
 from labkit.exercises import choice, register
+from labkit.zk.technique import TECHNIQUE
+
+CLAIMED_HIGH = TECHNIQUE.claim.high  # the prover claim's upper end, declared once in the technique
 
 register(
     "04.what_is_checked",
@@ -59,15 +62,15 @@ def _norm_excess(answer: Any, *, norm: float | None = None, bound: float | None 
 @register(
     "04.orders_above_claim",
     "By how many orders of magnitude (log10) does your measured prover/plaintext ratio exceed the claim's upper "
-    "end of 50x?",
+    f"end of {CLAIMED_HIGH:g}x?",
 )
 def _orders(answer: Any, *, measured: float | None = None, **_: Any) -> tuple[bool, str]:
     if measured is None:
         raise ValueError("pass measured=<your prover/plaintext ratio> to check")
-    expected = math.log10(measured / 50.0)
+    expected = math.log10(measured / CLAIMED_HIGH)
     value = float(answer)
     if math.isnan(value):
         return False, "That is NaN; give a number."
     if abs(value - expected) <= 0.15:
-        return True, f"Right: {measured:.3g}x is about 10^{expected:.1f} times the claimed 50x."
-    return False, "Compute log10(measured ratio / 50)."
+        return True, f"Right: {measured:.3g}x is about 10^{expected:.1f} times the claimed {CLAIMED_HIGH:g}x."
+    return False, f"Compute log10(measured ratio / {CLAIMED_HIGH:g})."

@@ -31,7 +31,6 @@ _EXPORTS = {
     "tamper": "tampering",
     "TAMPER_CASES": "tampering",
     "tamper_report": "tampering",
-    "tamper_result": "tampering",
     "swap_weights": "provenance",
     "norm_module": "norm",
     "UpdateNormProver": "norm",

@@ -50,8 +50,8 @@ def version() -> str:
         return "unknown"
 
 
-def _resolve(value: Any) -> Any:
-    """Wait for ``value`` when it is awaitable, in or out of a running event loop."""
+def resolve(value: Any) -> Any:
+    """Wait for ``value`` when it is awaitable, in or out of a running event loop (Jupyter runs one)."""
     if not inspect.isawaitable(value):
         return value
 
@@ -76,7 +76,7 @@ def call(name: str, *args: Any, **kwargs: Any) -> Any:
     fn = getattr(ezkl(), name)
     args = tuple(str(a) if hasattr(a, "__fspath__") else a for a in args)
     kwargs = {k: (str(v) if hasattr(v, "__fspath__") else v) for k, v in kwargs.items()}
-    return _resolve(fn(*args, **kwargs))
+    return resolve(fn(*args, **kwargs))
 
 
 def felt_to_float(felt: str, scale: int) -> float:

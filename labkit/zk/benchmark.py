@@ -1,6 +1,7 @@
 """The zk benchmark: the digits MLP (64-32-10), cold and cached, on this machine.
 
-``python -m labkit.zk bench`` (the lab's ``labkit bench zk``) reports:
+``labkit bench zk`` runs :func:`benchmark` and stores its Result; :func:`report`
+lays that Result out as text. It measures:
 
 - end to end (build + prove + verify) with an empty cache, then again with
   the cache the first run filled (the second skips settings, calibration,
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import bench, config
+from .. import bench, config, validate
 from ..results import Result, ResultStore
 from .costs import DEFAULT_VISIBILITY, measure_costs
 from .model import ZKModel
@@ -91,87 +92,102 @@ def _pairs(width: int, scale: int | None, pairs: int) -> dict[str, Any]:
     }
 
 
-def run(
+def benchmark(
     *,
+    store: ResultStore,
+    progress: bool = False,
     width: int = 32,
     scale: int = 8,
     repeat: int | None = None,
     pairs: int | None = None,
-    store: ResultStore | None = None,
-) -> dict[str, Any]:
-    """Run the benchmark; returns the numbers and whether each target was met.
+) -> list[Result]:
+    """Run the benchmark: one ``zk/costs`` Result holding the cold/cached runs and whether each target was met.
 
     ``pairs`` cold/cached pairs are run per pipeline (default 5, 1 in fast mode); the speedup
     is the ratio of medians. The target uses the default pipeline (scale calibrated); the
-    pair with ``scale`` fixed is reported beside it. Prove and verify costs use ``scale``.
+    pair with ``scale`` fixed is reported beside it. Prove and verify costs use ``scale``
+    (``repeat`` proofs: default 3, 1 in fast mode). Nothing is stored here: ``labkit bench zk``
+    (``Technique.run_benchmark``) stores the Result; ``store`` is accepted for that interface.
+
+    Returns
+    -------
+    list of Result
+        One ``costs`` Result (:func:`labkit.zk.costs.measure_costs`) whose metrics add the
+        cold and cached end-to-end and build times (``cold_end_to_end_s``, ``cold_build_s``,
+        ``cached_build_s``...), proving's share of the cold run (``cold_prove_share``), the
+        speedups, ``target_<name>_met`` (1 or 0) for each of :data:`TARGETS`, ``pairs``,
+        ``cores`` and ``load_average``.
     """
-    pairs = config.pick(5, 1) if pairs is None else pairs
-    default = _pairs(width, None, pairs)
-    fixed = _pairs(width, scale, pairs)
+    from tqdm.auto import tqdm
+
+    pairs = validate.integer("pairs", config.pick(5, 1) if pairs is None else pairs)
+    repeat = validate.integer("repeat", config.pick(3, 1) if repeat is None else repeat)
+    with tqdm(total=3, desc="zk benchmark", disable=not progress) as bar:
+        default = _pairs(width, None, pairs)
+        bar.update()
+        fixed = _pairs(width, scale, pairs)
+        bar.update()
+        costs = measure_costs(width=width, scale=scale, repeat=repeat)
+        bar.update()
     speedup = default["cached_speedup"]
-    costs = measure_costs(width=width, scale=scale, repeat=repeat if repeat is not None else config.pick(3, 1))
+    cold, cached = default["cold"], default["cached"]
     costs.metrics.update(
         {
-            "cold_end_to_end_s": default["cold"]["total_s"],
-            "cached_end_to_end_s": default["cached"]["total_s"],
+            "cold_end_to_end_s": cold["total_s"],
+            "cached_end_to_end_s": cached["total_s"],
             "cached_speedup": speedup,
             "cached_build_speedup": default["build_speedup"],
+            "cold_build_s": cold["build_s"],
+            "cached_build_s": cached["build_s"],
+            "cold_prove_s": cold["prove_s"],
+            "cached_prove_s": cached["prove_s"],
+            "cold_prove_share": cached["prove_s"] / cold["total_s"],
+            **{f"cold_{step}_s": cold[f"{step}_s"] for step in ("settings", "srs", "setup") if f"{step}_s" in cold},
             "cold_end_to_end_fixed_scale_s": fixed["cold"]["total_s"],
             "cached_end_to_end_fixed_scale_s": fixed["cached"]["total_s"],
             "cached_speedup_fixed_scale": fixed["cached_speedup"],
+            "fixed_scale": scale,
+            "pairs": pairs,
+            "cores": bench.cpu_count(),
+            "load_average": os.getloadavg()[0],
         }
     )
-    (store if store is not None else ResultStore()).add(costs)
     met = {
         "prove_s": costs.metrics["prove_s"] <= TARGETS["prove_s"],
         "verify_ms": costs.metrics["verify_ms"] <= TARGETS["verify_ms"],
         "cached_speedup": speedup >= TARGETS["cached_speedup"],
     }
-    return {
-        **default,
-        "pairs": pairs,
-        "result": costs,
-        "targets_met": met,
-        "fixed_scale": {"scale": scale, **fixed},
-        "cores": bench.cpu_count(),
-        "load_average": os.getloadavg(),
-    }
+    costs.metrics.update({f"target_{key}_met": int(ok) for key, ok in met.items()})
+    costs.artifacts["targets"] = dict(TARGETS)
+    return [costs]
 
 
-def _fixed_scale_line(fixed: dict[str, Any] | None) -> list[str]:
-    if not fixed:
-        return []
-    return [
-        f"  with the scale fixed at {fixed['scale']}: cold {fixed['cold']['total_s']:.2f} s, cached "
-        f"{fixed['cached']['total_s']:.2f} s -> {fixed['cached_speedup']:.1f}x (no calibration to skip)"
-    ]
+def report(result: Result) -> str:
+    """The benchmark's Result (from :func:`benchmark`) as plain text, with the targets of issue 4.
 
-
-def _build_line(out: dict[str, Any]) -> list[str]:
-    if "build_speedup" not in out:
-        return []
-    cold, cached = out["cold"], out["cached"]
-    return [
-        f"  the build alone: {cold['build_s']:.2f} s cold, {cached['build_s'] * 1e3:.0f} ms cached "
-        f"({out['build_speedup']:.0f}x); proving ({cached['prove_s']:.2f} s) is in both runs, "
-        f"{cached['prove_s'] / cold['total_s']:.0%} of the cold one"
-    ]
-
-
-def report(out: dict[str, Any]) -> str:
-    """The benchmark as plain text."""
-    r: Result = out["result"]
-    m = r.metrics
+    A ``costs`` Result from :func:`labkit.zk.costs.measure_costs` alone gives the cost lines only.
+    """
+    m = result.metrics
     lines = [
-        f"zk benchmark: {r.params['model']}, visibility {r.params['visibility']}, logrows {m['logrows']:.0f}, "
-        f"{out['cores']} cores, load average {out['load_average'][0]:.1f}",
-        f"  cold end to end   {out['cold']['total_s']:.2f} s (settings + calibration "
-        f"{out['cold'].get('settings_s', 0):.2f} s, srs {out['cold'].get('srs_s', 0):.2f} s, "
-        f"setup {out['cold'].get('setup_s', 0):.2f} s, prove {out['cold']['prove_s']:.2f} s), scale calibrated",
-        f"  cached end to end {out['cached']['total_s']:.2f} s -> {out['cached_speedup']:.1f}x faster "
-        f"(medians of {out.get('pairs', 1)} cold/cached pairs)",
-        *_build_line(out),
-        *_fixed_scale_line(out.get("fixed_scale")),
+        f"zk benchmark: {result.params['model']}, visibility {result.params['visibility']}, "
+        f"logrows {m['logrows']:.0f}"
+        + (f", {m['cores']:.0f} cores, load average {m['load_average']:.1f}" if "load_average" in m else "")
+    ]
+    if "cold_end_to_end_s" in m:
+        lines += [
+            f"  cold end to end   {m['cold_end_to_end_s']:.2f} s (settings + calibration "
+            f"{m.get('cold_settings_s', 0):.2f} s, srs {m.get('cold_srs_s', 0):.2f} s, "
+            f"setup {m.get('cold_setup_s', 0):.2f} s, prove {m['cold_prove_s']:.2f} s), scale calibrated",
+            f"  cached end to end {m['cached_end_to_end_s']:.2f} s -> {m['cached_speedup']:.1f}x faster "
+            f"(medians of {m.get('pairs', 1):.0f} cold/cached pairs)",
+            f"  the build alone: {m['cold_build_s']:.2f} s cold, {m['cached_build_s'] * 1e3:.0f} ms cached "
+            f"({m['cached_build_speedup']:.0f}x); proving ({m['cached_prove_s']:.2f} s) is in both runs, "
+            f"{m['cold_prove_share']:.0%} of the cold one",
+            f"  with the scale fixed at {m['fixed_scale']:.0f}: cold {m['cold_end_to_end_fixed_scale_s']:.2f} s, "
+            f"cached {m['cached_end_to_end_fixed_scale_s']:.2f} s -> {m['cached_speedup_fixed_scale']:.1f}x "
+            "(no calibration to skip)",
+        ]
+    lines += [
         f"  prove {m['prove_s']:.2f} s, verify {m['verify_ms']:.1f} ms, witness {m['witness_s'] * 1e3:.1f} ms, "
         f"plaintext {m['plaintext_s'] * 1e6:.0f} us interleaved -> prover/plaintext {m['overhead']:.3g}x; "
         f"warm plaintext {m.get('plaintext_warm_s', m['plaintext_s']) * 1e6:.0f} us -> "
@@ -180,10 +196,12 @@ def report(out: dict[str, Any]) -> str:
         f"verifying key {m['vk_bytes'] / 1e3:.1f} kB, srs {m['srs_bytes'] / 1e3:.0f} kB, "
         f"prover peak RSS {m['prove_peak_rss_bytes'] / 2**20:.0f} MiB",
     ]
-    for key, ok in out["targets_met"].items():
-        lines.append(
-            f"  target {key} {'<=' if key != 'cached_speedup' else '>='} {TARGETS[key]}: {'met' if ok else 'NOT met'}"
-        )
-    if r.flags:
-        lines.append(f"  [{'; '.join(r.flags)}: locally generated reference string]")
+    for key, bound in TARGETS.items():
+        if f"target_{key}_met" in m:
+            ok = m[f"target_{key}_met"]
+            lines.append(
+                f"  target {key} {'<=' if key != 'cached_speedup' else '>='} {bound}: {'met' if ok else 'NOT met'}"
+            )
+    if result.flags:
+        lines.append(f"  [{'; '.join(result.flags)}: locally generated reference string]")
     return "\n".join(lines)

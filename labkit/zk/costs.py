@@ -5,8 +5,9 @@
 the proof and key sizes, the prover's peak memory, and the prover/plaintext
 ratio measured interleaved in the same run (``labkit.bench.overhead``).
 :func:`sweep` repeats it over model widths and circuit sizes, resuming from
-the ResultStore. :func:`claims_check` sets the measured ratio beside the
-practitioner guide's claim ("prover 5x-50x; verification in milliseconds").
+the ResultStore. :func:`claims_check` sets the measured ratio and the verify
+time beside the claims declared in :data:`labkit.zk.technique.TECHNIQUE`,
+judged by :func:`labkit.report.verdict`.
 
 References
 ----------
@@ -22,14 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import bench, config
-from ..claims import TECHNIQUES
-from ..errors import InvalidInput
+from .. import bench, config, report, validate
 from ..results import NOT_FOR_PRODUCTION, Result, ResultStore
 from . import backend
 from .circuit import DECOMPOSITION
 from .model import ZKModel
 from .models import digits_mlp
+from .technique import TECHNIQUE, VERIFY
 
 DEFAULT_VISIBILITY = {"input": "private", "params": "public", "output": "public"}
 
@@ -83,9 +83,8 @@ def measure_costs(
     import torch
 
     visibility = dict(visibility or DEFAULT_VISIBILITY)
-    repeat = config.pick(3, 1) if repeat is None else repeat
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise InvalidInput(f"repeat must be a positive integer, not {repeat!r}.")
+    repeat = validate.integer("repeat", config.pick(3, 1) if repeat is None else repeat)
+    warm_repeat, verify_repeat = config.pick(2000, 200), config.pick(10, 3)
     model, data = digits_mlp(width=width)
     x = data.X_test[:1]
     with bench.stopwatch("build") as build:
@@ -104,8 +103,8 @@ def measure_costs(
     proof = proofs[-1]
     # Interleaved, each plaintext call follows a proof that has flushed the CPU caches; a serving loop
     # runs warm. Report the warm, steady-state inference time too (many calls, same process).
-    warm = bench.measure(plaintext, name="plaintext (warm)", repeat=config.pick(2000, 200), warmup=50)
-    verify = bench.measure(lambda: zk.verify(proof), name="verify", repeat=config.pick(10, 3))
+    warm = bench.measure(plaintext, name="plaintext (warm)", repeat=warm_repeat, warmup=50)
+    verify = bench.measure(lambda: zk.verify(proof), name="verify", repeat=verify_repeat)
     if not zk.verify(proof):
         raise RuntimeError("an honest proof did not verify; the circuit or keys are broken")
     witness_s = float(np.median([p.witness_seconds for p in proofs]))
@@ -180,19 +179,42 @@ def sweep(
     return out
 
 
-def claims_check(result: Result) -> dict[str, Any]:
-    """The measured prover/plaintext ratio and verify time beside the claim, with a verdict."""
-    claim = next(t.claim for t in TECHNIQUES if t.key == "zk")
+def claims_check(result: Result) -> Result:
+    """The measured prover/plaintext ratio and verify time of a ``costs`` Result beside the claims, with verdicts.
+
+    The claims are the technique's (``TECHNIQUE.claim`` and ``further_claims["zk.verify"]``),
+    judged by :func:`labkit.report.verdict` on the ratio's interquartile range.
+
+    Returns
+    -------
+    Result
+        ``zk/claims_check``: ``metrics`` holds ``measured_ratio`` (interleaved),
+        ``measured_ratio_warm_plaintext``, ``orders_of_magnitude_above_claim`` (0 when
+        within), ``verify_ms`` and the claimed bounds; ``artifacts`` the claims' texts,
+        ``prover_verdict``, ``verify_verdict`` and the id of the ``costs`` Result.
+    """
+    claim = TECHNIQUE.claim
+    v_claim = TECHNIQUE.further_claims[VERIFY][0]
     ratio, verify_ms = result.metrics["overhead"], result.metrics["verify_ms"]
-    within = claim.low <= ratio <= claim.high
-    return {
-        "claim": claim.text,
-        "claimed_low": claim.low,
-        "claimed_high": claim.high,
-        "measured_ratio": ratio,
-        "measured_ratio_warm_plaintext": result.metrics.get("overhead_warm", ratio),
-        "orders_of_magnitude_above_claim": float(np.log10(ratio / claim.high)) if ratio > claim.high else 0.0,
-        "verify_ms": verify_ms,
-        "prover_verdict": "within the claim" if within else ("above the claim" if ratio > claim.high else "below"),
-        "verify_verdict": "milliseconds, as claimed" if verify_ms < 1000 else "slower than claimed",
-    }
+    low, high = report.iqr(result, "overhead")
+    return Result(
+        technique="zk",
+        name="claims_check",
+        params={"model": result.params.get("model"), "width": result.params.get("width")},
+        metrics={
+            "claimed_low": claim.low,
+            "claimed_high": claim.high,
+            "measured_ratio": ratio,
+            "measured_ratio_warm_plaintext": result.metrics.get("overhead_warm", ratio),
+            "orders_of_magnitude_above_claim": float(np.log10(ratio / claim.high)) if ratio > claim.high else 0.0,
+            "verify_ms": verify_ms,
+        },
+        artifacts={
+            "claim": claim.text,
+            "verify_claim": v_claim.text,
+            "prover_verdict": report.verdict(claim, ratio, low, high),
+            "verify_verdict": report.verdict(v_claim, verify_ms),
+            "costs_result": result.id,
+        },
+        flags=list(result.flags),
+    )

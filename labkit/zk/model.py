@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import validate
 from ..errors import InvalidInput, LabkitError
 from . import backend
 from .circuit import DECOMPOSITION, Circuit, Visibility, build, export_onnx
@@ -74,16 +75,13 @@ class Proof:
         return cls(d["data"], d["circuit"])
 
 
-def _as_array(x: Any, what: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{what} must be an array of numbers, not {type(x).__name__}.") from None
-    if arr.size == 0:
-        raise InvalidInput(f"{what} is empty.")
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInput(f"{what} holds NaN or infinity; give finite numbers.")
-    return arr
+def as_array(x: Any, what: str) -> np.ndarray:
+    """``x`` (array-like or torch tensor) as a float64 array of finite numbers, or InvalidInput naming ``what``.
+
+    >>> as_array([[1, 2]], "x").tolist()
+    [[1.0, 2.0]]
+    """
+    return validate.finite_array(what, x.detach().cpu().numpy() if hasattr(x, "detach") else x)
 
 
 class ZKModel:
@@ -137,15 +135,15 @@ class ZKModel:
 
         if not isinstance(model, torch.nn.Module):
             raise InvalidInput(f"model must be a torch.nn.Module, not {type(model).__name__}.")
-        sample = _as_array(sample_input, "sample_input")
+        sample = as_array(sample_input, "sample_input")
         if sample.ndim < 2:
             raise InvalidInput(f"sample_input needs a batch axis: shape (1, ...), not {sample.shape}.")
-        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int) or not 0 <= scale <= 20):
-            raise InvalidInput(f"scale must be an integer between 0 and 20, not {scale!r}.")
+        if scale is not None:
+            scale = validate.integer("scale", scale, low=0, high=20)
         self.visibility = Visibility.of(visibility)
         self.model = model.eval()
         self.input_shape = tuple(sample.shape)
-        calib = sample[None] if calibration is None else _as_array(calibration, "calibration")
+        calib = sample[None] if calibration is None else as_array(calibration, "calibration")
         if calib.shape[1:] != self.input_shape:
             raise InvalidInput(f"calibration samples must each have shape {self.input_shape}, not {calib.shape[1:]}.")
         start = time.perf_counter()
@@ -188,7 +186,7 @@ class ZKModel:
     # -- inputs ------------------------------------------------------------------------
     def check_input(self, x: Any) -> np.ndarray:
         """``x`` as an array of this model's input shape, or InvalidInput saying what is wrong."""
-        arr = _as_array(x, "x")
+        arr = as_array(x, "x")
         if arr.shape != self.input_shape:
             if arr.size == int(np.prod(self.input_shape)) and arr.ndim == len(self.input_shape) - 1:
                 hint = f" (add the batch axis: x[None] has shape {(1, *arr.shape)})"
@@ -319,8 +317,8 @@ class ZKModel:
         return claimed.shape == want.shape and bool(np.allclose(claimed, want, rtol=0, atol=atol))
 
     # -- what a proof states -----------------------------------------------------------
-    def _layout(self, proof: Proof) -> dict[str, slice]:
-        """Where each part sits among the instances.
+    def layout(self, proof: Proof) -> dict[str, slice]:
+        """Where each part ("input", "params", "output") sits among a proof's public instances.
 
         ezkl 23 puts an input hash first, then the parameter hashes, then public
         input values, then the output (hash or values); :meth:`prove` checks this
@@ -340,7 +338,7 @@ class ZKModel:
         }
 
     def _check_layout(self, proof: Proof, wit: dict[str, Any]) -> None:
-        layout, inst = self._layout(proof), proof.instances
+        layout, inst = self.layout(proof), proof.instances
         expected = {
             "params": (wit.get("processed_params") or {}).get("poseidon_hash") or [],
             "input": (wit.get("processed_inputs") or {}).get("poseidon_hash") or [],
@@ -361,27 +359,27 @@ class ZKModel:
         """The output a proof states (decoded from its public instances); None unless output is public."""
         if self.visibility.output != "public":
             return None
-        felts = proof.instances[self._layout(proof)["output"]]
+        felts = proof.instances[self.layout(proof)["output"]]
         return np.array([backend.felt_to_float(f, self.circuit.output_scale) for f in felts])
 
     def claimed_input(self, proof: Proof) -> np.ndarray | None:
         """The input a proof states; None unless input is public."""
         if self.visibility.input != "public":
             return None
-        felts = proof.instances[self._layout(proof)["input"]]
+        felts = proof.instances[self.layout(proof)["input"]]
         return np.array([backend.felt_to_float(f, self.circuit.input_scale) for f in felts])
 
     def claimed_input_hash(self, proof: Proof) -> str | None:
         """The Poseidon hash of the input a proof states; None unless input is hashed."""
         if self.visibility.input != "hashed":
             return None
-        return ",".join(proof.instances[self._layout(proof)["input"]])
+        return ",".join(proof.instances[self.layout(proof)["input"]])
 
     def claimed_commitment(self, proof: Proof) -> str | None:
         """The parameter hash a proof states; None unless params are hashed."""
         if self.visibility.params != "hashed":
             return None
-        return ",".join(proof.instances[self._layout(proof)["params"]])
+        return ",".join(proof.instances[self.layout(proof)["params"]])
 
     @property
     def params_commitment(self) -> str | None:
@@ -393,6 +391,20 @@ class ZKModel:
                 wit = self.witness(np.zeros(self.input_shape), Path(tmp))
             self._commitment = ",".join(wit["processed_params"]["poseidon_hash"])
         return self._commitment
+
+    def rebound(self, model: Any, onnx_bytes: bytes, circuit: Circuit) -> ZKModel:
+        """A copy proving with ``model`` (its ONNX bytes) on ``circuit``, sharing this model's shapes and visibility.
+
+        Used by :func:`labkit.zk.provenance.swap_weights`: same architecture and keys, other
+        weights; the copy computes its own parameter commitment.
+        """
+        other = copy.copy(self)
+        other.model = model.eval()
+        other.onnx = onnx_bytes
+        other.circuit = circuit
+        other.timings = {}
+        other._commitment = None
+        return other
 
     def __repr__(self) -> str:
         dev = " [development setup: not for production]" if self.development_setup else ""

@@ -1,7 +1,8 @@
 """Small trained models for the zk lab: the digits MLP and a breast-cancer logistic regression.
 
-Trained in well under a second on the lab's offline data sets (seeded), so
-every run proves the same weights.
+Trained in well under a second on the lab's offline data sets, seeded by the
+lab's one convention (``rng``: an int seed, a numpy Generator, or None for
+``LABKIT_SEED``), so every run proves the same weights.
 
 >>> m, data = digits_mlp(width=8, steps=5)
 >>> data.X_test.shape[1], sum(p.numel() for p in m.parameters())
@@ -15,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import config, datasets
-from ..errors import InvalidInput
+from .. import config, datasets, validate
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,29 @@ def _train(
     return model.eval()
 
 
-def digits_mlp(*, width: int = 32, steps: int = 150, seed: int | None = None) -> tuple[Any, Prepared]:
-    """A 64-``width``-10 ReLU MLP trained on the digits (pixels scaled to [0, 1])."""
+def digits_mlp(
+    *, width: int = 32, steps: int = 150, rng: int | np.random.Generator | None = None
+) -> tuple[Any, Prepared]:
+    """A 64-``width``-10 ReLU MLP trained on the digits (pixels scaled to [0, 1]).
+
+    Parameters
+    ----------
+    width : int
+        Hidden units (1 to 1024).
+    steps : int
+        Full-batch Adam steps.
+    rng : int, numpy Generator or None
+        Seeds torch's initialisation; None: ``LABKIT_SEED``.
+
+    Returns
+    -------
+    (torch.nn.Sequential, Prepared)
+        The trained model in eval mode, and the scaled data.
+    """
     import torch
 
-    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 1024:
-        raise InvalidInput(f"width must be an integer between 1 and 1024, not {width!r}.")
-    seed = config.seed() if seed is None else seed
+    width = validate.integer("width", width, low=1, high=1024)
+    seed = config.seed_from(rng)
     ds = datasets.load("digits")
     data = Prepared(ds.X_train / 16.0, ds.y_train, ds.X_test / 16.0, ds.y_test)
     torch.manual_seed(seed)
@@ -59,11 +75,14 @@ def digits_mlp(*, width: int = 32, steps: int = 150, seed: int | None = None) ->
     return _train(model, data.X_train, data.y_train, steps=steps, lr=0.02, seed=seed), data
 
 
-def cancer_logreg(*, steps: int = 200, seed: int | None = None) -> tuple[Any, Prepared]:
-    """A logistic regression (30 -> 2) on the breast-cancer set, features standardised on the training split."""
+def cancer_logreg(*, steps: int = 200, rng: int | np.random.Generator | None = None) -> tuple[Any, Prepared]:
+    """A logistic regression (30 -> 2) on the breast-cancer set, features standardised on the training split.
+
+    ``rng`` seeds torch's initialisation (None: ``LABKIT_SEED``).
+    """
     import torch
 
-    seed = config.seed() if seed is None else seed
+    seed = config.seed_from(rng)
     ds = datasets.load("breast_cancer")
     mean, std = ds.X_train.mean(axis=0), ds.X_train.std(axis=0) + 1e-9
     # Clip to +-4 standard deviations: the circuit's fixed-point range is calibrated for it.
@@ -85,15 +104,24 @@ def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
 
 
 def client_update(
-    model: Any, X: np.ndarray, y: np.ndarray, *, steps: int = 5, lr: float = 0.1, seed: int | None = None
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    steps: int = 5,
+    lr: float = 0.1,
+    rng: int | np.random.Generator | None = None,
 ) -> np.ndarray:
     """A federated client's update: local SGD steps on (X, y) from ``model``'s weights, as a flat
-    vector ``w_local - w_global`` (the global model is left unchanged)."""
+    vector ``w_local - w_global`` (the global model is left unchanged).
+
+    ``rng`` seeds torch (None: ``LABKIT_SEED``).
+    """
     import copy
 
     import torch
 
-    seed = config.seed() if seed is None else seed
+    seed = config.seed_from(rng)
     local = copy.deepcopy(model).train()
     before = torch.cat([p.detach().flatten() for p in local.parameters()])
     _train(local, X, y, steps=steps, lr=lr, seed=seed, optimizer="SGD")

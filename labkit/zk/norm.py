@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import validate
 from ..errors import InvalidInput
-from .model import Proof, ZKModel, _as_array
+from .model import Proof, ZKModel, as_array
 
 
 def norm_module(bound: float):
@@ -84,14 +85,10 @@ class UpdateNormProver:
         srs_path: str | os.PathLike | None = None,
         cache: bool = True,
     ):
-        if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= 4096:
-            raise InvalidInput(f"dim must be an integer between 1 and 4096, not {dim!r}.")
-        for name, value in (("bound", bound), ("max_abs", max_abs)):
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise InvalidInput(f"{name} must be a positive finite number, not {value!r}.")
-        self.dim, self.bound, self.max_abs = dim, float(bound), float(max_abs)
-        edge = np.linspace(-max_abs, max_abs, dim)[None]  # calibration: the extremes the circuit must hold
-        calibration = np.stack([edge, np.full((1, dim), max_abs), np.zeros((1, dim))])
+        self.dim = validate.integer("dim", dim, low=1, high=4096)
+        self.bound, self.max_abs = validate.positive("bound", bound), validate.positive("max_abs", max_abs)
+        edge = np.linspace(-self.max_abs, self.max_abs, dim)[None]  # calibration: the extremes the circuit must hold
+        calibration = np.stack([edge, np.full((1, dim), self.max_abs), np.zeros((1, dim))])
         visibility = {"input": "hashed" if commit else "private", "params": "public", "output": "public"}
         self.zk = ZKModel(
             norm_module(self.bound),
@@ -114,7 +111,7 @@ class UpdateNormProver:
         return 2.0 ** (-self.zk.circuit.input_scale) * (2.0 + math.sqrt(self.dim) * self.bound)
 
     def _vector(self, update: Any) -> np.ndarray:
-        u = _as_array(update, "update").reshape(-1)
+        u = as_array(update, "update").reshape(-1)
         if u.size != self.dim:
             raise InvalidInput(f"update has {u.size} values; this prover takes vectors of length {self.dim}.")
         if np.max(np.abs(u)) > self.max_abs:

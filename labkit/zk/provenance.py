@@ -18,7 +18,6 @@ zkSNARKs", arXiv:2402.02675 (2024).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 import shutil
@@ -73,12 +72,7 @@ def swap_weights(zk: ZKModel, model: Any) -> ZKModel:
         backend.call("compile_circuit", folder / FILES["onnx"], folder / FILES["compiled"], folder / FILES["settings"])
     except RuntimeError as exc:
         raise InvalidInput(f"the other model does not fit the published circuit: {exc}") from None
-    other = copy.copy(zk)
-    other.model = model.eval()
-    other.onnx = onnx_bytes
-    other.circuit = Circuit(key, folder, zk.visibility, zk.circuit.srs, built=True)
-    other.timings = {}
-    other._commitment = None
+    other = zk.rebound(model, onnx_bytes, Circuit(key, folder, zk.visibility, zk.circuit.srs, built=True))
     try:
         other.plaintext(sample)
     except Exception as exc:

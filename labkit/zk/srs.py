@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import config
+from .. import config, validate
 from ..errors import InvalidInput
 from . import backend
 
@@ -41,12 +41,6 @@ class ReferenceString:
     @property
     def size(self) -> int:
         return self.path.stat().st_size
-
-
-def _check_logrows(logrows: int) -> int:
-    if isinstance(logrows, bool) or not isinstance(logrows, int) or not MIN_LOGROWS <= logrows <= MAX_LOGROWS:
-        raise InvalidInput(f"logrows must be an integer between {MIN_LOGROWS} and {MAX_LOGROWS}, not {logrows!r}.")
-    return logrows
 
 
 def srs_dir() -> Path:
@@ -70,7 +64,7 @@ def reference_string(logrows: int, *, path: str | os.PathLike | None = None) -> 
     ReferenceString
         ``development`` is True for a locally generated string.
     """
-    _check_logrows(logrows)
+    logrows = validate.integer("logrows", logrows, low=MIN_LOGROWS, high=MAX_LOGROWS)
     if path is not None:
         given = Path(path)
         if not given.is_file() or given.stat().st_size == 0:

@@ -22,8 +22,6 @@ https://zcash.github.io/halo2/design/proving-system.html
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result
 from .model import Proof, ZKModel
@@ -45,7 +43,7 @@ def tamper(zk: ZKModel, proof: Proof, case: str) -> Proof:
         )
     bad = proof.copy()
     instances = bad.data["instances"][0]
-    layout = zk._layout(proof)
+    layout = zk.layout(proof)
     if case == "proof_byte":
         middle = len(bad.data["proof"]) // 2
         bad.data["proof"][middle] ^= 0x01
@@ -78,47 +76,42 @@ def applicable(zk: ZKModel) -> list[str]:
     return cases
 
 
-def tamper_report(zk: ZKModel, proof: Proof, *, other: ZKModel | None = None) -> dict[str, Any]:
-    """Verify the honest proof and each applicable tampered copy.
+def tamper_report(zk: ZKModel, proof: Proof, *, other: ZKModel | None = None) -> Result:
+    """Verify the honest proof and each applicable tampered copy; what the proofs buy, as a Result.
 
-    Returns ``{"honest": bool, "cases": {case: verified?}}``; a sound system
-    shows True for honest and False for every case. ``other_key`` needs
-    ``other`` (another ZKModel, whose verifying key is tried) and is skipped
-    without it.
+    A sound system verifies the honest proof and refuses every case.
+    ``other_key`` needs ``other`` (another ZKModel, whose verifying key is
+    tried) and is skipped without it.
+
+    Returns
+    -------
+    Result
+        ``zk/tamper``: ``metrics`` holds ``honest_verified`` (1 or 0), ``cases``
+        tried, ``tampered_accepted`` (should be 0) and ``detection_rate``
+        (rejected / tried); ``artifacts["verified"]`` maps each case to whether
+        its tampered proof verified.
     """
     cases: dict[str, bool] = {}
     for case in applicable(zk):
         if case == "other_key":
             if other is not None:
-                cases[case] = other.verify(proof)
+                cases[case] = bool(other.verify(proof))
             continue
-        cases[case] = zk.verify(tamper(zk, proof, case))
-    return {"honest": zk.verify(proof), "cases": cases}
-
-
-def tamper_result(zk: ZKModel, proof: Proof, *, other: ZKModel | None = None) -> Result:
-    """:func:`tamper_report` as a Result: what the proofs buy, for the dashboard and the report.
-
-    ``metrics``: ``honest_verified`` (1 or 0), ``cases`` tried, ``tampered_accepted``
-    (should be 0) and ``detection_rate`` (rejected / tried).
-    """
-    report = tamper_report(zk, proof, other=other)
-    tried = len(report["cases"])
-    accepted = sum(bool(v) for v in report["cases"].values())
+        cases[case] = bool(zk.verify(tamper(zk, proof, case)))
+    honest = zk.verify(proof)
+    tried = len(cases)
+    accepted = sum(cases.values())
     result = Result(
         technique="zk",
         name="tamper",
-        params={"visibility": zk.visibility.as_dict(), "logrows": zk.logrows, "cases": sorted(report["cases"])},
+        params={"visibility": zk.visibility.as_dict(), "logrows": zk.logrows, "cases": sorted(cases)},
         metrics={
-            "honest_verified": int(report["honest"]),
+            "honest_verified": int(honest),
             "cases": tried,
             "tampered_accepted": accepted,
             "detection_rate": (tried - accepted) / tried if tried else 0.0,
         },
-        artifacts={
-            "verified": {k: bool(v) for k, v in report["cases"].items()},
-            "verifying_key": zk.verifying_key_id[:16],
-        },
+        artifacts={"verified": cases, "verifying_key": zk.verifying_key_id[:16]},
     )
     if zk.development_setup:
         result.flag(NOT_FOR_PRODUCTION)

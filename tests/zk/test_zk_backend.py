@@ -17,13 +17,13 @@ async def _answer():
 
 
 def test_resolve_plain_and_awaitable_values():
-    assert backend._resolve(7) == 7
-    assert backend._resolve(_answer()) == 42
+    assert backend.resolve(7) == 7
+    assert backend.resolve(_answer()) == 42
 
 
 def test_resolve_inside_a_running_loop():  # as in Jupyter
     async def inside():
-        return backend._resolve(_answer())
+        return backend.resolve(_answer())
 
     assert asyncio.run(inside()) == 42
 

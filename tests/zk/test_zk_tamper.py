@@ -6,7 +6,7 @@ import pytest
 
 from labkit.errors import InvalidInput
 from labkit.zk import tamper
-from labkit.zk.tampering import applicable, flip_felt, tamper_report, tamper_result
+from labkit.zk.tampering import applicable, flip_felt, tamper_report
 
 
 @pytest.mark.parametrize("case", ["output", "public_input", "commitment", "proof_byte"])
@@ -28,9 +28,14 @@ def test_another_verifying_key_refuses_the_proof(tiny, tiny_proof, norm_prover):
 
 def test_report_covers_every_case(tiny, tiny_proof, norm_prover):
     report = tamper_report(tiny, tiny_proof, other=norm_prover.zk)
-    assert report["honest"] is True
-    assert set(report["cases"]) == {"output", "public_input", "commitment", "proof_byte", "other_key"}
-    assert not any(report["cases"].values())
+    assert report.metrics["honest_verified"] == 1
+    assert set(report.artifacts["verified"]) == {"output", "public_input", "commitment", "proof_byte", "other_key"}
+    assert not any(report.artifacts["verified"].values())
+
+
+def test_report_without_another_key_skips_other_key(tiny, tiny_proof):
+    report = tamper_report(tiny, tiny_proof)
+    assert "other_key" not in report.artifacts["verified"] and report.metrics["cases"] == 4
 
 
 def test_cases_follow_visibility(norm_prover):
@@ -51,8 +56,8 @@ def test_flip_felt_changes_only_the_lowest_bit():
     assert flip_felt(flip_felt(felt)) == felt
 
 
-def test_tamper_result_for_the_dashboard(tiny, tiny_proof, norm_prover):
-    r = tamper_result(tiny, tiny_proof, other=norm_prover.zk)
+def test_tamper_report_is_a_result_for_the_dashboard(tiny, tiny_proof, norm_prover):
+    r = tamper_report(tiny, tiny_proof, other=norm_prover.zk)
     assert r.technique == "zk" and r.name == "tamper" and r.insecure
     assert r.metrics["honest_verified"] == 1 and r.metrics["cases"] == 5
     assert r.metrics["tampered_accepted"] == 0 and r.metrics["detection_rate"] == 1.0

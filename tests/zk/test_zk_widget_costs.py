@@ -60,7 +60,10 @@ def test_measure_costs_result_and_claims_check(tmp_path):
     assert m["verify_ms"] < 1000 and m["proof_bytes"] > 1000 and m["pk_bytes"] > m["vk_bytes"]
     assert m["same_prediction"] and m["output_max_abs_error"] < 0.1
     check = claims_check(r)
-    assert check["prover_verdict"] == "above the claim" and check["orders_of_magnitude_above_claim"] > 0
+    assert check.name == "claims_check" and check.artifacts["costs_result"] == r.id
+    assert check.artifacts["prover_verdict"].endswith("(costlier than claimed)")
+    assert check.metrics["orders_of_magnitude_above_claim"] > 0
+    assert check.artifacts["verify_verdict"] == "holds"
     store = ResultStore(tmp_path / "r.sqlite")
     store.add(r)
     again = sweep(widths=[4], store=store, progress=False)  # resumes: no new measurement
@@ -73,44 +76,3 @@ def test_measure_costs_validates_repeat():
 
     with pytest.raises(InvalidInput, match="repeat"):
         measure_costs(width=4, repeat=0)
-
-
-def test_benchmark_report_formats_the_numbers():
-    from labkit.results import Result
-    from labkit.zk.benchmark import report
-
-    r = Result(
-        "zk",
-        "costs",
-        params={"model": "digits-mlp-64-32-10", "visibility": {}},
-        environment={},
-        metrics={
-            "logrows": 11,
-            "prove_s": 2.0,
-            "verify_ms": 15.0,
-            "witness_s": 0.005,
-            "plaintext_s": 5e-5,
-            "overhead": 4e4,
-            "proof_bytes": 5000,
-            "pk_bytes": 1.4e7,
-            "vk_bytes": 1e4,
-            "srs_bytes": 2.6e5,
-            "prove_peak_rss_bytes": 9e8,
-        },
-    ).flag("not for production")
-    out = {
-        "result": r,
-        "cores": 2,
-        "load_average": (1.0, 1.0, 1.0),
-        "cached_speedup": 3.2,
-        "cold": {"total_s": 6.4, "prove_s": 2.0, "srs_s": 1.0, "setup_s": 1.5, "build_s": 4.3},
-        "cached": {"total_s": 2.0, "prove_s": 1.9, "build_s": 0.006},
-        "build_speedup": 716.7,
-        "targets_met": {"prove_s": True, "verify_ms": True, "cached_speedup": True},
-        "fixed_scale": {"scale": 8, "cold": {"total_s": 5.0}, "cached": {"total_s": 2.0}, "cached_speedup": 2.5},
-    }
-    text = report(out)
-    assert "3.2x faster" in text and "4e+04x" in text and "not for production" in text
-    assert "scale fixed at 8: cold 5.00 s, cached 2.00 s -> 2.5x" in text
-    assert "build alone: 4.30 s cold, 6 ms cached (717x); proving (1.90 s) is in both runs, 30% of the cold" in text
-    assert text.count(": met") == 3
