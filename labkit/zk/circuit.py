@@ -76,6 +76,7 @@ class Visibility:
 
     @classmethod
     def of(cls, value: Visibility | dict[str, str] | None) -> Visibility:
+        """A Visibility from a Visibility, a dict of some of its parts, or None (all public)."""
         if value is None:
             return cls()
         if isinstance(value, Visibility):
@@ -88,10 +89,12 @@ class Visibility:
         raise InvalidInput(f"visibility must be a dict like {{'input': 'private'}}, not {type(value).__name__}.")
 
     def ezkl(self, part: str) -> str:
+        """The ezkl name of ``part``'s visibility (public parameters are ezkl's "fixed")."""
         value = getattr(self, part)
         return _EZKL_VISIBILITY[part].get(value, value)
 
     def as_dict(self) -> dict[str, str]:
+        """The three choices as a plain dict."""
         return {"input": self.input, "params": self.params, "output": self.output}
 
 
@@ -154,22 +157,27 @@ class Circuit:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per pipeline step run now
 
     def path(self, name: str) -> Path:
+        """The path of one of :data:`FILES` ("onnx", "settings", "compiled", "pk", "vk") in the cache folder."""
         return self.folder / FILES[name]
 
     @property
     def settings(self) -> dict[str, Any]:
+        """ezkl's settings of this circuit (run arguments, scales, rows)."""
         return json.loads(self.path("settings").read_text())
 
     @property
     def logrows(self) -> int:
+        """The circuit size: it has ``2**logrows`` rows."""
         return int(self.settings["run_args"]["logrows"])
 
     @property
     def input_scale(self) -> int:
+        """Fixed-point bits after the point of the input."""
         return int(self.settings["model_input_scales"][0])
 
     @property
     def output_scale(self) -> int:
+        """Fixed-point bits after the point of the output."""
         return int(self.settings["model_output_scales"][0])
 
     @property
@@ -204,6 +212,7 @@ def _check_decomposition(decomposition: tuple[int, int]) -> tuple[int, int]:
 
 
 def circuits_dir() -> Path:
+    """Where built circuits and their keys are cached, one folder per content key."""
     return config.cache_dir("zk", "circuits")
 
 

@@ -64,13 +64,16 @@ class Proof:
         return len(self.data["proof"])
 
     def copy(self) -> Proof:
+        """A deep copy (to tamper with without touching the original)."""
         return Proof(copy.deepcopy(self.data), self.circuit, self.seconds, self.witness_seconds, dict(self.meta))
 
     def to_json(self) -> str:
+        """The proof data and its circuit key as JSON."""
         return json.dumps({"data": self.data, "circuit": self.circuit})
 
     @classmethod
     def from_json(cls, text: str) -> Proof:
+        """A Proof from :meth:`to_json` text (timings are not kept)."""
         d = json.loads(text)
         return cls(d["data"], d["circuit"])
 
@@ -173,9 +176,11 @@ class ZKModel:
 
     @property
     def logrows(self) -> int:
+        """The circuit size: it has ``2**logrows`` rows."""
         return self.circuit.logrows
 
     def sizes(self) -> dict[str, int]:
+        """Bytes on disk of the ONNX model, compiled circuit, keys and reference string."""
         return self.circuit.sizes()
 
     @property

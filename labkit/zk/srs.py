@@ -40,6 +40,7 @@ class ReferenceString:
 
     @property
     def size(self) -> int:
+        """Bytes of the reference-string file."""
         return self.path.stat().st_size
 
 
