@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from labkit.exercises import choice, numeric, register
+from labkit.tee.technique import TECHNIQUE
 
 register(
     "07.replay_reason",
@@ -59,12 +60,12 @@ def _leaked(answer, measured: float | None = None, **_):
 @register(
     "07.claim_boundary_mb",
     "With the default cost model, up to what SGX working set (MB, within 5%) does the modelled overhead stay "
-    "inside the claimed 7%?",
+    f"inside the claim ({TECHNIQUE.claim.text}: a time ratio of at most {TECHNIQUE.claim.high:g})?",
 )
 def _claim_mb(answer, **_):
-    from labkit.tee.costs import CLAIM, CostModel
+    from labkit.tee.costs import CostModel
 
-    expected = CostModel().largest_working_set_within(CLAIM[2])
+    expected = CostModel().largest_working_set_within(TECHNIQUE.claim.high)
     value = float(answer)
     if math.isclose(value, expected, rel_tol=0.05):
         return True, f"About {expected:.0f} MB: the usable EPC. Beyond it, paging breaks the claim."

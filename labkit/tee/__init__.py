@@ -13,7 +13,7 @@ hardware's costs from published figures instead.
 Entry points: ``Platform``, ``EnclaveImage``, ``Enclave``, ``Policy``,
 ``Verifier`` (``appraise(quote, nonce)`` -> ``Appraisal``), ``KeyService``,
 ``Client``, ``deploy``, and the lab functions in ``attacks``, ``sidechannel``,
-``costs`` and ``benchmarks``.
+``costs`` and ``benchmark``; the registry's descriptor is in ``technique``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ _SUBMODULES = {
     "attacks",
     "sidechannel",
     "costs",
-    "benchmarks",
+    "benchmark",
+    "technique",
     "workload",
     "enclave_worker",
     "aggregation",

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import validate
 from ..errors import InvalidInput, VerificationFailed
 from . import primitives as P
 from .enclave import Enclave
@@ -91,9 +92,8 @@ class KeyHolderEnclave:
     def __init__(
         self, ctx: Any, *, min_clients: int = 2, rounds: int = 1000, scheme: str = "ecdsa-p256", code: str | None = None
     ):
-        for name, value in (("min_clients", min_clients), ("rounds", rounds)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidInput(f"{name} must be a positive integer, not {value!r}.")
+        min_clients = validate.integer("min_clients", min_clients)
+        rounds = validate.integer("rounds", rounds)
         self.min_clients = min_clients
         self.platform = Platform(scheme=scheme)
         vendor = P.generate_signing_key(scheme)
@@ -142,8 +142,7 @@ class KeyHolderEnclave:
         cts = list(ciphertexts)
         if not cts:
             raise InvalidInput("give the summed ciphertexts (labkit.fl.CKKSSum.add_uploads or encrypted_sum).")
-        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= len(cts) * self.slots:
-            raise InvalidInput(f"length must be an integer in 1..{len(cts) * self.slots}, not {length!r}.")
+        length = validate.integer("length", length, low=1, high=len(cts) * self.slots)
         raw = [ct.ctx.impl.serialize(ct.raw).hex() for ct in cts]
         reply = self.enclave.call(
             "decrypt_aggregate",
@@ -160,6 +159,7 @@ class KeyHolderEnclave:
         return self.platform.counter_value(self.enclave.image.signer_id, COUNTER)
 
     def close(self) -> None:
+        """Stop the enclave process (the key dies with it)."""
         self.enclave.close()
 
     def __enter__(self) -> KeyHolderEnclave:

@@ -1,9 +1,11 @@
 """The attack catalogue: what a malicious host or vendor impostor tries, and what stops it.
 
 Each attack runs for real against a live :class:`~labkit.tee.lifecycle.Deployment`
-and returns an :class:`AttackOutcome` saying whether it was stopped, by which
-check (an appraisal reason code or the exception the enclave raised), and
-whether the model key left the key service. The one attack attestation does not
+and returns a :class:`~labkit.results.Result` (name ``"attack"``) saying whether it
+was stopped (``metrics["stopped"]``), by which check (``artifacts["reasons"]``: an
+appraisal reason code or the exception the enclave raised), and whether the model
+key left the key service (``metrics["key_released"]``); :func:`summary` gives it as
+the plain dict :func:`run_all` stores per attack. The one attack attestation does not
 stop, the controlled-channel side channel, lives in :mod:`labkit.tee.sidechannel`.
 
 References
@@ -16,14 +18,17 @@ Parno, "Bootstrapping Trust in a Trusted Platform", HotSec 2008 (why the measure
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from .. import results
 from ..errors import InvalidInput, TamperDetected, VerificationFailed
 from . import primitives as P
 from .enclave import Enclave, RollbackDetected
 from .image import EnclaveImage
-from .platform import Platform, Quote
+from .platform import ROOT_NAME, TCB_OID, Quote
 
 # What a malicious build adds: after a key is installed, hand it to the host.
 BACKDOOR = """
@@ -71,19 +76,47 @@ EXPECTED = {
 }
 
 
-@dataclass(frozen=True)
-class AttackOutcome:
-    """What happened: stopped or not, the deciding reason(s), and whether the key was released."""
+SIM_FLAG = "simulated TEE: real cryptography, simulated hardware"
 
-    attack: str
-    stopped: bool
-    reasons: tuple[str, ...]
-    key_released: bool
-    detail: str
-    extra: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+def outcome(
+    attack: str, *, stopped: bool, reasons: tuple[str, ...], key_released: bool, detail: str, **extra
+) -> results.Result:
+    """One attack's Result: whether it was stopped, by which check(s), whether the key was released.
+
+    Parameters
+    ----------
+    attack : str
+        Its name in :data:`ATTACKS`.
+    stopped, key_released : bool
+        Stored as ``metrics["stopped"]`` and ``metrics["key_released"]`` (1 or 0).
+    reasons : tuple of str
+        The deciding appraisal codes or exception names (``artifacts["reasons"]``).
+    detail : str
+        One sentence on what happened (``artifacts["detail"]``).
+    **extra : bool or int
+        Further findings, kept in ``artifacts["extra"]`` and, as numbers, in the metrics.
+    """
+    res = results.Result(
+        technique="tee",
+        name="attack",
+        params={"attack": attack},
+        metrics={"stopped": int(stopped), "key_released": int(key_released), **{k: int(v) for k, v in extra.items()}},
+        artifacts={"reasons": list(reasons), "detail": detail, "extra": dict(extra)},
+    )
+    return res.flag(SIM_FLAG)
+
+
+def summary(res: results.Result) -> dict:
+    """An attack's Result as a plain dict: attack, stopped, reasons, key_released, detail, extra."""
+    return {
+        "attack": res.params["attack"],
+        "stopped": bool(res.metrics["stopped"]),
+        "reasons": list(res.artifacts["reasons"]),
+        "key_released": bool(res.metrics["key_released"]),
+        "detail": res.artifacts["detail"],
+        "extra": dict(res.artifacts["extra"]),
+    }
 
 
 def _release(dep, enclave, quote_fn=None):
@@ -94,16 +127,19 @@ def _release(dep, enclave, quote_fn=None):
     return dep.key_service.release("model", quote, nonce)
 
 
-def _from_release(name: str, rel, detail: str, **extra) -> AttackOutcome:
-    return AttackOutcome(name, not rel.released, rel.appraisal.codes, rel.released, detail, extra)
+def _from_release(name: str, rel, detail: str, **extra) -> results.Result:
+    return outcome(
+        name, stopped=not rel.released, reasons=rel.appraisal.codes, key_released=rel.released, detail=detail, **extra
+    )
 
 
-def honest(dep) -> AttackOutcome:
+def honest(dep) -> results.Result:
+    """No attack: the genuine enclave asks for the key with a fresh nonce (the control)."""
     rel = _release(dep, dep.enclave)
     return _from_release("honest", rel, "genuine enclave, fresh nonce: the key service releases the model key")
 
 
-def modified_code(dep, *, permissive: bool = False) -> AttackOutcome:
+def modified_code(dep, *, permissive: bool = False) -> results.Result:
     """Backdoored workload. The old signature no longer fits (launch refused), so the attacker
     re-signs with their own key; the quote then carries the backdoor's measurement."""
     evil = dep.image.code + BACKDOOR
@@ -121,7 +157,7 @@ def modified_code(dep, *, permissive: bool = False) -> AttackOutcome:
             from .verifier import Verifier
 
             pol = replace(dep.policy, measurements=frozenset([evil_image.measurement.hex()]), signer_id=None)
-            ks = KeyService(Verifier(pol), {"model": dep.key_service._keys["model"]})
+            ks = KeyService(Verifier(pol), {"model": dep.key_service.peek("model")})
         nonce = ks.challenge()
         rel = ks.release("model", enclave.quote(nonce), nonce)
         leaked = None
@@ -135,11 +171,11 @@ def modified_code(dep, *, permissive: bool = False) -> AttackOutcome:
         rel,
         detail,
         key_leaked_to_host=bool(leaked),
-        leaked_matches=leaked == dep.key_service._keys["model"].hex() if leaked else False,
+        leaked_matches=leaked == dep.key_service.peek("model").hex() if leaked else False,
     )
 
 
-def replayed_quote(dep) -> AttackOutcome:
+def replayed_quote(dep) -> results.Result:
     """The host kept a genuine quote from an earlier session and answers a new challenge with it."""
     old_nonce = dep.key_service.challenge()
     old = dep.enclave.quote(old_nonce)
@@ -148,16 +184,16 @@ def replayed_quote(dep) -> AttackOutcome:
     rel_same = dep.key_service.release("model", old, old_nonce)  # old nonce reused
     reasons = tuple(dict.fromkeys(rel_new.appraisal.codes + rel_same.appraisal.codes))
     released = rel_new.released or rel_same.released
-    return AttackOutcome(
+    return outcome(
         "replayed_quote",
-        not released,
-        reasons,
-        released,
-        "an old quote fails both against a new nonce and with its own, already used nonce",
+        stopped=not released,
+        reasons=reasons,
+        key_released=released,
+        detail="an old quote fails both against a new nonce and with its own, already used nonce",
     )
 
 
-def forged_quote(dep) -> AttackOutcome:
+def forged_quote(dep) -> results.Result:
     """Edit the measurement inside a genuine quote to claim an allowed value, keeping the signature."""
 
     def forge(quote: Quote, nonce):
@@ -173,15 +209,22 @@ def forged_quote(dep) -> AttackOutcome:
     )
 
 
-def resigned_quote(dep) -> AttackOutcome:
+def resigned_quote(dep) -> results.Result:
     """Sign a perfect-looking quote with a platform key the attacker made (own root CA)."""
-    fake = Platform(scheme=dep.platform.scheme, name="Simulated TEE Platform")
+    scheme = dep.platform.scheme
+    fake_root, fake_key = P.generate_signing_key(scheme), P.generate_signing_key(scheme)
+    tcb = x509.UnrecognizedExtension(TCB_OID, dep.platform.tcb.to_bytes(2, "big"))
+    # the vendor's names and the platform's TCB level, but issued by the attacker's own root
+    fake_cert = P.make_certificate(
+        "Simulated TEE Platform", fake_key.public_key(), ROOT_NAME, fake_root, ca=False, extensions=[tcb]
+    )
+    fake_pem = fake_cert.public_bytes(serialization.Encoding.PEM).decode()
 
     def resign(quote: Quote, nonce):
         d = json.loads(quote.to_bytes())
-        d.update(platform_certificate=fake.certificate_pem, signature="")
+        d.update(platform_certificate=fake_pem, signature="")
         q = Quote(**d)
-        return replace(q, signature=P.sign(fake._attestation_key, q.body()).hex()), nonce
+        return replace(q, signature=P.sign(fake_key, q.body()).hex()), nonce
 
     return _from_release(
         "resigned_quote",
@@ -190,7 +233,7 @@ def resigned_quote(dep) -> AttackOutcome:
     )
 
 
-def swapped_key(dep) -> AttackOutcome:
+def swapped_key(dep) -> results.Result:
     """The host substitutes its own public key so the model key would be wrapped to the host."""
     from .primitives import HybridPrivateKey
 
@@ -199,21 +242,21 @@ def swapped_key(dep) -> AttackOutcome:
     return _from_release("swapped_key", rel, "report data binds the nonce to the enclave's own key, not the host's")
 
 
-def _other_build(dep, name: str, detail: str, **build) -> AttackOutcome:
+def _other_build(dep, name: str, detail: str, **build) -> results.Result:
     image = EnclaveImage.build(dep.vendor_key, config={**dep.image.config, **build.pop("config", {})}, **build)
     with Enclave(image, platform=dep.platform) as enclave:
         rel = _release(dep, enclave)
     return _from_release(name, rel, detail)
 
 
-def old_svn(dep) -> AttackOutcome:
+def old_svn(dep) -> results.Result:
     """A genuine, vendor-signed, but older build (before a security fix)."""
     return _other_build(
         dep, "old_svn", "vendor-signed build at an older security version", svn=max(0, dep.image.svn - 1)
     )
 
 
-def outdated_platform(dep) -> AttackOutcome:
+def outdated_platform(dep) -> results.Result:
     """The genuine enclave on another machine of the same vendor that missed a microcode update."""
     old_machine = dep.platform.sibling(tcb=max(0, dep.platform.tcb - 1))
     with Enclave(dep.image, platform=old_machine) as enclave:
@@ -226,7 +269,7 @@ def outdated_platform(dep) -> AttackOutcome:
     )
 
 
-def debug_enclave(dep) -> AttackOutcome:
+def debug_enclave(dep) -> results.Result:
     """A genuine debug build: the host can read its memory, so no secrets for it."""
     return _other_build(
         dep,
@@ -237,7 +280,7 @@ def debug_enclave(dep) -> AttackOutcome:
     )
 
 
-def restart_reuse(dep) -> AttackOutcome:
+def restart_reuse(dep) -> results.Result:
     """Restart the enclave and feed it the key wrapped for the previous instance."""
     old = _release(dep, dep.enclave)
     dep.enclave.restart()
@@ -248,17 +291,17 @@ def restart_reuse(dep) -> AttackOutcome:
         stopped, reason = True, "TamperDetected"
         detail = "the new instance has new ephemeral keys: the old wrap does not open; it must attest again"
     dep.attest_and_provision()  # the legitimate path: re-attest, then the key is released again
-    return AttackOutcome(
+    return outcome(
         "restart_reuse",
-        stopped,
-        (reason,) if reason else (),
-        False,
-        detail,
-        {"reattested": bool(dep.release and dep.release.released)},
+        stopped=stopped,
+        reasons=(reason,) if reason else (),
+        key_released=False,
+        detail=detail,
+        reattested=bool(dep.release and dep.release.released),
     )
 
 
-def rolled_back_state(dep) -> AttackOutcome:
+def rolled_back_state(dep) -> results.Result:
     """Seal, spend queries, seal again; after a restart offer the older blob to restore the budget."""
     import numpy as np
 
@@ -276,17 +319,17 @@ def rolled_back_state(dep) -> AttackOutcome:
     except RollbackDetected as exc:
         stopped, reason, detail = True, "RollbackDetected", str(exc)
     restored = enclave.unseal_state(newer)
-    return AttackOutcome(
+    return outcome(
         "rolled_back_state",
-        stopped,
-        (reason,) if reason else (),
-        False,
-        detail,
-        {"restored_budget": int(np.int64(restored["budget"]))},
+        stopped=stopped,
+        reasons=(reason,) if reason else (),
+        key_released=False,
+        detail=detail,
+        restored_budget=int(np.int64(restored["budget"])),
     )
 
 
-def reset_state(dep) -> AttackOutcome:
+def reset_state(dep) -> results.Result:
     """Restart and simply never hand back the sealed state, hoping for a fresh query budget."""
     dep.enclave.seal_state()
     dep.enclave.restart()
@@ -297,10 +340,12 @@ def reset_state(dep) -> AttackOutcome:
     except RollbackDetected as exc:
         stopped, reason, detail = True, "RollbackDetected", str(exc)
     dep.enclave.resume()  # the honest path: restore the latest sealed state
-    return AttackOutcome("reset_state", stopped, (reason,) if reason else (), False, detail)
+    return outcome(
+        "reset_state", stopped=stopped, reasons=(reason,) if reason else (), key_released=False, detail=detail
+    )
 
 
-def tampered_blob(dep) -> AttackOutcome:
+def tampered_blob(dep) -> results.Result:
     """Flip one bit of the sealed ciphertext, and separately edit its header's counter."""
     sealed = dep.enclave.seal_state()
     blob = bytearray(bytes.fromhex(sealed["blob"]))
@@ -316,20 +361,27 @@ def tampered_blob(dep) -> AttackOutcome:
         except TamperDetected as exc:
             outcomes.append(not isinstance(exc, RollbackDetected))
     stopped = all(outcomes)
-    return AttackOutcome(
+    return outcome(
         "tampered_blob",
-        stopped,
-        ("TamperDetected",) if stopped else (),
-        False,
-        "AES-GCM authenticates the ciphertext and, as associated data, the header",
+        stopped=stopped,
+        reasons=("TamperDetected",) if stopped else (),
+        key_released=False,
+        detail="AES-GCM authenticates the ciphertext and, as associated data, the header",
     )
 
 
 RUNNERS = {name: globals()[name] for name in ATTACKS}
 
 
-def run_attack(dep, name: str) -> AttackOutcome:
-    """Run one attack from :data:`ATTACKS` against ``dep``."""
+def run_attack(dep, name: str) -> results.Result:
+    """Run one attack from :data:`ATTACKS` against ``dep``; its Result says whether and how it was stopped.
+
+    >>> from labkit.tee import deploy
+    >>> with deploy() as dep:
+    ...     res = run_attack(dep, "replayed_quote")
+    >>> res.metrics["stopped"], res.artifacts["reasons"]
+    (1, ['stale_nonce'])
+    """
     if name not in RUNNERS:
         raise InvalidInput(f"unknown attack {name!r}; choose one of {ATTACKS}.")
     return RUNNERS[name](dep)
@@ -350,18 +402,17 @@ def run_all(*, attacks: tuple[str, ...] = ATTACKS, scheme: str = "ecdsa-p256") -
     if unknown:
         raise InvalidInput(f"unknown attacks {sorted(unknown)}; choose from {ATTACKS}.")
     with deploy(scheme=scheme) as dep:
-        outcomes = [run_attack(dep, name) for name in attacks]
-    hostile = [o for o in outcomes if o.attack != "honest"]
+        outcomes = [summary(run_attack(dep, name)) for name in attacks]
+    hostile = [o for o in outcomes if o["attack"] != "honest"]
     res = results.Result(
         technique="tee",
         name="attack_catalogue",
         params={"attacks": list(attacks), "scheme": scheme},
         metrics={
             "attacks": len(hostile),
-            "stopped": sum(o.stopped for o in hostile),
-            **{f"stopped.{o.attack}": int(o.stopped) for o in outcomes},
+            "stopped": sum(o["stopped"] for o in hostile),
+            **{f"stopped.{o['attack']}": int(o["stopped"]) for o in outcomes},
         },
-        artifacts={"outcomes": [o.to_dict() for o in outcomes]},
+        artifacts={"outcomes": outcomes},
     )
-    res.flag("simulated TEE: real cryptography, simulated hardware")
-    return res
+    return res.flag(SIM_FLAG)

@@ -23,6 +23,7 @@ import weakref
 
 import numpy as np
 
+from .. import validate
 from ..errors import InvalidInput, LabkitError, TamperDetected, VerificationFailed
 from . import primitives as P
 from .enclave_worker import read_frame, write_frame
@@ -130,14 +131,17 @@ class Enclave:
 
     @property
     def running(self) -> bool:
+        """Whether the enclave process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
     @property
     def pid(self) -> int | None:
+        """The enclave process id (None once closed)."""
         return self._proc.pid if self._proc is not None else None
 
     @property
     def instance(self) -> int:
+        """The platform's number for this launched instance."""
         return self._record.instance
 
     def __enter__(self) -> Enclave:
@@ -192,15 +196,19 @@ class Enclave:
         )
 
     def install_key(self, name: str, wrapped: bytes) -> None:
+        """Hand the enclave a key wrapped to its ephemeral public key (it unwraps it inside)."""
         self.call("install_key", name=name, wrapped=wrapped.hex())
 
     def load_model(self, blob: bytes) -> None:
+        """Hand the enclave the encrypted model blob; it decrypts it with the installed model key."""
         self.call("load_model", blob=blob.hex())
 
     def open_session(self, wrapped: bytes) -> None:
+        """Hand the enclave a client's session key, wrapped to its ephemeral public key."""
         self.call("open_session", wrapped=wrapped.hex())
 
     def status(self) -> dict:
+        """Budget left, requests served and the names of installed keys."""
         return self.call("status")
 
     def counter(self, counter_id: str, *, increment: bool) -> dict:
@@ -215,8 +223,7 @@ class Enclave:
         The platform's monotonic counter is incremented first and its value is
         sealed with the state, so an older blob is recognisably older.
         """
-        if policy not in ("measurement", "signer"):
-            raise InvalidInput(f"policy must be 'measurement' or 'signer', not {policy!r}.")
+        validate.choice("policy", policy, ("measurement", "signer"))
         sealed = self.call("seal_state", policy=policy, **self.counter(counter_id, increment=True))["sealed"]
         self.last_sealed = sealed
         return sealed

@@ -27,6 +27,7 @@ import numpy as np
 
 
 def read_frame(stream) -> bytes | None:
+    """One length-prefixed frame from ``stream`` (None at end of stream)."""
     head = stream.read(4)
     if len(head) < 4:
         return None
@@ -38,11 +39,13 @@ def read_frame(stream) -> bytes | None:
 
 
 def write_frame(stream, data: bytes) -> None:
+    """Write ``data`` as one length-prefixed frame (4-byte big-endian length) and flush."""
     stream.write(struct.pack(">I", len(data)) + data)
     stream.flush()
 
 
 def main() -> int:
+    """The enclave process: read the launch frame, run the measured code, serve one request per frame."""
     rx, tx = sys.stdin.buffer, sys.stdout.buffer
     launch = read_frame(rx)
     if launch is None:

@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .. import validate
 from ..errors import InvalidInput
 from . import primitives as P
 
@@ -38,6 +39,7 @@ def workload_source() -> str:
 
 
 def canonical_config(config: dict) -> bytes:
+    """The config as canonical JSON bytes (sorted keys, no spaces): what the measurement covers."""
     return json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -67,9 +69,11 @@ class EnclaveImage:
 
     @property
     def debug(self) -> bool:
+        """Whether this is a debug build (its memory is readable by the host)."""
         return bool(self.config.get("debug", False))
 
     def sigstruct_body(self) -> bytes:
+        """The bytes the signer signs: the measurement and the security version (the SIGSTRUCT role)."""
         return P.sha256(b"labkit-tee sigstruct", self.measurement, self.svn.to_bytes(4, "big"))
 
     @classmethod
@@ -87,18 +91,14 @@ class EnclaveImage:
         svn : int
             Security version (TCB level), 0-65535.
         """
-        if not isinstance(svn, int) or isinstance(svn, bool) or not 0 <= svn <= 0xFFFF:
-            raise InvalidInput(f"svn must be an integer in 0..65535, not {svn!r}.")
+        svn = validate.integer("svn", svn, low=0, high=0xFFFF)
         merged = dict(DEFAULT_CONFIG)
         unknown = set(config or {}) - set(DEFAULT_CONFIG)
         if unknown:
             raise InvalidInput(f"unknown enclave config keys {sorted(unknown)}; known: {sorted(DEFAULT_CONFIG)}.")
         merged.update(config or {})
-        if not isinstance(merged["query_budget"], int) or merged["query_budget"] < 1:
-            raise InvalidInput("config query_budget must be a positive integer (queries before the enclave refuses).")
-        least = merged["min_clients"]
-        if isinstance(least, bool) or not isinstance(least, int) or least < 1:
-            raise InvalidInput("config min_clients must be a positive integer (fewest updates in a decrypted sum).")
+        validate.integer("config query_budget (queries before the enclave refuses)", merged["query_budget"])
+        validate.integer("config min_clients (fewest updates in a decrypted sum)", merged["min_clients"])
         image = cls(
             code=code if code is not None else workload_source(),
             config=merged,

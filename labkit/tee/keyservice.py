@@ -68,7 +68,19 @@ class KeyService:
         self._keys[name] = key
         return key
 
+    def peek(self, name: str) -> bytes:
+        """The stored key itself, unwrapped: the lab's window, to check where a key went.
+
+        A real key service has no such door (its keys leave only wrapped to an attested
+        enclave); the lab uses it to test whether the host saw a key, and to hand the same
+        key to a second key service in the "careless verifier" experiment.
+        """
+        if name not in self._keys:
+            raise InvalidInput(f"no key named {name!r}; known: {sorted(self._keys)}.")
+        return self._keys[name]
+
     def challenge(self) -> bytes:
+        """A fresh nonce from the key service's verifier."""
         return self.verifier.challenge()
 
     def rotate(self, name: str) -> bytes:
@@ -107,6 +119,7 @@ class KeyService:
 
 
 def appraisal_quote_key(quote) -> str:
+    """The enclave public key (hex) a quote, or its bytes, carries."""
     from .platform import Quote
 
     return (Quote.from_bytes(quote) if isinstance(quote, (bytes, bytearray)) else quote).enclave_public_key

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from .. import config
 from ..errors import VerificationFailed
 from . import model as M
 from . import primitives as P
@@ -71,6 +74,7 @@ class Deployment:
         return self.release
 
     def close(self) -> None:
+        """Stop the enclave process."""
         if self.enclave is not None:
             self.enclave.close()
 
@@ -79,14 +83,6 @@ class Deployment:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def smoke() -> str:
-    """One honest run for ``labkit doctor``: launch, attest, release, classify four digits."""
-    with deploy() as dep:
-        X, _ = M.test_levels(4)
-        agree = int((dep.client.infer(dep.enclave, X) == M.plaintext_predict(dep.params, X)).sum())
-        return f"enclave process attested ({dep.platform.scheme}), key released, {agree}/4 labels match plaintext"
 
 
 def deploy(
@@ -98,6 +94,8 @@ def deploy(
     host_traces_pages: bool = False,
     provision: bool = True,
     hidden: int = 32,
+    max_iter: int | None = None,
+    rng: int | np.random.Generator | None = None,
 ) -> Deployment:
     """Stand up the lab: an honest enclave, attested and provisioned unless ``provision=False``.
 
@@ -118,6 +116,16 @@ def deploy(
     hidden : int
         Hidden width of the model the enclave serves (>= 32; extra units are compute padding,
         see :func:`labkit.tee.model.widen`).
+    max_iter : int, optional
+        Training iterations of the digits model (300; 150 in fast mode).
+    rng : int, Generator or None
+        Seed of the model's weights and padding (None: ``LABKIT_SEED``). Key material always
+        comes from the operating system's secure generator.
+
+    Returns
+    -------
+    Deployment
+        The scene: platform, image, policy, key service, encrypted model, enclave and client.
     """
     platform = Platform(scheme=scheme)
     vendor_key = P.generate_signing_key(scheme)
@@ -125,9 +133,10 @@ def deploy(
     policy = Policy.for_image(image, trusted_roots=[platform.root_certificate], min_platform_tcb=platform.tcb)
     key_service = KeyService(Verifier(policy))
     model_key = key_service.add_key("model")
-    params, acc = M.digits_model()
+    trained = M.digits_model(max_iter=config.pick(300, 150) if max_iter is None else max_iter, rng=rng)
+    params, acc = trained.value, trained.result.metrics["accuracy"]
     if hidden != params["W1"].shape[1]:
-        params = M.widen(params, hidden)
+        params = M.widen(params, hidden, rng=rng)
     dep = Deployment(
         platform, vendor_key, image, policy, key_service, encrypt_model(M.to_npz(params), model_key), params, acc
     )

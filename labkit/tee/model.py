@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import config, datasets
-from ..errors import InvalidInput
+from .. import config, datasets, validate
+from ..results import Outcome, Result
 
 
 @lru_cache(maxsize=4)
@@ -36,35 +36,57 @@ def _train(hidden: int, max_iter: int, seed: int) -> tuple[dict, float]:
     return params, float(clf.score(ds.X_test / 16.0, ds.y_test))
 
 
-def digits_model(*, hidden: int = 32, seed: int | None = None) -> tuple[dict, float]:
-    """Train (once per process) the digits MLP; returns (params, test accuracy).
+def digits_model(
+    *, hidden: int = 32, max_iter: int = 300, rng: int | np.random.Generator | None = None
+) -> Outcome[dict]:
+    """Train (once per process and setting) the digits MLP.
 
-    >>> params, acc = digits_model()
-    >>> params["W1"].shape, acc > 0.85
+    Parameters
+    ----------
+    hidden : int
+        Hidden units.
+    max_iter : int
+        Training iterations (scikit-learn's ``max_iter``; :func:`labkit.tee.deploy` uses 150 in fast mode).
+    rng : int, Generator or None
+        Seed of the initial weights (None: ``LABKIT_SEED``).
+
+    Returns
+    -------
+    Outcome
+        ``value``: the weights ``{"W1", "b1", "W2", "b2"}``; ``result``: ``metrics["accuracy"]`` on the test set.
+
+    >>> out = digits_model()
+    >>> out.value["W1"].shape, out.result.metrics["accuracy"] > 0.85
     ((64, 32), True)
     """
-    return _train(int(hidden), config.pick(300, 150), config.seed() if seed is None else int(seed))
+    hidden = validate.integer("hidden", hidden)
+    max_iter = validate.integer("max_iter", max_iter)
+    seed = config.seed_from(rng)
+    params, accuracy = _train(hidden, max_iter, seed)
+    res = Result("tee", "digits_model", params={"hidden": hidden, "max_iter": max_iter, "seed": seed})
+    res.metrics["accuracy"] = accuracy
+    return Outcome(params, res)
 
 
-def widen(params: dict, hidden: int, *, seed: int = 0) -> dict:
+def widen(params: dict, hidden: int, *, rng: int | np.random.Generator | None = None) -> dict:
     """Pad the hidden layer to ``hidden`` units whose outgoing weights are zero.
 
     The predictions are unchanged (the extra units feed nothing) while the work
     per image grows, so the benchmarks can vary compute per byte crossing the
-    enclave boundary without retraining.
+    enclave boundary without retraining. ``rng`` draws the padding's incoming
+    weights (None: ``LABKIT_SEED``).
 
-    >>> p, _ = digits_model()
+    >>> p = digits_model().value
     >>> X, _ = test_levels(20)
     >>> bool((plaintext_predict(widen(p, 256), X) == plaintext_predict(p, X)).all())
     True
     """
     h = params["W1"].shape[1]
-    if not isinstance(hidden, int) or hidden < h:
-        raise InvalidInput(f"hidden must be an integer of at least {h} (the trained width), not {hidden!r}.")
-    rng = np.random.default_rng(seed)
+    hidden = validate.integer(f"hidden (at least the trained width {h})", hidden, low=h)
+    gen = config.rng(rng)
     extra = hidden - h
     return {
-        "W1": np.hstack([params["W1"], rng.normal(0, 0.1, (params["W1"].shape[0], extra))]),
+        "W1": np.hstack([params["W1"], gen.normal(0, 0.1, (params["W1"].shape[0], extra))]),
         "b1": np.concatenate([params["b1"], np.zeros(extra)]),
         "W2": np.vstack([params["W2"], np.zeros((extra, params["W2"].shape[1]))]),
         "b2": params["b2"],
@@ -72,6 +94,7 @@ def widen(params: dict, hidden: int, *, seed: int = 0) -> dict:
 
 
 def to_npz(params: dict) -> bytes:
+    """The weights as ``.npz`` bytes: the form the model owner encrypts and the enclave loads."""
     buf = io.BytesIO()
     np.savez(buf, **params)
     return buf.getvalue()

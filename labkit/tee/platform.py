@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from .. import validate
 from ..errors import InvalidInput, TamperDetected, VerificationFailed
 from . import primitives as P
 from .image import EnclaveImage
@@ -68,10 +69,12 @@ class Quote:
         return json.dumps(d, sort_keys=True, separators=(",", ":")).encode()
 
     def to_bytes(self) -> bytes:
+        """The whole quote as JSON bytes (what travels to the verifier)."""
         return json.dumps(asdict(self), sort_keys=True).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Quote:
+        """Parse a quote; InvalidInput when the bytes are not one."""
         try:
             return cls(**json.loads(data))
         except (ValueError, TypeError) as exc:
@@ -117,10 +120,8 @@ class Platform:
         tcb: int = 2,
         _vendor: tuple | None = None,
     ):
-        if scheme not in P.SCHEMES:
-            raise InvalidInput(f"scheme must be one of {P.SCHEMES}, not {scheme!r}.")
-        if not isinstance(tcb, int) or isinstance(tcb, bool) or not 0 <= tcb <= 0xFFFF:
-            raise InvalidInput(f"tcb must be an integer in 0..65535, not {tcb!r}.")
+        validate.choice("scheme", scheme, P.SCHEMES)
+        tcb = validate.integer("tcb", tcb, low=0, high=0xFFFF)
         self.scheme, self.tcb = scheme, tcb
         if _vendor is None:
             self._root_key = P.generate_signing_key(scheme)
@@ -145,6 +146,7 @@ class Platform:
 
     @property
     def certificate_pem(self) -> str:
+        """The platform certificate in PEM (carried in every quote)."""
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
 
     # -- key derivation (EGETKEY) ------------------------------------------------------------
@@ -192,6 +194,7 @@ class Platform:
         return record
 
     def terminate(self, instance: int) -> None:
+        """Forget a launched instance: it can no longer be quoted."""
         self._instances.pop(instance, None)
 
     # -- quoting ------------------------------------------------------------------------------
@@ -239,6 +242,7 @@ def platform_tcb(cert: x509.Certificate) -> int:
 
 
 def load_certificate(pem: str) -> x509.Certificate:
+    """A certificate from PEM; VerificationFailed when it is not valid PEM."""
     try:
         return x509.load_pem_x509_certificate(pem.encode())
     except ValueError as exc:

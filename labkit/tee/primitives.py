@@ -59,6 +59,7 @@ def mac(key: bytes, data: bytes) -> bytes:
 
 
 def mac_ok(key: bytes, data: bytes, tag: bytes) -> bool:
+    """True when ``tag`` is the HMAC-SHA256 of ``data`` under ``key`` (constant-time check)."""
     h = hmac.HMAC(key, hashes.SHA256())
     h.update(data)
     try:
@@ -95,6 +96,7 @@ def generate_signing_key(scheme: str = "ecdsa-p256"):
 
 
 def sign(private_key, data: bytes) -> bytes:
+    """Sign ``data`` (ECDSA P-256 with SHA-256, or ML-DSA-65)."""
     if isinstance(private_key, ec.EllipticCurvePrivateKey):
         return private_key.sign(data, ec.ECDSA(hashes.SHA256()))
     return private_key.sign(data)
@@ -113,6 +115,7 @@ def verify(public_key, signature: bytes, data: bytes) -> bool:
 
 
 def public_der(public_key) -> bytes:
+    """A public key as DER SubjectPublicKeyInfo bytes."""
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -155,6 +158,7 @@ def certificate_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> b
 
 
 def certificate_current(cert: x509.Certificate) -> bool:
+    """True when now is within the certificate's validity period."""
     now = _dt.datetime.now(_dt.timezone.utc)
     return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
@@ -168,10 +172,12 @@ class HybridPublicKey:
     mlkem: bytes  # 1,184 bytes
 
     def to_bytes(self) -> bytes:
+        """X25519 public (32 bytes) then ML-KEM-768 public (1,184 bytes)."""
         return self.x25519 + self.mlkem
 
     @classmethod
     def from_bytes(cls, data: bytes) -> HybridPublicKey:
+        """Inverse of :meth:`to_bytes`."""
         if len(data) != 32 + 1184:
             raise InvalidInput(f"a hybrid public key is 1216 bytes, not {len(data)}.")
         return cls(data[:32], data[32:])

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bench, config, results
+from .. import bench, config, results, validate
 from ..errors import InvalidInput
 from . import model as M
 from . import workload as W
@@ -86,8 +86,7 @@ def trace_attack(
     from .lifecycle import deploy
 
     n = config.pick(20, 8) if n_images is None else n_images
-    if not isinstance(n, int) or not 1 <= n <= 450:
-        raise InvalidInput(f"n_images must be an integer in 1..450 (the digits test set), not {n!r}.")
+    validate.integer("n_images (images of the digits test set)", n, low=1, high=450)
     own = dep is None
     if own:
         dep = deploy(oblivious=oblivious, host_traces_pages=True)

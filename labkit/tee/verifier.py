@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from .. import validate
 from ..errors import InvalidInput
 from . import primitives as P
 from .platform import Quote, load_certificate, platform_tcb
@@ -99,9 +100,7 @@ class Policy:
         if isinstance(self.signer_id, bytes):
             object.__setattr__(self, "signer_id", self.signer_id.hex())
         for name in ("min_svn", "min_platform_tcb"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise InvalidInput(f"{name} must be a non-negative integer, not {value!r}.")
+            validate.integer(name, getattr(self, name), low=0)
 
 
 @dataclass(frozen=True)
@@ -114,10 +113,12 @@ class Appraisal:
 
     @property
     def passed(self) -> bool:
+        """True when every check passed."""
         return self.verdict == "trusted"
 
     @property
     def codes(self) -> tuple[str, ...]:
+        """The reason codes of the failed checks, in order."""
         return tuple(code for code, _ in self.reasons)
 
     def __bool__(self) -> bool:

@@ -5,7 +5,8 @@ the verifier's verdict and reasons and whether the model key was released.
 The outcomes come from a real run (:func:`labkit.tee.attacks.run_all`); the
 widget only displays them. ``cost_explorer`` draws the modelled SGX and
 confidential-VM overhead (:mod:`labkit.tee.costs`, labelled "modelled") with
-the published figures and the guide's 3-7% claim.
+the published figures and the guide's claim (``TECHNIQUE.claim`` of
+:mod:`labkit.tee.technique`, judged with :func:`labkit.report.verdict`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import math
 
 import numpy as np
 
+from .. import report
+from ..tee.technique import TECHNIQUE
 from .figure import figure_widget
 
 CHECKS = (
@@ -119,14 +122,16 @@ def cost_curves(model=None, *, max_mb: float = 1024.0, points: int = 200) -> dic
 
 
 def readout(working_set_mb: float, model=None) -> str:
-    from ..tee.costs import CLAIM, CostModel
+    """HTML: the modelled SGX and confidential-VM ratios at one working set, against the claim."""
+    from ..tee.costs import CostModel
 
     model = model or CostModel()
     sgx, cvm = float(model.ratio(working_set_mb)), float(model.ratio(working_set_mb, kind="cvm"))
-    holds = "within" if sgx <= CLAIM[2] else "outside"
+    claim = TECHNIQUE.claim
+    holds = "within" if report.verdict(claim, sgx) == report.HOLDS else "outside"
     return (
         f"<b>Working set {working_set_mb:.0f} MB</b> (modelled): SGX enclave {sgx:.2f}x, "
-        f"confidential VM {cvm:.2f}x; the SGX figure is {holds} the claimed 3-7%."
+        f"confidential VM {cvm:.2f}x; the SGX figure is {holds} the claimed {html.escape(claim.text)}."
     )
 
 
@@ -135,9 +140,9 @@ def cost_explorer(model=None, initial_mb: float = 64.0, max_mb: float = 1024.0):
     import ipywidgets as w
     import plotly.graph_objects as go
 
-    from ..tee.costs import CLAIM, PUBLISHED, CostModel
+    from ..tee.costs import PUBLISHED, CostModel
 
-    model = model or CostModel()
+    model, claim = model or CostModel(), TECHNIQUE.claim
     c = cost_curves(model, max_mb=max_mb)
     fig = figure_widget(
         data=[
@@ -160,12 +165,12 @@ def cost_explorer(model=None, initial_mb: float = 64.0, max_mb: float = 1024.0):
         ),
     )
     # On a log axis plotly reads an annotation's y as log10(value): place the labels ourselves.
-    fig.add_hrect(y0=CLAIM[1], y1=CLAIM[2], fillcolor="green", opacity=0.15, line_width=0)
+    fig.add_hrect(y0=claim.low, y1=claim.high, fillcolor="green", opacity=0.15, line_width=0)
     fig.add_annotation(
         x=0,
         xref="paper",
-        y=math.log10(CLAIM[2]),
-        text="claimed 3-7%",
+        y=math.log10(claim.high),
+        text=f"claimed {claim.text}",
         showarrow=False,
         xanchor="left",
         yanchor="bottom",

@@ -37,7 +37,7 @@ def test_enclave_decrypts_the_sum_and_the_host_never_sees_the_keys(ckks, holder,
     assert holder.decryptions == 1  # the platform's monotonic counter
     assert holder.release.released
     assert not holder.enclave.host_saw(ckks.ctx.impl.secret_key_bytes())
-    assert not holder.enclave.host_saw(holder.key_service._keys["aggregation"])
+    assert not holder.enclave.host_saw(holder.key_service.peek("aggregation"))
     assert not holder.enclave.host_saw(updates[0].astype("<f8").tobytes()[:64])  # only ciphertexts crossed
 
 
