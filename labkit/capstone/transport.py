@@ -38,7 +38,7 @@ class UploadServer(tls.LabServer):
         super().__init__(ctx, host="127.0.0.1", port=0, https=False, timeout=timeout)
         self.chain = chain  # LabServer's __init__ resets it
 
-    def _handle(self, conn, entry: dict[str, Any]) -> None:
+    def handle(self, conn, entry: dict[str, Any]) -> None:
         """``PUT <n>\\n`` then n bytes: keep them, answer ``OK``."""
         data = b""
         while b"\n" not in data and len(data) < 64:

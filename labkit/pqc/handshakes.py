@@ -125,6 +125,7 @@ class Session:
         )
 
     def close(self) -> None:
+        """Stop the lab server."""
         self.server.close()
 
     def __enter__(self) -> Session:

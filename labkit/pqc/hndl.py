@@ -148,6 +148,7 @@ class QuantumOracle:
     """
 
     def break_session(self, recording: Recording) -> dict[str, bytes] | None:
+        """The session's traffic secrets when its key exchange is classical (Shor), else None."""
         hello = next(p for t, _, p in parse_records(recording.server_to_client) if t == 22)
         group = key_share_group(hello)
         if group in tls.CLASSICAL_GROUPS:

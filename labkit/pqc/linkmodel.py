@@ -53,6 +53,7 @@ class Link:
             raise InvalidInput(f"mss must be between 500 and 65495 bytes, not {self.mss!r}.")
 
     def segments(self, nbytes: int) -> int:
+        """TCP segments that carry ``nbytes``."""
         return max(1, math.ceil(nbytes / self.mss)) if nbytes > 0 else 0
 
     def serialise(self, nbytes: int) -> float:

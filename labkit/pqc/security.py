@@ -155,6 +155,7 @@ class TamperingProxy:
         server.close()
 
     def close(self) -> None:
+        """Stop the proxy."""
         self._listener.close()
         self._thread.join(timeout=5)
 

@@ -164,10 +164,12 @@ class Recorder:
 
     @property
     def bytes_sent(self) -> int:
+        """Bytes the client wrote to the socket."""
         return sum(map(len, self.sent))
 
     @property
     def bytes_received(self) -> int:
+        """Bytes the client read from the socket."""
         return sum(map(len, self.received))
 
 
@@ -462,13 +464,16 @@ class LabServer:
 
     @property
     def port(self) -> int:
+        """The TCP port it listens on."""
         return self.address[1]
 
     @property
     def url(self) -> str:
+        """Its address as an https URL."""
         return f"https://{self.address[0]}:{self.port}/"
 
     def last_error(self) -> str | None:
+        """Why the latest connection failed, as OpenSSL said (None when it did not)."""
         with self._lock:
             return self.log[-1].get("error") if self.log else None
 
@@ -498,7 +503,7 @@ class LabServer:
                 cipher=conn.get_cipher_name(),
                 client_cert=conn.get_peer_certificate() is not None,
             )
-            self._handle(conn, entry)
+            self.handle(conn, entry)
             entry["ok"] = True
             conn.shutdown()
         except (SSL.Error, OSError, ValueError) as exc:
@@ -510,8 +515,12 @@ class LabServer:
                 self.log.append(entry)
             sock.close()
 
-    def _handle(self, conn, entry: dict[str, Any]) -> None:
-        """Serve one request on an established connection (subclasses speak other requests)."""
+    def handle(self, conn, entry: dict[str, Any]) -> None:
+        """Serve one request on an established connection; subclasses override it to speak other requests.
+
+        ``entry`` is this connection's line of :attr:`log` (add what the request did to it); raise
+        ``ValueError`` for a request the server does not speak.
+        """
         request = b""
         while b"\n" not in request and len(request) < 8192:
             request += conn.recv(8192)
@@ -535,6 +544,7 @@ class LabServer:
         raise ValueError(f"unexpected request {request[:40]!r}")
 
     def close(self) -> None:
+        """Stop accepting, and wait for the connections being served."""
         self._stop.set()
         self._thread.join(timeout=2)
         self._listener.close()
