@@ -4,7 +4,8 @@
 :class:`~labkit.he.api.HEContext`; its ciphertexts support ``+ - *``,
 rotation, sums, dot and matrix products. Parameters are checked against the
 HE Standard tables before any key is made. Inference labs live in
-``labkit.he.inference``; the SEAL vs OpenFHE benchmark in ``labkit.he.bench``.
+``labkit.he.inference``; the SEAL vs OpenFHE benchmark in ``labkit.he.benchmark``
+(``labkit bench he``); the technique's descriptor in ``labkit.he.technique``.
 
 Importing this package loads neither TenSEAL nor OpenFHE: they load when a
 context is created.
@@ -34,7 +35,8 @@ _SUBMODULES = {
     "lab",
     "inference",
     "models",
-    "bench",
+    "benchmark",
+    "technique",
     "seal_backend",
     "openfhe_backend",
 }

@@ -16,6 +16,11 @@ by design: the tag protects them in transit, not during computation).
 
 References
 ----------
+Cheon, Kim, Kim & Song, "Homomorphic Encryption for Arithmetic of Approximate
+Numbers" (CKKS), ASIACRYPT 2017. Fan & Vercauteren, "Somewhat Practical Fully
+Homomorphic Encryption" (BFV), ePrint 2012/144. Brakerski, Gentry &
+Vaikuntanathan, "(Leveled) Fully Homomorphic Encryption without Bootstrapping"
+(BGV), ITCS 2012. Albrecht et al., Homomorphic Encryption Standard, 2018.
 Halevi & Shoup, "Algorithms in HElib", CRYPTO 2014 (diagonal method for
 matrix-vector products, baby-step giant-step rotations).
 RFC 2104 (HMAC).
@@ -40,14 +45,25 @@ _HEADER = struct.Struct(">5s16sIHI")  # magic, context id, length, depth used, p
 
 
 def available(backend: str) -> bool:
-    """True when ``backend`` ("seal" or "openfhe") imports here (OpenFHE's wheels need CPython 3.10)."""
+    """True when ``backend`` imports here.
+
+    Parameters
+    ----------
+    backend : {"seal", "openfhe"}
+        OpenFHE's PyPI wheels carry a CPython 3.10 binary only.
+
+    Returns
+    -------
+    bool
+        False when the library is missing or fails to import (an unknown name raises InvalidInput).
+    """
     from ..errors import BackendUnavailable
 
     try:
         if backend == "seal":
-            from .seal_backend import _sealapi as load
+            from .seal_backend import load_sealapi as load
         elif backend == "openfhe":
-            from .openfhe_backend import _openfhe as load
+            from .openfhe_backend import load_openfhe as load
         else:
             raise InvalidInput(f"backend must be 'seal' or 'openfhe', not {backend!r}.")
         load()
@@ -97,12 +113,22 @@ def context(
         ``depth``, ``scale_bits``, ``first_mod_bits``, ``special_mod_bits``, ``plain_modulus``,
         ``security`` (128/192/256), ``coeff_mod_bit_sizes`` (SEAL only).
 
+    Returns
+    -------
+    HEContext
+        Fresh keys (the libraries' own secure generators) and the evaluator.
+
     Raises
     ------
     InvalidInput
         Unknown backend/scheme, malformed parameter, plaintext modulus without batching.
     InsecureParameters
         The modulus is too long for N at the requested security (HE Standard), unless allow_insecure.
+
+    References
+    ----------
+    Albrecht et al., Homomorphic Encryption Standard, 2018 (the security check).
+    Microsoft SEAL 4.x manual (``EncryptionParameters``); OpenFHE documentation (``CCParams``).
     """
     if preset is not None and preset not in PRESETS:
         raise InvalidInput(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}.")
@@ -128,7 +154,32 @@ def context(
 
 
 class HEContext:
-    """Keys plus evaluator for one parameter set; creates and operates on :class:`Ciphertext`."""
+    """Keys plus evaluator for one parameter set; creates and operates on :class:`Ciphertext`.
+
+    Made by :func:`context`. Arithmetic checks its operands (same context, depth left,
+    values the scheme holds) before any cryptography runs.
+
+    Parameters
+    ----------
+    params : Params
+        The validated parameter set.
+    impl : SealBackend or OpenFHEBackend
+        The backend holding the keys and doing the raw operations.
+    security_report : SecurityReport
+        What the HE Standard says about ``params``.
+
+    Attributes
+    ----------
+    plaintext_cache : dict
+        Encoded plaintexts reused across calls (model weights encoded once, see
+        :mod:`labkit.he.linalg`).
+
+    References
+    ----------
+    Cheon, Kim, Kim & Song, CKKS, ASIACRYPT 2017. Fan & Vercauteren, BFV, ePrint 2012/144.
+    Brakerski, Gentry & Vaikuntanathan, BGV, ITCS 2012. Albrecht et al., Homomorphic
+    Encryption Standard, 2018.
+    """
 
     def __init__(self, params: Params, impl, security_report):
         self.params = params
@@ -136,28 +187,34 @@ class HEContext:
         self.security = security_report
         self.id = uuid.uuid4().bytes
         self._mac_key = secrets.token_bytes(32)
+        self.plaintext_cache: dict = {}
         if params.backend == "seal" and params.scheme == "bfv":
             self._check_bfv_budget()
 
     # -- properties --------------------------------------------------------------------------------
     @property
     def backend(self) -> str:
+        """The backend's name: "seal" or "openfhe"."""
         return self.params.backend
 
     @property
     def scheme(self) -> str:
+        """The scheme: "ckks", "bfv" or "bgv"."""
         return self.params.scheme
 
     @property
     def slots(self) -> int:
+        """Values one ciphertext holds (N/2 for CKKS, N for BFV/BGV)."""
         return self.impl.slots
 
     @property
     def insecure(self) -> bool:
+        """True when the parameters are below the requested security (allowed explicitly)."""
         return not self.security.secure
 
     @property
     def depth(self) -> int:
+        """Multiplicative depth the modulus chain was built for."""
         return self.params.depth
 
     def __repr__(self) -> str:
@@ -276,30 +333,41 @@ class HEContext:
         return self._layout(arr, ct.period)
 
     def add(self, a: Ciphertext, b) -> Ciphertext:
+        """``a + b`` slot-wise, ``b`` a Ciphertext of this context, a plaintext vector or a scalar."""
         self._own(a)
         if isinstance(b, Ciphertext):
             self._own(b)
-            return a._derive(self.impl.add(a.raw, b.raw), max(a.length, b.length), max(a.used, b.used))
-        return a._derive(self.impl.add_plain(a.raw, self._plain_operand(a, b)))
+            return a.derive(self.impl.add(a.raw, b.raw), max(a.length, b.length), max(a.used, b.used))
+        return a.derive(self.impl.add_plain(a.raw, self._plain_operand(a, b)))
 
     def sub(self, a: Ciphertext, b) -> Ciphertext:
+        """``a - b`` slot-wise, ``b`` a Ciphertext of this context, a plaintext vector or a scalar."""
         self._own(a)
         if isinstance(b, Ciphertext):
             self._own(b)
-            return a._derive(self.impl.sub(a.raw, b.raw), max(a.length, b.length), max(a.used, b.used))
-        return a._derive(self.impl.add_plain(a.raw, -self._plain_operand(a, b)))
+            return a.derive(self.impl.sub(a.raw, b.raw), max(a.length, b.length), max(a.used, b.used))
+        return a.derive(self.impl.add_plain(a.raw, -self._plain_operand(a, b)))
 
     def negate(self, a: Ciphertext) -> Ciphertext:
-        return self._own(a)._derive(self.impl.negate(a.raw))
+        """``-a`` slot-wise."""
+        return self._own(a).derive(self.impl.negate(a.raw))
 
     def multiply(self, a: Ciphertext, b) -> Ciphertext:
-        """Ciphertext x ciphertext (relinearised, rescaled in CKKS) or x plaintext vector/scalar."""
+        """Ciphertext x ciphertext (relinearised, rescaled in CKKS) or x plaintext vector/scalar.
+
+        Raises InvalidInput before any work when no level is left (CKKS, BGV/BFV depth).
+
+        References
+        ----------
+        Cheon, Kim, Kim & Song, CKKS, ASIACRYPT 2017 (rescaling); Fan & Vercauteren, BFV,
+        ePrint 2012/144 (relinearisation).
+        """
         self._own(a)
         if isinstance(b, Ciphertext):
             self._own(b)
             self._need_level(a, b, what="this multiplication")
             raw = self.impl.multiply(a.raw, a.raw if b is a else b.raw)
-            return a._derive(raw, max(a.length, b.length), max(a.used, b.used) + 1)
+            return a.derive(raw, max(a.length, b.length), max(a.used, b.used) + 1)
         if self.scheme == "ckks":
             self._need_level(a, what="this plaintext multiplication")
             try:
@@ -308,8 +376,8 @@ class HEContext:
                 raise InvalidInput("the plaintext operand must be numbers (a scalar or a 1-D sequence).") from None
             if arr.ndim == 0:
                 self._vector(arr, what="the plaintext operand")
-                return a._derive(self.impl.multiply_plain(a.raw, arr), used=a.used + 1)
-        return a._derive(
+                return a.derive(self.impl.multiply_plain(a.raw, arr), used=a.used + 1)
+        return a.derive(
             self.impl.multiply_plain(a.raw, self._plain_operand(a, b)), used=a.used + (self.scheme == "ckks")
         )
 
@@ -321,7 +389,7 @@ class HEContext:
         self._own(a)
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
             raise InvalidInput(f"steps must be an integer, not {steps!r}.")
-        return a._derive(self.impl.rotate(a.raw, int(steps)))
+        return a.derive(self.impl.rotate(a.raw, int(steps)))
 
     def sum(self, a: Ciphertext) -> Ciphertext:
         """Sum of all slots, in every slot (decrypts to a length-1 vector).
@@ -329,13 +397,13 @@ class HEContext:
         A replicated ciphertext sums every copy; use :meth:`dot` (which masks to the first
         copy) for the sum of one vector.
         """
-        return self._own(a)._derive(self.impl.sum_all(a.raw), length=1, period=None)
+        return self._own(a).derive(self.impl.sum_all(a.raw), length=1, period=None)
 
     def dot(self, a: Ciphertext, vector) -> Ciphertext:
         """Inner product with a plaintext vector (one plaintext product and a slot sum)."""
         self._own(a)
         arr = self._vector(vector, what="the plaintext vector", max_len=a.length)
-        flat = a._derive(a.raw, period=None)  # zero padding: a replicated vector sums only its first copy
+        flat = a.derive(a.raw, period=None)  # zero padding: a replicated vector sums only its first copy
         return self.sum(self.multiply(flat, arr))
 
     def linear_combination(self, cts, weights, bias: float = 0.0) -> Ciphertext:
@@ -355,7 +423,7 @@ class HEContext:
         if self.scheme == "ckks":
             self._need_level(*cts, what="this linear combination")
         used = max(c.used for c in cts) + (self.scheme == "ckks")
-        out = cts[0]._derive(self.impl.linear_combination([c.raw for c in cts], w), max(len(c) for c in cts), used)
+        out = cts[0].derive(self.impl.linear_combination([c.raw for c in cts], w), max(len(c) for c in cts), used)
         return out + bias if bias else out
 
     def matmul(self, a: Ciphertext, matrix) -> Ciphertext:
@@ -371,6 +439,7 @@ class HEContext:
         return polyval(self, self._own(a), coefficients)
 
     def size_bytes(self, a: Ciphertext) -> int:
+        """Size of ``a`` in bytes (in memory for CKKS; serialized for OpenFHE BFV/BGV)."""
         return self.impl.size_bytes(self._own(a).raw)
 
     # -- serialisation -------------------------------------------------------------------------------
@@ -397,7 +466,21 @@ class HEContext:
 
 
 class Ciphertext:
-    """An encrypted vector: operators ``+ - *`` and methods mirror :class:`HEContext`."""
+    """An encrypted vector: operators ``+ - * @`` and methods mirror :class:`HEContext`.
+
+    Parameters
+    ----------
+    ctx : HEContext
+        The context (keys) it belongs to.
+    raw : object
+        The library's ciphertext (SEAL or OpenFHE).
+    length : int
+        How many leading slots hold the vector.
+    used : int
+        Multiplicative levels spent so far.
+    period : int or None
+        For a replicated vector (``encrypt(..., replicate=True)``), the power of two it repeats with.
+    """
 
     __slots__ = ("ctx", "length", "period", "raw", "used")
     __array_ufunc__ = None  # numpy defers to our operators: np.array([...]) * ct is a plaintext product
@@ -405,7 +488,8 @@ class Ciphertext:
     def __init__(self, ctx: HEContext, raw, length: int, used: int = 0, period: int | None = None):
         self.ctx, self.raw, self.length, self.used, self.period = ctx, raw, length, used, period
 
-    def _derive(self, raw, length=None, used=None, period=...) -> Ciphertext:
+    def derive(self, raw, length=None, used=None, period=...) -> Ciphertext:
+        """A Ciphertext of the same context holding ``raw``, with this one's layout unless overridden."""
         return Ciphertext(
             self.ctx,
             raw,
@@ -440,32 +524,41 @@ class Ciphertext:
         return self.ctx.matmul(self, matrix)
 
     def rotate(self, steps: int) -> Ciphertext:
+        """Cyclic left rotation by ``steps`` (see :meth:`HEContext.rotate`)."""
         return self.ctx.rotate(self, steps)
 
     def sum(self) -> Ciphertext:
+        """Sum of all slots (see :meth:`HEContext.sum`)."""
         return self.ctx.sum(self)
 
     def dot(self, vector) -> Ciphertext:
+        """Inner product with a plaintext vector (see :meth:`HEContext.dot`)."""
         return self.ctx.dot(self, vector)
 
     def matmul(self, matrix) -> Ciphertext:
+        """``self @ matrix`` for a replicated vector (see :meth:`HEContext.matmul`)."""
         return self.ctx.matmul(self, matrix)
 
     def polyval(self, coefficients) -> Ciphertext:
+        """A polynomial evaluated slot-wise (see :meth:`HEContext.polyval`)."""
         return self.ctx.polyval(self, coefficients)
 
     def decrypt(self) -> np.ndarray:
+        """The decrypted values (see :meth:`HEContext.decrypt`)."""
         return self.ctx.decrypt(self)
 
     def serialize(self) -> bytes:
+        """Authenticated bytes (see :meth:`HEContext.serialize`)."""
         return self.ctx.serialize(self)
 
     @property
     def size_bytes(self) -> int:
+        """Size in bytes (see :meth:`HEContext.size_bytes`)."""
         return self.ctx.size_bytes(self)
 
     @property
     def levels_left(self) -> int:
+        """Multiplicative levels still available."""
         return self.ctx.levels_left(self)
 
     def __repr__(self) -> str:

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from .. import bench, config, datasets
+from .. import bench, config, datasets, validate
 from ..errors import InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result
 from . import models
@@ -40,12 +40,16 @@ MODELS = {"logreg": "breast_cancer", "mlp": "digits"}
 MODES = ("single", "batched")
 
 
-def _model(name: str):
-    return models.logistic_regression() if name == "logreg" else models.square_mlp()
+def _model(name: str, rng):
+    return models.logistic_regression() if name == "logreg" else models.square_mlp(rng=rng)
 
 
 def needed_depth(model: str) -> int:
-    """Multiplicative depth each model needs (depth planner)."""
+    """Multiplicative depth each model needs (depth planner): 3 for both.
+
+    >>> needed_depth("logreg"), needed_depth("mlp")
+    (3, 3)
+    """
     return plan_depth(layers=1, final_degree=3) if model == "logreg" else plan_depth(layers=2, activation_degree=2)
 
 
@@ -111,8 +115,12 @@ def run(
     threads: int | None = None,
     ctx=None,
     progress: bool = False,
+    rng: int | np.random.Generator | None = None,
 ) -> Result:
     """Encrypted inference of ``model`` on its test split; returns a Result.
+
+    Fast mode (``LABKIT_FAST=1``) is read here only: it shrinks the defaults of ``n_samples``
+    (single mode) and ``repeat``.
 
     Parameters
     ----------
@@ -128,6 +136,8 @@ def run(
     ctx : an existing HEContext to reuse (its backend wins over ``backend``).
     threads : OpenFHE threads required (None: the count OpenFHE runs with, see
         ``labkit.he.openfhe_backend``); the plaintext baseline gets as many BLAS threads.
+    rng : seed of the MLP's initial weights (int, numpy Generator, or None for ``LABKIT_SEED``);
+        the keys come from the HE libraries' own secure generators.
 
     Metrics: ``accuracy_plain`` (plaintext model, exact activation), ``accuracy_encrypted``,
     ``accuracy_gap_points``, ``agreement`` (same label as the plaintext polynomial model),
@@ -137,26 +147,30 @@ def run(
     ``server_evaluate_s`` / ``server_throughput_per_s`` (the server's part alone, without the
     client's encryption and decryption; timings ``client_encrypt``, ``server_evaluate``,
     ``client_decrypt`` hold each phase of the accuracy pass).
+
+    References
+    ----------
+    Gilad-Bachrach et al., "CryptoNets", ICML 2016. Halevi & Shoup, "Algorithms in HElib",
+    CRYPTO 2014 (diagonal matrix-vector products).
     """
     from .api import context
 
-    if model not in MODELS:
-        raise InvalidInput(f"model must be one of {', '.join(MODELS)}, not {model!r}.")
-    if mode not in MODES:
-        raise InvalidInput(f"mode must be 'single' or 'batched', not {mode!r}.")
+    validate.choice("model", model, tuple(MODELS))
+    validate.choice("mode", mode, MODES)
     for name, value in (("n_samples", n_samples), ("batch_size", batch_size), ("repeat", repeat)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise InvalidInput(f"{name} must be a positive integer or None, not {value!r}.")
+        if value is not None:
+            validate.integer(name, value)
+    if n_samples is None and mode == "single":
+        n_samples = config.pick(None, 20)
+    repeat = repeat if repeat is not None else config.pick(5, 2)
     ds = datasets.load(MODELS[model])
-    m = _model(model)
+    m = _model(model, rng)
     if ctx is None:
         ctx = context(backend, preset=preset, allow_insecure=allow_insecure, threads=threads)
     if ctx.scheme != "ckks":
         raise InvalidInput("encrypted inference uses real-valued weights: give a CKKS context.")
     require_depth(needed_depth(model), ctx.depth, what=f"the {model} model")
     x_all = ds.X_test
-    if n_samples is None and mode == "single":
-        n_samples = config.pick(None, 20)
     n = min(n_samples or len(x_all), len(x_all))
     x_raw, y = x_all[:n], ds.y_test[:n]
     prepared = m.prepare(x_raw)
@@ -217,7 +231,7 @@ def run(
         candidate,
         baseline,
         used_threads,
-        repeat=repeat or config.pick(5, 2),
+        repeat=repeat,
         names=(f"{ctx.backend} encrypted {mode}", "plaintext model"),
     )
     enc_pred = _predict(m, enc_out)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bench, config
+from .. import bench, config, validate
 from ..errors import InsecureParameters, InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result
 from .security import security_level
@@ -50,7 +50,21 @@ def roundtrip(
     Metrics: ``max_error`` (0 for exact schemes), ``slots``, ``ciphertext_bytes``,
     ``expansion`` (ciphertext bytes per plaintext byte of 8-byte values), ``security_bits``;
     timings: encrypt, decrypt, add, multiply (with relinearisation and rescale).
+
+    Parameters
+    ----------
+    backend, scheme, poly_modulus_degree, allow_insecure, **params
+        As for :func:`labkit.he.context`.
+    n_values : int, optional
+        Values to encrypt (default: every slot).
+    repeat : int, optional
+        Timed repeats per operation (default 9; 3 in fast mode).
+    rng : int, numpy Generator or None
+        Seed of the random values (None: ``LABKIT_SEED``); keys come from the library.
     """
+    if n_values is not None:
+        validate.integer("n_values", n_values)
+    reps = validate.integer("repeat", repeat) if repeat is not None else config.pick(9, 3)
     ctx = _ctx(backend, scheme, allow_insecure, poly_modulus_degree=poly_modulus_degree, **params)
     gen = config.rng(rng)
     n = min(n_values or ctx.slots, ctx.slots)
@@ -61,7 +75,6 @@ def roundtrip(
         values = gen.integers(-half, half + 1, n)
     ct = ctx.encrypt(values)
     back = ctx.decrypt(ct)
-    reps = repeat or config.pick(9, 3)
     timings = {
         "encrypt": bench.measure(lambda: ctx.encrypt(values), name="encrypt", repeat=reps),
         "decrypt": bench.measure(lambda: ctx.decrypt(ct), name="decrypt", repeat=reps),
@@ -100,6 +113,18 @@ def noise_growth(
     BFV/BGV: values stay exact; SEAL's BFV reports its noise budget in bits.
     ``artifacts["levels"]`` lists one dict per multiplication; the next multiplication
     after the last one is refused (``artifacts["refused"]`` holds the message).
+
+    Parameters
+    ----------
+    backend, scheme, poly_modulus_degree, allow_insecure, **params
+        As for :func:`labkit.he.context`.
+    rng : int, numpy Generator or None
+        Seed of the random values (None: ``LABKIT_SEED``).
+
+    References
+    ----------
+    Cheon, Kim, Kim & Song, CKKS, ASIACRYPT 2017 (rescaling). Fan & Vercauteren, BFV,
+    ePrint 2012/144 (noise budget).
     """
     ctx = _ctx(backend, scheme, allow_insecure, poly_modulus_degree=poly_modulus_degree, **params)
     gen = config.rng(rng)
@@ -149,6 +174,7 @@ def explore(
     backend: str = "seal",
     measure_ops: bool = True,
     repeat: int | None = None,
+    rng: int | np.random.Generator | None = None,
 ) -> Result:
     """One point of the parameter explorer: N, total modulus bits and scale -> security, depth,
     precision and op times.
@@ -156,10 +182,31 @@ def explore(
     The chain is [scale+10, scale x depth | 60] with the largest depth that fits
     ``modulus_bits``. Below 128-bit security the point is still computed (the explorer
     shows what goes wrong) and flagged.
+
+    Parameters
+    ----------
+    poly_modulus_degree : int
+        Ring dimension N.
+    modulus_bits : int
+        Total log2(QP) to spend, 60 to 1800.
+    scale_bits : int
+        CKKS scale, 20 to 50 bits.
+    backend : {"seal", "openfhe"}
+        Where the operations are timed.
+    measure_ops : bool
+        Build the context and time a multiplication and a rotation (False: the table only).
+    repeat : int, optional
+        Timed repeats (default 5; 3 in fast mode).
+    rng : int, numpy Generator or None
+        Seed of the values the precision is measured on (None: ``LABKIT_SEED``).
+
+    References
+    ----------
+    Albrecht et al., Homomorphic Encryption Standard, 2018 (security tables).
     """
-    for name, value, low, high in (("modulus_bits", modulus_bits, 60, 1800), ("scale_bits", scale_bits, 20, 50)):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise InvalidInput(f"{name} must be an integer from {low} to {high}, not {value!r}.")
+    modulus_bits = validate.integer("modulus_bits", modulus_bits, low=60, high=1800)
+    scale_bits = validate.integer("scale_bits", scale_bits, low=20, high=50)
+    reps = validate.integer("repeat", repeat) if repeat is not None else config.pick(5, 3)
     first = min(60, scale_bits + 10)
     depth = (modulus_bits - first - 60) // scale_bits
     if depth < 1:
@@ -196,10 +243,9 @@ def explore(
         except (InsecureParameters, InvalidInput) as exc:  # OpenFHE's check or SEAL's prime search can refuse
             result.artifacts["refused"] = str(exc)
             return result
-        x = ctx.encrypt(config.rng(0).uniform(-1, 1, 256))
+        x = ctx.encrypt(config.rng(rng).uniform(-1, 1, 256))
         ref = ctx.decrypt(x)
         metrics["precision_bits"] = float(-np.log2(max(np.max(np.abs(ctx.decrypt(x * x) - ref * ref)), 1e-30)))
-        reps = repeat or config.pick(5, 3)
         result.timings["multiply"] = bench.measure(lambda: x * x, name="multiply", repeat=reps)
         result.timings["rotate"] = bench.measure(lambda: x.rotate(1), name="rotate", repeat=reps)
         metrics["multiply_ms"] = 1e3 * result.timings["multiply"].median

@@ -75,7 +75,7 @@ def _encoded_diagonals(ctx, ct, w, p_in, p_out, baby, giant) -> list:
     Model weights are fixed, so a server encodes them once; repeated products reuse them.
     """
     impl = ctx.impl
-    cache = ctx.__dict__.setdefault("_diagonal_cache", {})
+    cache = ctx.plaintext_cache
     key = (hashlib.sha256(w.tobytes()).hexdigest(), w.shape, p_in, impl.level_key(ct.raw))
     if key in cache:
         return cache[key]
@@ -133,7 +133,7 @@ def matvec(ctx, ct, matrix):
         total = impl.add(total, impl.rotate(total, step))
         step *= 2
     used = ct.used + (ctx.scheme == "ckks")
-    return ct._derive(total, length=n_out, used=used, period=p_out)
+    return ct.derive(total, length=n_out, used=used, period=p_out)
 
 
 def polyval(ctx, ct, coefficients):

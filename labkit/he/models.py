@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import config, datasets
+from .. import config, datasets, validate
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,12 +40,15 @@ class LinearModel:
     info: dict = field(default_factory=dict)
 
     def prepare(self, x: np.ndarray) -> np.ndarray:
+        """Standardise raw features as in training."""
         return (np.asarray(x, dtype=np.float64) - self.mean) / self.std
 
     def scores(self, x: np.ndarray) -> np.ndarray:
+        """Linear scores x w + b of raw inputs."""
         return self.prepare(x) @ self.weights + self.bias
 
     def predict(self, x: np.ndarray, *, polynomial: bool = False) -> np.ndarray:
+        """Labels 0/1 from the exact sigmoid (or its polynomial)."""
         s = self.scores(x)
         p = np.polynomial.polynomial.polyval(s, self.sigmoid_poly) if polynomial else 1 / (1 + np.exp(-s))
         return (p > 0.5).astype(int)
@@ -63,13 +66,16 @@ class SquareMLP:
     info: dict = field(default_factory=dict)
 
     def prepare(self, x: np.ndarray) -> np.ndarray:
+        """Scale raw pixel values as in training."""
         return np.asarray(x, dtype=np.float64) / self.input_scale
 
     def logits(self, x: np.ndarray) -> np.ndarray:
+        """Class scores (x W1 + b1)^2 W2 + b2 of raw inputs."""
         h = self.prepare(x) @ self.w1 + self.b1
         return (h * h) @ self.w2 + self.b2
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """The class with the largest logit."""
         return np.argmax(self.logits(x), axis=1)
 
 
@@ -79,6 +85,10 @@ def logistic_regression(c: float = 1.0, degree: int = 3) -> LinearModel:
 
     The odd polynomial 0.5 + c1 s + c3 s^3 (degree 3) is fitted by least squares on
     [-R, R], R the largest training score, so it follows the sigmoid where the data lie.
+
+    References
+    ----------
+    Kim, Song, Kim, Lee & Cheon, BMC Medical Genomics 2018 (polynomial sigmoid approximations).
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -99,13 +109,38 @@ def logistic_regression(c: float = 1.0, degree: int = 3) -> LinearModel:
     return LinearModel(w, b, mean, std, poly, radius, acc)
 
 
-@lru_cache(maxsize=4)
-def square_mlp(hidden: int = 32, epochs: int = 300, seed: int = 0, lr: float = 0.01) -> SquareMLP:
+def square_mlp(
+    hidden: int = 32, epochs: int = 300, *, rng: int | np.random.Generator | None = None, lr: float = 0.01
+) -> SquareMLP:
     """Train a 64-hidden-10 MLP with x^2 activation on digits (numpy, full-batch Adam).
 
     The trained weights are cached under ``LABKIT_HOME/cache/he`` (keyed by the
-    hyperparameters and the data set's sha256), so later sessions skip training.
+    hyperparameters, the seed and the data set's sha256), so later sessions skip training.
+
+    Parameters
+    ----------
+    hidden : int
+        Width of the hidden layer.
+    epochs : int
+        Full-batch Adam steps.
+    rng : int, numpy Generator or None
+        Seed of the initial weights (None: ``LABKIT_SEED``).
+    lr : float
+        Adam's learning rate.
+
+    References
+    ----------
+    Gilad-Bachrach et al., "CryptoNets", ICML 2016 (square activation). Kingma & Ba, "Adam", ICLR 2015.
     """
+    hidden = validate.integer("hidden", hidden)
+    epochs = validate.integer("epochs", epochs)
+    lr = validate.positive("lr", lr)
+    return _trained_square_mlp(hidden, epochs, config.seed_from(rng), lr)
+
+
+@lru_cache(maxsize=4)
+def _trained_square_mlp(hidden: int, epochs: int, seed: int, lr: float) -> SquareMLP:
+    """:func:`square_mlp` for an int seed, memoised in the process and cached on disk."""
     ds = datasets.load("digits")
     scale = 16.0
     tag = f"{hidden}-{epochs}-{seed}-{lr}-{ds.info.get('sha256', '')[:16]}"

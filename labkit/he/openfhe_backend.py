@@ -27,6 +27,7 @@ import ctypes
 import math
 import os
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -47,7 +48,11 @@ def configured_threads() -> int:
     return value
 
 
-def _openfhe():
+def load_openfhe():
+    """The ``openfhe`` module, imported with :func:`configured_threads` OpenMP threads on first use.
+
+    Raises BackendUnavailable when OpenFHE does not import (its wheels carry a CPython 3.10 binary only).
+    """
     global _THREADS
     first = "openfhe" not in sys.modules
     if first:
@@ -68,7 +73,7 @@ def threads() -> int | None:
 
 def require_threads(n: int | None) -> None:
     """Raise InvalidInput if OpenFHE cannot run with ``n`` threads here (None: accept what is set)."""
-    _openfhe()
+    load_openfhe()
     if n is None or n == _THREADS:
         return
     raise InvalidInput(
@@ -91,12 +96,39 @@ def set_threads(n: int) -> bool:
 
 
 class OpenFHEBackend:
-    """Raw-ciphertext operations over OpenFHE for one parameter set and one key pair."""
+    """Raw-ciphertext operations over OpenFHE for one parameter set and one key pair.
+
+    CKKS runs with FIXEDMANUAL scaling and HYBRID key switching (one RNS limb per digit);
+    BFV and BGV with OpenFHE's own parameter generation for the depth. Rotation and sum keys
+    are made on first use.
+
+    Parameters
+    ----------
+    params : Params
+        A validated CKKS, BFV or BGV parameter set (``labkit.he.params.make_params``).
+    check_security : bool
+        Ask OpenFHE to enforce the HE Standard level of ``params.security`` (False: HEStd_NotSet).
+    key_switching : {"BV", "HYBRID"} or None
+        BFV/BGV key-switching technique (None: OpenFHE's default).
+
+    Raises
+    ------
+    InsecureParameters
+        OpenFHE's own HE Standard check refuses the ring dimension for the depth.
+
+    References
+    ----------
+    Al Badawi et al., "OpenFHE: Open-Source Fully Homomorphic Encryption Library", WAHC 2022
+    (ePrint 2022/915); OpenFHE documentation (``CCParamsCKKSRNS``, ``CCParamsBFVRNS``,
+    ``CCParamsBGVRNS``). Cheon, Kim, Kim & Song, CKKS, ASIACRYPT 2017. Fan & Vercauteren, BFV,
+    ePrint 2012/144. Brakerski, Gentry & Vaikuntanathan, BGV, ITCS 2012. Albrecht et al.,
+    Homomorphic Encryption Standard, 2018.
+    """
 
     name = "openfhe"
 
     def __init__(self, params, *, check_security: bool, key_switching: str | None = None):
-        o = self._o = _openfhe()
+        o = self._o = load_openfhe()
         self.params = params
         n = params.poly_modulus_degree
         levels = {128: o.HEStd_128_classic, 192: o.HEStd_192_classic, 256: o.HEStd_256_classic}
@@ -153,9 +185,11 @@ class OpenFHEBackend:
 
     # -- operations --------------------------------------------------------------------------------
     def encrypt(self, values: np.ndarray):
+        """Encrypt a full slot vector under the public key."""
         return self.cc.Encrypt(self.public_key, self._plain(values))
 
     def decrypt(self, ct, secret_key=None) -> np.ndarray:
+        """Decrypt and decode every slot (floats for CKKS, integers mod t for BFV/BGV)."""
         try:
             pt = self.cc.Decrypt(secret_key or self._keys.secretKey, ct)
         except RuntimeError as exc:
@@ -171,22 +205,28 @@ class OpenFHEBackend:
         return np.asarray(pt.GetPackedValue(), dtype=np.int64)
 
     def add(self, a, b):
+        """Ciphertext + ciphertext."""
         return self.cc.EvalAdd(a, b)
 
     def sub(self, a, b):
+        """Ciphertext - ciphertext."""
         return self.cc.EvalSub(a, b)
 
     def negate(self, a):
+        """-ciphertext."""
         return self.cc.EvalNegate(a)
 
     def add_plain(self, a, values):
+        """Ciphertext + an encoded plaintext vector (at the ciphertext's level and scale)."""
         return self.cc.EvalAdd(a, self._plain(values, a))
 
     def multiply(self, a, b):
+        """Ciphertext x ciphertext, relinearised (and rescaled in CKKS)."""
         out = self.cc.EvalSquare(a) if a is b else self.cc.EvalMult(a, b)  # relinearises with the mult key
         return self.cc.Rescale(out) if self.ckks else out
 
     def multiply_plain(self, a, values, *, rescale: bool = True):
+        """Multiply by a plaintext vector (or a scalar, given as a 0-d array); rescaled in CKKS unless asked not to."""
         if values.ndim == 0:
             out = self.cc.EvalMult(a, float(values) if self.ckks else int(values))
         else:
@@ -198,13 +238,16 @@ class OpenFHEBackend:
         return self._plain(values, a)
 
     def level_key(self, a):
+        """A hashable key of the ciphertext's level (and scale), for caching encoded plaintexts."""
         return a.GetLevel()
 
     def multiply_encoded(self, a, pt, *, rescale: bool = True):
+        """Multiply by a plaintext from :meth:`encode_like` (rescaled in CKKS unless ``rescale=False``)."""
         out = self.cc.EvalMult(a, pt)
         return self.cc.Rescale(out) if self.ckks and rescale else out
 
     def rescale(self, a):
+        """Rescale a CKKS ciphertext to the next level (BFV/BGV: unchanged)."""
         return self.cc.Rescale(a) if self.ckks else a
 
     def linear_combination(self, cts, weights):
@@ -221,6 +264,7 @@ class OpenFHEBackend:
         return acc
 
     def rotate(self, a, steps: int):
+        """Cyclic left rotation by ``steps`` within rows of N/2 slots (rotation key made on first use)."""
         steps %= self.row
         if steps == 0:
             return a.Clone()
@@ -228,15 +272,18 @@ class OpenFHEBackend:
         return self.cc.EvalRotate(a, steps)
 
     def sum_all(self, a):
+        """Every slot gets the sum of all slots (OpenFHE's EvalSum; sum keys made on first use)."""
         if not self._sum_keys:
             self.cc.EvalSumKeyGen(self._keys.secretKey)
             self._sum_keys = True
         return self.cc.EvalSum(a, self.slots)
 
     def levels_left(self, ct) -> int | None:
+        """CKKS levels left to the ciphertext (None for BFV/BGV)."""
         return self.params.depth - ct.GetLevel() if self.ckks else None
 
     def noise_budget(self, ct) -> int | None:
+        """Invariant noise budget in bits (SEAL BFV only; None elsewhere)."""
         return None
 
     def size_bytes(self, ct) -> int:
@@ -247,13 +294,63 @@ class OpenFHEBackend:
         return int(ct.NumberCiphertextElements() * limbs * self.params.poly_modulus_degree * 8)
 
     def serialize(self, ct) -> bytes:
+        """The ciphertext as the library serializes it."""
         return self._o.Serialize(ct, self._o.BINARY)
 
     def deserialize(self, data: bytes):
+        """A ciphertext from :meth:`serialize`'s bytes; TamperDetected when the library refuses them."""
         try:
             return self._o.DeserializeCiphertextString(data, self._o.BINARY)
         except Exception as exc:
             raise TamperDetected(f"OpenFHE refused the ciphertext bytes ({exc}).") from exc
+
+    # -- direct library calls, for the benchmark ---------------------------------------------------
+    def direct_ops(self, values: np.ndarray) -> dict[str, Callable[[], object]]:
+        """Closures calling OpenFHE directly (no labkit code on the timed path), for the backend race.
+
+        Parameters
+        ----------
+        values : numpy.ndarray
+            One full vector of slot values; two ciphertexts of it are the operands.
+
+        Returns
+        -------
+        dict
+            ``encode_encrypt``, ``add``, ``multiply_relin``, ``rotate``, ``decrypt`` (and
+            ``rescale`` in CKKS), each a no-argument callable doing one operation.
+        """
+        cc, ckks = self.cc, self.ckks
+        vec = values.tolist() if ckks else [int(v) for v in values]
+        a, b = self.encrypt(values), self.encrypt(values)
+        prod = cc.EvalMult(a, b)
+        self._rotation_key(1)
+        sk, pk = self._keys.secretKey, self.public_key
+        make = cc.MakeCKKSPackedPlaintext if ckks else cc.MakePackedPlaintext
+
+        def decrypt():
+            pt = cc.Decrypt(sk, a)
+            pt.SetLength(self.slots)
+            pt.GetRealPackedValue() if ckks else pt.GetPackedValue()
+
+        ops = dict(
+            encode_encrypt=lambda: cc.Encrypt(pk, make(vec)),
+            add=lambda: cc.EvalAdd(a, b),
+            multiply_relin=lambda: cc.EvalMult(a, b),
+            rotate=lambda: cc.EvalRotate(a, 1),
+            decrypt=decrypt,
+        )
+        if ckks:
+            ops["rescale"] = lambda: cc.Rescale(prod)
+        return ops
+
+    def direct_multiply(self, a, b) -> Callable[[], None]:
+        """A closure doing ``a * b`` by direct OpenFHE calls: EvalMult (relinearizes), Rescale (CKKS)."""
+        cc = self.cc
+
+        def direct():
+            cc.Rescale(cc.EvalMult(a, b))
+
+        return direct
 
     def foreign_decrypt(self, ct, other: OpenFHEBackend) -> np.ndarray:
         """Decrypt with another context's secret key (same parameters), for the wrong-key test."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .. import validate
 from ..errors import InvalidInput
 from .security import check_ring_dimension
 
@@ -56,15 +57,14 @@ def _is_prime(n: int) -> bool:
     return True
 
 
-def _positive_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput(f"{name} must be an integer from {low} to {high}, not {value!r}.")
-    return value
-
-
 @dataclass(frozen=True)
 class Params:
-    """One validated parameter set."""
+    """One validated parameter set (made by :func:`make_params`).
+
+    References
+    ----------
+    Albrecht et al., Homomorphic Encryption Standard, 2018 (security levels).
+    """
 
     backend: str
     scheme: str
@@ -97,6 +97,7 @@ class Params:
         return 2.0 ** (self.first_mod_bits - self.scale_bits - 1)
 
     def to_dict(self) -> dict:
+        """The parameters as a plain dict (the chain as a list), for Result params."""
         d = asdict(self)
         d["coeff_mod_bits"] = list(self.coeff_mod_bit_sizes)
         return d
@@ -128,27 +129,48 @@ def make_params(
     security: int = 128,
     coeff_mod_bit_sizes=None,
 ) -> Params:
-    """Validate every argument (raising InvalidInput with the fix) and build a :class:`Params`."""
+    """Validate every argument (raising InvalidInput with the fix) and build a :class:`Params`.
+
+    Parameters
+    ----------
+    backend : {"seal", "openfhe"}
+    scheme : {"ckks", "bfv", "bgv"}
+        BGV on OpenFHE only (TenSEAL does not expose SEAL's BGV).
+    poly_modulus_degree : int
+        Ring dimension N, a power of two the HE Standard covers (1024 to 32768).
+    depth : int, optional
+        Multiplicative depth (default 2; CKKS at least 1).
+    scale_bits, first_mod_bits, special_mod_bits : int
+        CKKS chain [first, scale x depth | special].
+    plain_modulus : int
+        BFV/BGV plaintext modulus: a prime = 1 mod 2N (batching).
+    security : {128, 192, 256}
+    coeff_mod_bit_sizes : sequence of int, optional
+        SEAL only: an explicit chain of 20- to 60-bit primes.
+
+    References
+    ----------
+    Cheon, Kim, Kim & Song, CKKS, ASIACRYPT 2017. Fan & Vercauteren, BFV, ePrint 2012/144.
+    Brakerski, Gentry & Vaikuntanathan, BGV, ITCS 2012.
+    """
     if backend not in BACKENDS:
         raise InvalidInput(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}.")
     if scheme not in BACKENDS[backend]:
         extra = " TenSEAL exposes SEAL's CKKS and BFV, not BGV: use backend='openfhe'." if scheme == "bgv" else ""
         raise InvalidInput(f"scheme {scheme!r} is not available on {backend}; choose {BACKENDS[backend]}.{extra}")
     n = check_ring_dimension(poly_modulus_degree)
-    if security not in (128, 192, 256):
-        raise InvalidInput(f"security must be 128, 192 or 256 bits, not {security!r}.")
-    depth = 2 if depth is None else _positive_int("depth", depth, 0 if scheme != "ckks" else 1, 40)
+    validate.choice("security", security, (128, 192, 256))
+    depth = 2 if depth is None else validate.integer("depth", depth, low=0 if scheme != "ckks" else 1, high=40)
     if scheme == "ckks":
-        scale_bits = _positive_int("scale_bits", scale_bits, 20, 59)
+        scale_bits = validate.integer("scale_bits", scale_bits, low=20, high=59)
         first = first_mod_bits if first_mod_bits is not None else min(60, scale_bits + 10)
-        first = _positive_int("first_mod_bits", first, scale_bits + 1, 60)
-        special = _positive_int("special_mod_bits", special_mod_bits, 20, 60)
+        first = validate.integer("first_mod_bits", first, low=scale_bits + 1, high=60)
+        special = validate.integer("special_mod_bits", special_mod_bits, low=20, high=60)
         if special < first:
             raise InvalidInput("special_mod_bits must be at least first_mod_bits (key-switching noise).")
     else:
         first, special = 60, 60
-        if isinstance(plain_modulus, bool) or not isinstance(plain_modulus, int) or plain_modulus < 3:
-            raise InvalidInput(f"plain_modulus must be an integer prime, not {plain_modulus!r}.")
+        plain_modulus = validate.integer("plain_modulus", plain_modulus, low=3)
         if not _is_prime(plain_modulus) or plain_modulus % (2 * n) != 1:
             raise InvalidInput(
                 f"plain_modulus={plain_modulus} must be a prime = 1 mod 2N = {2 * n} for batching; 65537 works up to N=32768."

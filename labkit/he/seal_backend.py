@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import BackendUnavailable, InvalidInput, TamperDetected
 
 
-def _sealapi():
+def load_sealapi():
+    """TenSEAL's raw SEAL bindings (``tenseal.sealapi``); BackendUnavailable when TenSEAL does not import."""
     try:
         import tenseal.sealapi as sealapi
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -32,12 +34,29 @@ def _sealapi():
 
 
 class SealBackend:
-    """Raw-ciphertext operations over SEAL for one parameter set and one key pair."""
+    """Raw-ciphertext operations over SEAL for one parameter set and one key pair.
+
+    Keys come from SEAL's ``KeyGenerator`` (its own secure randomness); Galois keys are
+    made on first use of each rotation step.
+
+    Parameters
+    ----------
+    params : Params
+        A validated CKKS or BFV parameter set (``labkit.he.params.make_params``).
+    check_security : bool
+        Ask SEAL to enforce the HE Standard level of ``params.security`` (False: none).
+
+    References
+    ----------
+    Microsoft SEAL 4.x manual and examples (``1_bfv_basics.cpp``, ``4_ckks_basics.cpp``,
+    ``5_rotation.cpp``). Cheon, Kim, Kim & Song, CKKS, ASIACRYPT 2017. Fan & Vercauteren,
+    BFV, ePrint 2012/144. Albrecht et al., Homomorphic Encryption Standard, 2018.
+    """
 
     name = "seal"
 
     def __init__(self, params, *, check_security: bool):
-        s = self._s = _sealapi()
+        s = self._s = load_sealapi()
         self.params = params
         n = params.poly_modulus_degree
         scheme = s.SCHEME_TYPE.CKKS if params.scheme == "ckks" else s.SCHEME_TYPE.BFV
@@ -83,6 +102,7 @@ class SealBackend:
         return out
 
     def chain_index(self, ct) -> int:
+        """Position of the ciphertext's level in SEAL's modulus chain (0: last level)."""
         return self.context.get_context_data(ct.parms_id()).chain_index()
 
     def _align(self, a, b):
@@ -128,12 +148,14 @@ class SealBackend:
 
     # -- operations --------------------------------------------------------------------------------
     def encrypt(self, values: np.ndarray):
+        """Encrypt a full slot vector under the public key."""
         pt = self._encode(values.tolist())
         ct = self._new()
         self.encryptor.encrypt(pt, ct)
         return ct
 
     def decrypt(self, ct) -> np.ndarray:
+        """Decrypt and decode every slot (floats for CKKS, integers mod t for BFV/BGV)."""
         pt = self._s.Plaintext()
         self.decryptor.decrypt(ct, pt)
         if self.ckks:
@@ -141,29 +163,34 @@ class SealBackend:
         return np.asarray(self.encoder.decode_int64(pt), dtype=np.int64)
 
     def add(self, a, b):
+        """Ciphertext + ciphertext."""
         a, b = self._match_scale(*self._align(a, b))
         out = self._new()
         self.evaluator.add(a, b, out)
         return out
 
     def sub(self, a, b):
+        """Ciphertext - ciphertext."""
         a, b = self._match_scale(*self._align(a, b))
         out = self._new()
         self.evaluator.sub(a, b, out)
         return out
 
     def negate(self, a):
+        """-ciphertext."""
         out = self._new()
         self.evaluator.negate(a, out)
         return out
 
     def add_plain(self, a, values):
+        """Ciphertext + an encoded plaintext vector (at the ciphertext's level and scale)."""
         pt = self._encode(values.tolist(), a, a.scale if self.ckks else None)
         out = self._new()
         self.evaluator.add_plain(a, pt, out)
         return out
 
     def multiply(self, a, b):
+        """Ciphertext x ciphertext, relinearised (and rescaled in CKKS)."""
         a, b = self._align(a, b)
         out = self._new()
         if a is b:
@@ -198,9 +225,11 @@ class SealBackend:
         return self._encode(values.tolist(), a) if self.ckks else self._encode(values.tolist())
 
     def level_key(self, a):
+        """A hashable key of the ciphertext's level (and scale), for caching encoded plaintexts."""
         return (tuple(a.parms_id()), a.scale) if self.ckks else 0
 
     def multiply_encoded(self, a, pt, *, rescale: bool = True):
+        """Multiply by a plaintext from :meth:`encode_like` (rescaled in CKKS unless ``rescale=False``)."""
         out = self._zero_like(a, pt) if pt.is_zero() else self._new()
         if not pt.is_zero():
             self.evaluator.multiply_plain(a, pt, out)
@@ -220,6 +249,7 @@ class SealBackend:
         return out
 
     def rescale(self, a):
+        """Rescale a CKKS ciphertext to the next level (BFV/BGV: unchanged)."""
         if self.ckks:
             self.evaluator.rescale_to_next_inplace(a)
         return a
@@ -251,6 +281,7 @@ class SealBackend:
         return self.rescale(acc)
 
     def rotate(self, a, steps: int):
+        """Cyclic left rotation by ``steps`` within rows of N/2 slots (rotation key made on first use)."""
         steps %= self.row
         if steps == 0:
             return self._copy(a)
@@ -275,9 +306,11 @@ class SealBackend:
         return acc
 
     def levels_left(self, ct) -> int | None:
+        """CKKS levels left to the ciphertext (None for BFV/BGV)."""
         return self.chain_index(ct) if self.ckks else None
 
     def noise_budget(self, ct) -> int | None:
+        """Invariant noise budget in bits (SEAL BFV only; None elsewhere)."""
         return None if self.ckks else int(self.decryptor.invariant_noise_budget(ct))
 
     def size_bytes(self, ct) -> int:
@@ -285,6 +318,7 @@ class SealBackend:
         return int(ct.size() * ct.coeff_modulus_size() * ct.poly_modulus_degree() * 8)
 
     def serialize(self, ct) -> bytes:
+        """The ciphertext as the library serializes it."""
         return _saved_bytes(ct)
 
     def secret_key_bytes(self) -> bytes:
@@ -292,6 +326,7 @@ class SealBackend:
         return _saved_bytes(self._secret_key)
 
     def deserialize(self, data: bytes):
+        """A ciphertext from :meth:`serialize`'s bytes; TamperDetected when the library refuses them."""
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "ct.seal")
             with open(path, "wb") as fh:
@@ -302,6 +337,76 @@ class SealBackend:
             except Exception as exc:
                 raise TamperDetected(f"SEAL refused the ciphertext bytes ({exc}).") from exc
         return ct
+
+    # -- direct library calls, for the benchmark ---------------------------------------------------
+    def direct_ops(self, values: np.ndarray) -> dict[str, Callable[[], object]]:
+        """Closures calling sealapi directly (no labkit code on the timed path), for the backend race.
+
+        Parameters
+        ----------
+        values : numpy.ndarray
+            One full vector of slot values; two ciphertexts of it are the operands.
+
+        Returns
+        -------
+        dict
+            ``encode_encrypt``, ``add``, ``multiply_relin``, ``rotate``, ``decrypt`` (and
+            ``rescale`` in CKKS), each a no-argument callable doing one operation.
+        """
+        s = self._s
+        ev, enc, ckks = self.evaluator, self.encoder, self.ckks
+        vec = values.tolist()
+        a, b = self.encrypt(values), self.encrypt(values)
+        prod = self.multiply(a, b) if not ckks else None
+        if ckks:
+            prod = s.Ciphertext()
+            ev.multiply(a, b, prod)
+            ev.relinearize_inplace(prod, self.relin_keys)
+        gk = self._galois_key(1)
+
+        def encode_encrypt():
+            pt, ct = s.Plaintext(), s.Ciphertext()
+            enc.encode(vec, self.scale, pt) if ckks else enc.encode(vec, pt)
+            self.encryptor.encrypt(pt, ct)
+
+        def add():
+            ev.add(a, b, s.Ciphertext())
+
+        def multiply_relin():
+            out = s.Ciphertext()
+            ev.multiply(a, b, out)
+            ev.relinearize_inplace(out, self.relin_keys)
+
+        def rescale():
+            ev.rescale_to_next(prod, s.Ciphertext())
+
+        def rotate():
+            out = s.Ciphertext()
+            (ev.rotate_vector if ckks else ev.rotate_rows)(a, 1, gk, out)
+
+        def decrypt():
+            pt = s.Plaintext()
+            self.decryptor.decrypt(a, pt)
+            enc.decode_double(pt) if ckks else enc.decode_int64(pt)
+
+        ops = dict(
+            encode_encrypt=encode_encrypt, add=add, multiply_relin=multiply_relin, rotate=rotate, decrypt=decrypt
+        )
+        if ckks:
+            ops["rescale"] = rescale
+        return ops
+
+    def direct_multiply(self, a, b) -> Callable[[], None]:
+        """A closure doing ``a * b`` by direct sealapi calls: multiply, relinearize, rescale (CKKS)."""
+        s, ev = self._s, self.evaluator
+
+        def direct():
+            out = s.Ciphertext()
+            ev.multiply(a, b, out)
+            ev.relinearize_inplace(out, self.relin_keys)
+            ev.rescale_to_next_inplace(out)
+
+        return direct
 
     def foreign_decrypt(self, ct, other: SealBackend) -> np.ndarray:
         """Decrypt with another backend's secret key (for the wrong-key test and demo)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .. import validate
 from ..errors import InsecureParameters, InvalidInput
 
 #: log2(Q*P) upper bounds, HE Standard Table 1 (classical, ternary secret).
@@ -61,14 +62,18 @@ def security_level(poly_modulus_degree: int, log_qp: float) -> int:
 
 def max_modulus_bits(poly_modulus_degree: int, security: int = 128) -> int:
     """Largest log2(Q*P) at ``security`` bits for ring dimension N (HE Standard)."""
-    if security not in LEVELS:
-        raise InvalidInput(f"security must be one of {LEVELS}, not {security!r}.")
+    validate.choice("security", security, LEVELS)
     return HE_STANDARD_MAX_LOGQ[check_ring_dimension(poly_modulus_degree)][security]
 
 
 @dataclass(frozen=True)
 class SecurityReport:
-    """What the standard says about one parameter set."""
+    """What the standard says about one parameter set.
+
+    References
+    ----------
+    Albrecht et al., Homomorphic Encryption Standard, 2018, Table 1.
+    """
 
     poly_modulus_degree: int
     log_qp: float
@@ -77,6 +82,7 @@ class SecurityReport:
 
     @property
     def secure(self) -> bool:
+        """True when the level reaches the required one."""
         return self.level >= self.required
 
     def __str__(self) -> str:
@@ -119,8 +125,7 @@ def polynomial_depth(degree: int) -> int:
     >>> [polynomial_depth(d) for d in (1, 2, 3, 4, 7)]
     [1, 2, 2, 3, 3]
     """
-    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
-        raise InvalidInput(f"polynomial degree must be a positive integer, not {degree!r}.")
+    degree = validate.integer("polynomial degree", degree)
     return int(math.floor(math.log2(degree))) + 1
 
 
@@ -133,8 +138,8 @@ def plan_depth(*, layers: int = 0, activation_degree: int = 0, final_degree: int
     >>> plan_depth(layers=2, activation_degree=2)   # MLP with a square activation x^2
     3
     """
-    if layers < 0 or activation_degree < 0 or final_degree < 0:
-        raise InvalidInput("layers and degrees must be non-negative.")
+    for name, value in (("layers", layers), ("activation_degree", activation_degree), ("final_degree", final_degree)):
+        validate.integer(name, value, low=0)
     depth = layers
     if layers > 1 and activation_degree:
         # a pure square (x^2) costs one level; a general polynomial follows polynomial_depth

@@ -191,7 +191,9 @@ def race_readings(store: ResultStore) -> list[report.Reading]:
         overall = race_verdict(geo, lo, hi)  # the HE lab's own rule: the race's tie band
         counts = f"OpenFHE faster in {len(faster)} of {len(paired)} ops, SEAL in {len(slower)}"
         if overall == OPENFHE_FASTER:
-            row.verdict = report.HOLDS if len(faster) == len(paired) else f"{report.HOLDS} on the geometric mean ({counts})"
+            row.verdict = (
+                report.HOLDS if len(faster) == len(paired) else f"{report.HOLDS} on the geometric mean ({counts})"
+            )
         elif overall == SEAL_FASTER:
             row.verdict = f"{report.factor_text(geo)}: SEAL faster ({counts})"
         else:

@@ -112,7 +112,7 @@ def parameter_explorer(*, backend: str = "seal", measure_ops: bool = True):
 @lru_cache(maxsize=64)
 def race_data(scheme: str, op: str, poly_modulus_degree: int = 8192, repeat: int | None = None) -> dict[str, Any]:
     """Medians and IQRs of one op on OpenFHE and SEAL at matched parameters, their ratio and verdict."""
-    from ..he.bench import race
+    from ..he.benchmark import race
 
     (r,) = race(scheme, poly_modulus_degree, ops=(op,), repeat=repeat)
     m = r.metrics
@@ -132,7 +132,7 @@ def backend_race(*, repeat: int | None = None):
     import ipywidgets as w
     import plotly.graph_objects as go
 
-    from ..he.bench import OPS
+    from ..he.benchmark import OPS
 
     scheme = w.Dropdown(options=["ckks", "bfv", "bgv"], value="ckks", description="scheme")
     op = w.Dropdown(options=list(OPS), value="multiply_relin", description="op")

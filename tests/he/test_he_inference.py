@@ -78,3 +78,11 @@ def test_phases_are_timed_separately(ctx):
     assert {"client_encrypt", "server_evaluate", "client_decrypt"} <= set(r.timings)
     assert r.metrics["server_throughput_per_s"] > r.metrics["throughput_per_s"] * 0.5
     assert r.metrics["server_evaluate_s"] < r.metrics["first_pass_s"]
+
+
+def test_the_mlp_follows_the_seed_convention():
+    from labkit import config
+
+    assert models.square_mlp() is models.square_mlp(rng=config.seed())  # None means LABKIT_SEED
+    with pytest.raises(InvalidInput, match="rng"):
+        models.square_mlp(rng="seven")

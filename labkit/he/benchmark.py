@@ -1,6 +1,7 @@
-"""The SEAL vs OpenFHE head-to-head and the ``labkit bench he`` benchmark.
+"""The HE benchmark (``labkit bench he``): SEAL against OpenFHE, op by op, and encrypted inference.
 
-Three suites, each a list of Results stored in the ResultStore:
+:func:`benchmark` runs three suites, each a list of Results (also stored as it
+goes, so an interrupted run resumes from the ResultStore):
 
 - ``"wrapper"``: labkit's multiply (+relinearize +rescale) against the same
   calls made directly on sealapi / OpenFHE, interleaved (target: <= 5%).
@@ -10,7 +11,8 @@ Three suites, each a list of Results stored in the ResultStore:
   one RNS limb per digit = OpenFHE HYBRID with dnum = limbs). Each op is timed
   by direct library calls, OpenFHE and SEAL interleaved (``labkit.bench.overhead``),
   so the ratio OpenFHE/SEAL has the spread of paired ratios. BGV runs on
-  OpenFHE only: TenSEAL does not expose SEAL's BGV.
+  OpenFHE only: TenSEAL does not expose SEAL's BGV. The winner of each op is
+  named by :func:`labkit.he.technique.race_verdict` (its tie band is declared there).
 - ``"inference"``: the encrypted-inference workloads on both backends.
 
 References
@@ -24,33 +26,21 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bench as lbench
-from .. import config
+from .. import config, validate
 from ..errors import InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result, ResultStore
 from .api import HEContext
 from .params import make_params
 from .security import check_security
+from .technique import race_verdict
 
 OPS = ("encode_encrypt", "add", "multiply_relin", "rescale", "rotate", "decrypt")
 SUITES = ("wrapper", "ops", "inference")
+SCHEMES = ("ckks", "bfv", "bgv")
 CKKS_DEPTH = {8192: 2, 16384: 8, 32768: 18}  # the longest [50, 40 x d | 60] chain at 128-bit
 # OpenFHE BFV (depth, key switching) per N: HYBRID where OpenFHE fits it at 128-bit, else BV.
 BFV_OPENFHE = {8192: (1, "BV"), 16384: (4, "HYBRID"), 32768: (8, "HYBRID")}
 BGV_OPENFHE = {8192: (1, "HYBRID"), 16384: (4, "HYBRID"), 32768: (8, "HYBRID")}
-TIE_BAND = 0.10
-
-
-def verdict(ratio: float, low: float, high: float) -> str:
-    """Name the faster library from the OpenFHE/SEAL time ratio and its IQR.
-
-    >>> verdict(0.5, 0.45, 0.55), verdict(1.5, 1.3, 1.6), verdict(1.02, 0.9, 1.1)
-    ('OpenFHE faster', 'SEAL faster', 'tie (within 10%)')
-    """
-    if ratio < 1 - TIE_BAND and high < 1:
-        return "OpenFHE faster"
-    if ratio > 1 + TIE_BAND and low > 1:
-        return "SEAL faster"
-    return "tie (within 10%)"
 
 
 def _context(backend: str, scheme: str, n: int, *, key_switching: str | None = None, **kw) -> HEContext:
@@ -83,98 +73,59 @@ def matched_pair(scheme: str, n: int) -> tuple[HEContext | None, HEContext]:
     return seal, ofhe
 
 
-def _seal_ops(ctx: HEContext, values: np.ndarray) -> dict:
-    """Closures calling sealapi directly (no labkit code on the timed path)."""
-    s, impl = ctx.impl._s, ctx.impl
-    ev, enc, ckks = impl.evaluator, impl.encoder, impl.ckks
-    vec = values.tolist()
-    a, b = impl.encrypt(values), impl.encrypt(values)
-    prod = impl.multiply(a, b) if not ckks else None
-    if ckks:
-        prod = s.Ciphertext()
-        ev.multiply(a, b, prod)
-        ev.relinearize_inplace(prod, impl.relin_keys)
-    gk = impl._galois_key(1)
-
-    def encode_encrypt():
-        pt, ct = s.Plaintext(), s.Ciphertext()
-        enc.encode(vec, impl.scale, pt) if ckks else enc.encode(vec, pt)
-        impl.encryptor.encrypt(pt, ct)
-
-    def add():
-        ev.add(a, b, s.Ciphertext())
-
-    def multiply_relin():
-        out = s.Ciphertext()
-        ev.multiply(a, b, out)
-        ev.relinearize_inplace(out, impl.relin_keys)
-
-    def rescale():
-        ev.rescale_to_next(prod, s.Ciphertext())
-
-    def rotate():
-        out = s.Ciphertext()
-        (ev.rotate_vector if ckks else ev.rotate_rows)(a, 1, gk, out)
-
-    def decrypt():
-        pt = s.Plaintext()
-        impl.decryptor.decrypt(a, pt)
-        enc.decode_double(pt) if ckks else enc.decode_int64(pt)
-
-    ops = dict(encode_encrypt=encode_encrypt, add=add, multiply_relin=multiply_relin, rotate=rotate, decrypt=decrypt)
-    if ckks:
-        ops["rescale"] = rescale
-    return ops
-
-
-def _openfhe_ops(ctx: HEContext, values: np.ndarray) -> dict:
-    """Closures calling OpenFHE directly."""
-    impl = ctx.impl
-    cc, ckks = impl.cc, impl.ckks
-    vec = values.tolist() if ckks else [int(v) for v in values]
-    a, b = impl.encrypt(values), impl.encrypt(values)
-    prod = cc.EvalMult(a, b)
-    impl._rotation_key(1)
-    sk, pk = impl._keys.secretKey, impl.public_key
-    make = cc.MakeCKKSPackedPlaintext if ckks else cc.MakePackedPlaintext
-
-    def decrypt():
-        pt = cc.Decrypt(sk, a)
-        pt.SetLength(impl.slots)
-        pt.GetRealPackedValue() if ckks else pt.GetPackedValue()
-
-    ops = dict(
-        encode_encrypt=lambda: cc.Encrypt(pk, make(vec)),
-        add=lambda: cc.EvalAdd(a, b),
-        multiply_relin=lambda: cc.EvalMult(a, b),
-        rotate=lambda: cc.EvalRotate(a, 1),
-        decrypt=decrypt,
-    )
-    if ckks:
-        ops["rescale"] = lambda: cc.Rescale(prod)
-    return ops
-
-
-def _values(ctx: HEContext) -> np.ndarray:
-    rng = np.random.default_rng(config.seed())
+def _values(ctx: HEContext, seed: int) -> np.ndarray:
+    """The race's operands: uniform reals (CKKS) or integers (BFV/BGV), one per slot."""
+    rng = np.random.default_rng(seed)
     if ctx.scheme == "ckks":
         return rng.uniform(-1, 1, ctx.slots)
     return rng.integers(-1000, 1000, ctx.slots)
 
 
-def race(scheme: str, n: int, *, ops=OPS, repeat: int | None = None) -> list[Result]:
-    """Op-level head-to-head at ring dimension n: one Result per op."""
-    if scheme not in ("ckks", "bfv", "bgv"):
-        raise InvalidInput(f"scheme must be ckks, bfv or bgv, not {scheme!r}.")
+def race(
+    scheme: str,
+    n: int,
+    *,
+    ops=OPS,
+    repeat: int | None = None,
+    rng: int | np.random.Generator | None = None,
+) -> list[Result]:
+    """Op-level head-to-head of OpenFHE and SEAL at ring dimension ``n``, matched parameters.
+
+    Parameters
+    ----------
+    scheme : {"ckks", "bfv", "bgv"}
+        BGV times OpenFHE alone (TenSEAL does not expose SEAL's BGV).
+    n : int
+        Ring dimension, one of :data:`CKKS_DEPTH` (8192, 16384, 32768).
+    ops : sequence of str
+        Operations from :data:`OPS` (``rescale`` is CKKS only and skipped elsewhere).
+    repeat : int, optional
+        Interleaved timed repeats per op (default 21; 7 in fast mode).
+    rng : int, numpy Generator or None
+        Seed of the operands (None: ``LABKIT_SEED``); keys come from the libraries' own generators.
+
+    Returns
+    -------
+    list of Result
+        One ``backend_race`` Result per op: the OpenFHE/SEAL ratio with the IQR of paired ratios
+        (``openfhe_over_seal``), both medians, and ``artifacts["verdict"]`` from
+        :func:`labkit.he.technique.race_verdict`.
+
+    References
+    ----------
+    Chen & Revels, "Robust benchmarking in noisy environments", 2016 (arXiv:1608.04295).
+    """
+    validate.choice("scheme", scheme, SCHEMES)
     if n not in CKKS_DEPTH:
         raise InvalidInput(f"ring dimension must be one of {sorted(CKKS_DEPTH)}, not {n!r}.")
     unknown = set(ops) - set(OPS)
     if unknown:
         raise InvalidInput(f"unknown ops {sorted(unknown)}; choose from {OPS}.")
-    repeat = repeat or config.pick(21, 7)
+    repeat = validate.integer("repeat", repeat) if repeat is not None else config.pick(21, 7)
+    seed = config.seed_from(rng)
     seal, ofhe = matched_pair(scheme, n)
-    o_ops = _openfhe_ops(ofhe, _values(ofhe))
-    s_ops = _seal_ops(seal, _values(seal)) if seal is not None else {}
+    o_ops = ofhe.impl.direct_ops(_values(ofhe, seed))
+    s_ops = seal.impl.direct_ops(_values(seal, seed)) if seal is not None else {}
     matched = {
         "poly_modulus_degree": n,
         "openfhe_log_q": round(float(ofhe.impl.log_q), 1),
@@ -197,7 +148,7 @@ def race(scheme: str, n: int, *, ops=OPS, repeat: int | None = None) -> list[Res
                 seal_iqr_s=ov.baseline.iqr,
                 openfhe_iqr_s=ov.candidate.iqr,
             )
-            r.artifacts["verdict"] = verdict(ov.ratio, ov.ratio_low, ov.ratio_high)
+            r.artifacts["verdict"] = race_verdict(ov.ratio, ov.ratio_low, ov.ratio_high)
         else:
             t = lbench.measure(o_ops[op], name="openfhe", repeat=repeat)
             r.timings["openfhe"] = t
@@ -207,27 +158,34 @@ def race(scheme: str, n: int, *, ops=OPS, repeat: int | None = None) -> list[Res
     return results
 
 
-def wrapper_overhead(backend: str, *, n: int = 8192, repeat: int | None = None) -> Result:
-    """labkit's ``a * b`` (checks, relinearize, rescale) vs the same library calls made directly."""
+def wrapper_overhead(
+    backend: str, *, n: int = 8192, repeat: int | None = None, rng: int | np.random.Generator | None = None
+) -> Result:
+    """labkit's ``a * b`` (checks, relinearize, rescale) against the same library calls made directly.
+
+    Parameters
+    ----------
+    backend : {"seal", "openfhe"}
+    n : int
+        Ring dimension (one of :data:`CKKS_DEPTH`).
+    repeat : int, optional
+        Interleaved timed repeats (default 41; 11 in fast mode).
+    rng : int, numpy Generator or None
+        Seed of the operands (None: ``LABKIT_SEED``).
+
+    Returns
+    -------
+    Result
+        ``wrapper_overhead``: ``overhead`` (labkit over direct calls, with IQR) and
+        ``overhead_percent`` (target: at most 5%); on SEAL also TenSEAL's own vector layer
+        against the same calls (``tenseal_vector_overhead``), for reference.
+    """
+    validate.choice("backend", backend, ("seal", "openfhe"))
+    reps = validate.integer("repeat", repeat) if repeat is not None else config.pick(41, 11)
     ctx = _context(backend, "ckks", n, depth=CKKS_DEPTH[n], scale_bits=40, first_mod_bits=50)
-    values = _values(ctx)
+    values = _values(ctx, config.seed_from(rng))
     x, y = ctx.encrypt(values), ctx.encrypt(values)
-    impl = ctx.impl
-    if backend == "seal":
-        s, ev = impl._s, impl.evaluator
-
-        def direct():
-            out = s.Ciphertext()
-            ev.multiply(x.raw, y.raw, out)
-            ev.relinearize_inplace(out, impl.relin_keys)
-            ev.rescale_to_next_inplace(out)
-    else:
-        cc = impl.cc
-
-        def direct():
-            cc.Rescale(cc.EvalMult(x.raw, y.raw))
-
-    reps = repeat or config.pick(41, 11)
+    direct = ctx.impl.direct_multiply(x.raw, y.raw)
     ov = lbench.overhead(lambda: x * y, direct, repeat=reps, names=("labkit", backend))
     r = Result(
         technique="he",
@@ -255,28 +213,49 @@ def _tenseal_vector_mul(chain, n: int, values: np.ndarray):
     return lambda: v * w
 
 
-def run(
+def benchmark(
     *,
+    store: ResultStore,
+    progress: bool = False,
     suites=SUITES,
     ring_dimensions=None,
-    schemes=("ckks", "bfv", "bgv"),
+    schemes=SCHEMES,
     repeat: int | None = None,
-    store: ResultStore | None = None,
     force: bool = False,
-    progress: bool = True,
 ) -> list[Result]:
-    """Run the HE benchmark (what ``labkit bench he`` calls) and store every Result.
+    """The HE benchmark, what ``labkit bench he`` runs; returns every Result (and stores each as it goes).
 
-    Points already in the store for the same parameters and environment mode are reused
-    unless ``force=True`` (so an interrupted run resumes).
+    Points already in ``store`` for the same parameters and the same mode (fast or full) are
+    reused unless ``force=True``, so an interrupted run resumes.
+
+    Parameters
+    ----------
+    store : ResultStore
+        Where finished points are kept (and looked up).
+    progress : bool
+        Show a progress bar.
+    suites : sequence of str
+        From :data:`SUITES`: "wrapper", "ops", "inference" (default all three).
+    ring_dimensions : sequence of int, optional
+        Ring dimensions of the op race (default 8192, 16384, 32768; 8192 alone in fast mode).
+    schemes : sequence of str
+        Schemes of the op race (default ckks, bfv, bgv).
+    repeat : int, optional
+        Timed repeats per point (default: each lab function's own, smaller in fast mode).
+    force : bool
+        Measure again even when the store has the point.
     """
     from tqdm.auto import tqdm
 
     bad = set(suites) - set(SUITES)
     if bad:
         raise InvalidInput(f"unknown suites {sorted(bad)}; choose from {SUITES}.")
+    for scheme in schemes:
+        validate.choice("scheme", scheme, SCHEMES)
+    if repeat is not None:
+        validate.integer("repeat", repeat)
     ring_dimensions = tuple(ring_dimensions or config.pick((8192, 16384, 32768), (8192,)))
-    store = store if store is not None else ResultStore()
+    fast = config.fast()
     plan = []
     if "wrapper" in suites:
         plan += [("wrapper", b, None) for b in ("seal", "openfhe")]
@@ -291,12 +270,12 @@ def run(
         ]
     out: list[Result] = []
     for suite, what, n in tqdm(plan, desc="labkit bench he", disable=not progress):
-        out += _run_point(suite, what, n, repeat=repeat, store=store, force=force)
+        out += _run_point(suite, what, n, repeat=repeat, store=store, force=force, fast=fast)
     return out
 
 
-def _run_point(suite, what, n, *, repeat, store, force) -> list[Result]:
-    fast = config.fast()
+def _run_point(suite, what, n, *, repeat, store, force, fast: bool) -> list[Result]:
+    """One point of the plan: from the store when it holds it (same mode), else measured and stored."""
     if suite == "wrapper":
         key = {"backend": what, "poly_modulus_degree": 8192, "op": "multiply_relin_rescale", "threads": 1}
         found = None if force else store.latest("he", "wrapper_overhead", key)
