@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from labkit.exercises import choice, numeric, register
+from labkit.he.params import DEFAULT_PLAIN_MODULUS
+from labkit.he.security import HE_STANDARD_MAX_LOGQ, polynomial_depth
 
 register(
     "01.max_modulus_8192",
     "From the HE Standard table: the largest log2(QP) at N=8192 for 128-bit classical security?",
-)(numeric(218, rel_tol=0, abs_tol=0.5, unit=" bits"))
+)(numeric(HE_STANDARD_MAX_LOGQ[8192][128], rel_tol=0, abs_tol=0.5, unit=" bits"))
 
 register(
     "01.chain_depth",
@@ -28,9 +30,9 @@ register(
 register(
     "01.wraparound",
     "With plain_modulus t = 65537, what does 40000 + 40000 decrypt to (labkit centres results in [-32768, 32768])?",
-)(numeric(80000 - 65537, rel_tol=0, abs_tol=0.5))
+)(numeric(80000 - DEFAULT_PLAIN_MODULUS, rel_tol=0, abs_tol=0.5))
 
 register(
     "01.polynomial_depth",
     "How many levels does labkit's evaluator spend on a degree-3 polynomial (e.g. a cubic sigmoid)?",
-)(numeric(2, rel_tol=0, abs_tol=0.01, unit=" levels"))
+)(numeric(polynomial_depth(3), rel_tol=0, abs_tol=0.01, unit=" levels"))

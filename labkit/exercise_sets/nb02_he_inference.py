@@ -1,8 +1,15 @@
-"""Exercises of notebook 02_he_inference: SIMD packing, rotations, the overhead claim, the library race."""
+"""Exercises of notebook 02_he_inference: SIMD packing, rotations, the overhead claim, the library race.
+
+The claim's band and the race's tie band come from :mod:`labkit.he.technique`, where they are declared once.
+"""
 
 from __future__ import annotations
 
 from labkit.exercises import numeric, register
+from labkit.he.technique import OPENFHE_FASTER, SEAL_FASTER, TECHNIQUE, TIE_BAND, claim_position
+
+CLAIM = TECHNIQUE.claim
+BAND = f"{CLAIM.low:g}x-{CLAIM.high:g}x"
 
 register(
     "02.slots",
@@ -18,19 +25,19 @@ register(
 
 @register(
     "02.claim_position",
-    "Your measured batched overhead: is it 'below', 'inside' or 'above' the claimed 10x-100x range? "
+    f"Your measured batched overhead: is it 'below', 'inside' or 'above' the claimed {BAND} range? "
     "(pass measured=<ratio>)",
 )
 def _claim_position(answer, *, measured=None, **_):
     if measured is None:
         raise TypeError("call check(..., measured=<your overhead ratio>)")
-    truth = "below" if measured < 10 else "above" if measured > 100 else "inside"
+    truth = claim_position(measured)
     given = str(answer).strip().lower()
     if given not in ("below", "inside", "above"):
         raise ValueError("answer 'below', 'inside' or 'above'")
     if given == truth:
-        return True, f"Yes: {measured:.0f}x is {truth} 10x-100x."
-    return False, f"Compare {measured:.0f}x with 10 and 100 again."
+        return True, f"Yes: {measured:.0f}x is {truth} {BAND}."
+    return False, f"Compare {measured:.0f}x with {CLAIM.low:g} and {CLAIM.high:g} again."
 
 
 @register(
@@ -41,8 +48,10 @@ def _claim_position(answer, *, measured=None, **_):
 def _race_winner(answer, *, verdict=None, **_):
     if verdict is None:
         raise TypeError("call check(..., verdict=<the verdict your race printed>)")
-    truth = "openfhe" if verdict.startswith("OpenFHE") else "seal" if verdict.startswith("SEAL") else "tie"
+    truth = {OPENFHE_FASTER: "openfhe", SEAL_FASTER: "seal"}.get(verdict, "tie")
     given = str(answer).strip().lower()
     if given == truth:
         return True, f"Right: the race said '{verdict}'."
-    return False, "Read the verdict line of the race again (a ratio inside 0.9-1.1 is a tie)."
+    return False, (
+        f"Read the verdict line of the race again (a ratio inside {1 - TIE_BAND:g}-{1 + TIE_BAND:g} is a tie)."
+    )
