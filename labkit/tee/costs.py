@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import report, results, validate
-from ..claims import Claim
 from ..errors import InvalidInput
+from ..results import ResultStore
+from .technique import TECHNIQUE
 
 PUBLISHED = (
     # (label, time ratio, working set known?) -- working sets were not published with these figures
@@ -47,16 +48,9 @@ PUBLISHED = (
 )
 
 
-def claim() -> Claim:
-    """The claim the lab checks: ``TECHNIQUE.claim`` of :mod:`labkit.tee.technique`, where it is declared."""
-    from .technique import TECHNIQUE
-
-    return TECHNIQUE.claim
-
-
 def claim_artifact() -> list:
-    """The claim as stored with the Results: [text (with its source), low, high]."""
-    c = claim()
+    """The claim (``TECHNIQUE.claim``) as stored with the Results: [text (with its source), low, high]."""
+    c = TECHNIQUE.claim
     return [f"{c.source}: {c.text}", c.low, c.high]
 
 
@@ -119,7 +113,7 @@ def modelled_overhead(*, working_sets_mb=(16, 64, 93, 128, 256, 512, 1024), mode
     sgx, cvm = model.ratio(ws, kind="sgx"), model.ratio(ws, kind="cvm")
     metrics = {f"sgx.{w:g}MB": float(r) for w, r in zip(ws, sgx)}
     metrics.update({f"cvm.{w:g}MB": float(r) for w, r in zip(ws, cvm)})
-    metrics["claim_holds_up_to_mb"] = model.largest_working_set_within(claim().high)
+    metrics["claim_holds_up_to_mb"] = model.largest_working_set_within(TECHNIQUE.claim.high)
     res = results.Result(
         technique="tee",
         name="modelled_hardware_overhead",
@@ -184,7 +178,7 @@ def claims_check(*, boundary=(), model: CostModel | None = None, working_sets_mb
                 **({"low": low, "high": high} if low is not None and high is not None else {}),
             }
         )
-    c = claim()
+    c = TECHNIQUE.claim
     for row in rows:
         row["verdict"] = report.verdict(c, row["ratio"], row.get("low"), row.get("high"))
     res = results.Result(
@@ -199,3 +193,60 @@ def claims_check(*, boundary=(), model: CostModel | None = None, working_sets_mb
         artifacts={"claim": claim_artifact(), "rows": rows},
     )
     return res.flag("modelled rows are not measured: calibrated from published figures")
+
+
+def readings(store: ResultStore) -> list[report.Reading]:
+    """Modelled hardware settings and the measured simulation boundary, each labelled, for the claims check.
+
+    The ``readings`` door of :data:`labkit.tee.technique.TECHNIQUE`: one reading per row of
+    :func:`claims_check` over the newest ``modelled_hardware_overhead`` Result and the newest
+    ``boundary_overhead`` Result per (batch size, width); a missing half says what to run.
+    """
+    t = TECHNIQUE
+    modelled = store.latest("tee", "modelled_hardware_overhead")
+    boundary = report.latest_by(
+        store.query("tee", "boundary_overhead"), lambda r: (r.params.get("batch_size"), r.params.get("hidden"))
+    )
+    boundary.sort(key=lambda r: (r.params.get("hidden", 0), r.params.get("batch_size", 0)))
+    if modelled is None and not boundary:
+        return [report.missing("tee.overhead", t.claim, "tee", t.lab, t.anchors)]
+    model = (
+        CostModel(**{k: modelled.params[k] for k in ("mem_encryption", "epc_mb", "paging_max")}) if modelled else None
+    )
+    check = claims_check(boundary=boundary, model=model)
+    out = []
+    by_setting = {
+        f"simulation boundary, batch {r.params['batch_size']}, width {r.params['hidden']}": r for r in boundary
+    }
+    for row in check.artifacts["rows"]:
+        if row["kind"] == "modelled":
+            if modelled is None:
+                continue
+            src, low, high = modelled, None, None
+            kind, note = "modelled", "modelled, not measured: calibrated from published figures"
+        else:
+            src = by_setting[row["setting"]]
+            low, high = report.iqr(src, "overhead")
+            kind = "simulated"
+            note = "measured here: the simulation's encrypted process boundary, not TEE hardware"
+        out.append(
+            report.reading(
+                "tee.overhead",
+                t.claim,
+                src,
+                row["setting"],
+                row["ratio"],
+                low=low,
+                high=high,
+                kind=kind,
+                bench="tee",
+                lab=t.lab,
+                anchors=t.anchors,
+                note=note,
+            )
+        )
+    if modelled is None:
+        out.append(report.missing("tee.overhead", t.claim, "tee", t.lab, t.anchors, "modelled hardware settings"))
+    if not boundary:
+        out.append(report.missing("tee.overhead", t.claim, "tee", t.lab, t.anchors, "simulation boundary (measured)"))
+    return out

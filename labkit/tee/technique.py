@@ -1,7 +1,10 @@
 """The TEE simulation's descriptor in the technique registry: identity, claim, doctor check, doors.
 
-Importing this module imports no backend: the readings, points and the
-doctor's operation import what they need when called.
+The claim is declared here, once; the rest of the package reads it from
+:data:`TECHNIQUE`. Importing this module imports no backend: the doctor's
+operation imports what it needs when called, and the benchmark and the claims
+check's readings (:func:`labkit.tee.costs.readings`, next to the cost model and
+``claims_check`` it uses) are doors named by ``"module:function"``.
 
 References
 ----------
@@ -10,72 +13,13 @@ The claim and anchors: the project's ``shared/CLAIMS.md`` ("TEE").
 
 from __future__ import annotations
 
-from .. import overview, report
+from .. import overview
 from ..claims import Claim
-from ..results import Result, ResultStore
+from ..results import Result
 from ..techniques import Check, Technique
 
 KEY = "tee"
 LAB = "07_tee_simulation"
-
-
-def readings(store: ResultStore) -> list[report.Reading]:
-    """Modelled hardware settings and the measured simulation boundary, each labelled, for the claims check.
-
-    One reading per row of :func:`labkit.tee.costs.claims_check` over the newest
-    ``modelled_hardware_overhead`` Result and the newest ``boundary_overhead`` Result
-    per (batch size, width); a missing half says what to run.
-    """
-    from .costs import CostModel, claims_check
-
-    t = TECHNIQUE
-    modelled = store.latest(KEY, "modelled_hardware_overhead")
-    boundary = report.latest_by(
-        store.query(KEY, "boundary_overhead"), lambda r: (r.params.get("batch_size"), r.params.get("hidden"))
-    )
-    boundary.sort(key=lambda r: (r.params.get("hidden", 0), r.params.get("batch_size", 0)))
-    if modelled is None and not boundary:
-        return [report.missing("tee.overhead", t.claim, KEY, t.lab, t.anchors)]
-    model = (
-        CostModel(**{k: modelled.params[k] for k in ("mem_encryption", "epc_mb", "paging_max")}) if modelled else None
-    )
-    check = claims_check(boundary=boundary, model=model)
-    out = []
-    by_setting = {
-        f"simulation boundary, batch {r.params['batch_size']}, width {r.params['hidden']}": r for r in boundary
-    }
-    for row in check.artifacts["rows"]:
-        if row["kind"] == "modelled":
-            if modelled is None:
-                continue
-            src, low, high = modelled, None, None
-            kind, note = "modelled", "modelled, not measured: calibrated from published figures"
-        else:
-            src = by_setting[row["setting"]]
-            low, high = report.iqr(src, "overhead")
-            kind = "simulated"
-            note = "measured here: the simulation's encrypted process boundary, not TEE hardware"
-        out.append(
-            report.reading(
-                "tee.overhead",
-                t.claim,
-                src,
-                row["setting"],
-                row["ratio"],
-                low=low,
-                high=high,
-                kind=kind,
-                bench=KEY,
-                lab=t.lab,
-                anchors=t.anchors,
-                note=note,
-            )
-        )
-    if modelled is None:
-        out.append(report.missing("tee.overhead", t.claim, KEY, t.lab, t.anchors, "modelled hardware settings"))
-    if not boundary:
-        out.append(report.missing("tee.overhead", t.claim, KEY, t.lab, t.anchors, "simulation boundary (measured)"))
-    return out
 
 
 def points(results: list[Result]) -> list[overview.Point]:
@@ -186,6 +130,6 @@ TECHNIQUE = Technique(
         ),
     ),
     benchmark="labkit.tee.benchmark:benchmark",
-    readings=readings,
+    readings="labkit.tee.costs:readings",
     points=points,
 )

@@ -7,7 +7,8 @@ import pytest
 
 from labkit import overview, techniques
 from labkit.results import Result, ResultStore
-from labkit.tee.technique import TECHNIQUE, points, readings, smoke_tee
+from labkit.tee.costs import readings
+from labkit.tee.technique import TECHNIQUE, points, smoke_tee
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GOLDEN = json.loads((FIXTURES / "bench_fast_golden.json").read_text())
@@ -56,6 +57,7 @@ def test_identity_and_registry(only_tee):
     assert TECHNIQUE.lab == "07_tee_simulation" and TECHNIQUE.protection == "confidentiality in use"
     assert (TECHNIQUE.claim.low, TECHNIQUE.claim.high) == (1.03, 1.07)
     assert TECHNIQUE.benchmark.ref == "labkit.tee.benchmark:benchmark"
+    assert TECHNIQUE.readings.resolve() is readings
 
 
 def test_doctor_check_runs_the_real_primitives():
