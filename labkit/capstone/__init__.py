@@ -48,7 +48,7 @@ _EXPORTS = {
     "key_holder": "round",
     "aggregator": "round",
     "client_vectors": "round",
-    "RoundOutcome": "round",
+    "Round": "round",
     "run_round": "round",
     "evaluate": "lab",
     "compare": "lab",

@@ -21,23 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from .. import bench, config
+from .. import bench, config, validate
 from ..errors import InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result, ResultStore
 from .layers import DESCRIPTIONS, STACKS, check_stack, stack_name
-from .round import Setup, aggregator, key_holder, norm_prover, run_round, setup
+from .round import Round, Setup, aggregator, key_holder, norm_prover, run_round, setup
 
 ATTACK = "ig"
 VERSION = 3  # bump when the round protocol changes, so stored Results of an older protocol are not reused
 
 
-def default_repeat(layers: Iterable[str]) -> int:
+def default_repeat(layers: Iterable[str], *, fast: bool) -> int:
     """Timed pairs per stack: 3; in fast mode 1 for stacks with ``zk`` (every repeat proves again).
 
-    >>> default_repeat(["dp"]) >= 1
-    True
+    >>> default_repeat(["dp"], fast=True), default_repeat(["zk"], fast=True), default_repeat(["zk"], fast=False)
+    (3, 1, 3)
     """
-    return int(config.pick(3, 1 if "zk" in check_stack(layers) else 3))
+    return 1 if fast and "zk" in check_stack(layers) else 3
 
 
 def _prepare(s: Setup, layers: tuple[str, ...]) -> None:
@@ -60,7 +60,7 @@ def _prepare(s: Setup, layers: tuple[str, ...]) -> None:
         certs.issue("ecdsa-p256", hostname="client.petlab.test", client=True)
 
 
-def _attack(s: Setup, outcome, *, iterations: int | None, seed: int) -> tuple[dict[str, float], str]:
+def _attack(s: Setup, outcome: Round, *, iterations: int | None, seed: int) -> tuple[dict[str, float], str, dict]:
     from ..inversion import attack
 
     target = s.clients[s.target]
@@ -81,12 +81,12 @@ def _attack(s: Setup, outcome, *, iterations: int | None, seed: int) -> tuple[di
         iterations=iterations,
         true_images=target.X,
         true_labels=target.y,
-        seed=seed,
+        rng=seed,
     )
     m = out.result.metrics
     from ..inversion.metrics import match
 
-    rec = np.asarray(out.reconstruction)
+    rec = np.asarray(out.value)
     best = match(target.X, rec)[0][1] if len(rec) > 1 else 0  # the reconstruction closest to the target's image
     images = {
         "target_image": np.asarray(target.X)[0, 0].round(4).tolist(),
@@ -129,11 +129,10 @@ def evaluate(
         defended round over the plain round), plus per-layer costs; artifacts: what the server saw.
     """
     stack = check_stack(layers)
-    if repeat is not None and (isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1):
-        raise InvalidInput(f"repeat must be a positive integer, not {repeat!r}.")
-    if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1):
-        raise InvalidInput(f"iterations must be a positive integer, not {iterations!r}.")
-    repeat = default_repeat(stack) if repeat is None else int(repeat)
+    fast = config.fast()
+    repeat = default_repeat(stack, fast=fast) if repeat is None else validate.integer("repeat", repeat)
+    if iterations is not None:
+        iterations = validate.integer("iterations", iterations)
     s = setup(**(setup_kwargs or {}))
     _prepare(s, stack)
     outcomes = []
@@ -142,18 +141,19 @@ def evaluate(
         outcomes.append(run_round(s, stack))
 
     ov = bench.overhead(defended, lambda: run_round(s, ()), repeat=repeat, warmup=0, names=(stack_name(stack), "plain"))
-    outcome = outcomes[-1]
-    scores, sees, images = _attack(s, outcome, iterations=iterations, seed=s.seed)
-    honest_rejected = sum(1 for k, ok in enumerate(outcome.accepted) if not ok and k != s.byzantine)
+    played = outcomes[-1]
+    rm, accepted = played.result.metrics, played.result.artifacts["accepted"]
+    scores, sees, images = _attack(s, played.value, iterations=iterations, seed=s.seed)
+    honest_rejected = sum(1 for k, ok in enumerate(accepted) if not ok and k != s.byzantine)
     metrics = {
-        "accuracy": outcome.accuracy,
+        "accuracy": rm["accuracy"],
         "accuracy_before": s.accuracy_before,
         **scores,
-        "poison_admitted": outcome.poison_admitted,
-        "poison_caught": not outcome.poison_admitted,
+        "poison_admitted": rm["poison_admitted"],
+        "poison_caught": not rm["poison_admitted"],
         "honest_rejected": honest_rejected,
-        "clients_accepted": int(sum(outcome.accepted)),
-        "bound": outcome.bound,
+        "clients_accepted": int(rm["clients_accepted"]),
+        "bound": rm["bound"],
         "n_layers": len(stack),
     }
     for key in (
@@ -168,8 +168,8 @@ def evaluate(
         "tee_seconds",
         "encrypt_seconds",
     ):
-        if outcome.stats.get(key) is not None:
-            metrics[key] = float(outcome.stats[key])
+        if key in rm:
+            metrics[key] = float(rm[key])
     if "dp" in stack and s.noise_multiplier > 0:
         from ..inversion.defenses import DPSGD
 
@@ -191,21 +191,21 @@ def evaluate(
     if "tls" in stack:
         what = "CKKS ciphertexts" if "secagg" in stack else "plaintext update"
         notes.append(
-            f"{s.n_clients} mutual-TLS uploads on 127.0.0.1 with {outcome.stats.get('tls_group')}; "
+            f"{s.n_clients} mutual-TLS uploads on 127.0.0.1 with {played.result.artifacts['tls_group']}; "
             f"each client's {what} and proof travel in the TLS record layer"
         )
     result = Result(
         technique="capstone",
         name="layered_round",
-        params=evaluate_params(stack, setup_kwargs=setup_kwargs, iterations=iterations, repeat=repeat),
+        params=evaluate_params(stack, setup_kwargs=setup_kwargs, iterations=iterations, repeat=repeat, fast=fast),
         metrics=metrics,
         artifacts={
             "stack": stack_name(stack),
             "server_sees": sees,
-            "accepted": outcome.accepted,
+            "accepted": accepted,
             "layers": {k: DESCRIPTIONS[k] for k in stack},
             "notes": notes,
-            "tls_group": outcome.stats.get("tls_group"),
+            "tls_group": played.result.artifacts["tls_group"],
             **images,
         },
     )
@@ -229,6 +229,7 @@ def compare(
     """
     from tqdm.auto import tqdm
 
+    fast = config.fast()
     stacks = [check_stack(st) for st in (STACKS if stacks is None else stacks)]
     if not stacks:
         raise InvalidInput("give at least one stack of layers (an empty list () is the plain round).")
@@ -236,7 +237,14 @@ def compare(
     for stack in tqdm(stacks, desc="stacks", disable=not progress):
         found = None
         if store is not None and resume:
-            probe = evaluate_params(stack, **kwargs)
+            repeat = kwargs.get("repeat")
+            probe = evaluate_params(
+                stack,
+                setup_kwargs=kwargs.get("setup_kwargs"),
+                iterations=kwargs.get("iterations"),
+                repeat=default_repeat(stack, fast=fast) if repeat is None else repeat,
+                fast=fast,
+            )
             found = store.latest("capstone", "layered_round", probe)
         if found is None:
             found = evaluate(stack, **kwargs)
@@ -251,20 +259,23 @@ def evaluate_params(
     *,
     setup_kwargs: dict[str, Any] | None = None,
     iterations: int | None = None,
-    repeat: int | None = None,
+    repeat: int,
+    fast: bool,
 ) -> dict[str, Any]:
-    """The params :func:`evaluate` would record (for looking a stack up in the ResultStore)."""
+    """The params :func:`evaluate` records for a stack (to look it up in the ResultStore).
+
+    ``repeat`` as resolved by :func:`evaluate` (see :func:`default_repeat`); ``fast``: whether fast mode is on.
+    """
     stack = check_stack(layers)
     s = setup(**(setup_kwargs or {}))
-    repeat = default_repeat(stack) if repeat is None else int(repeat)
     return {
         "layers": list(stack),
         **s.params(),
         "attack": ATTACK,
         "version": VERSION,
         "iterations": iterations,
-        "repeat": repeat,
-        "fast": config.fast(),
+        "repeat": int(repeat),
+        "fast": fast,
     }
 
 

@@ -46,8 +46,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import config
+from .. import config, validate
 from ..errors import InvalidInput
+from ..results import Outcome, Result
 from .layers import check_stack
 
 _SETUPS: dict[tuple, Setup] = {}
@@ -78,6 +79,7 @@ class Setup:
 
     @property
     def n_clients(self) -> int:
+        """Clients in the round, the Byzantine one included."""
         return len(self.clients)
 
     def bound(self, layers: tuple[str, ...]) -> float:
@@ -88,6 +90,7 @@ class Setup:
         return 1.5 * honest
 
     def params(self) -> dict[str, Any]:
+        """The plain parameters a Result records for this setup."""
         return {
             "data": self.data.name,
             "n_clients": self.n_clients,
@@ -111,7 +114,7 @@ def setup(
     max_grad_norm: float = 1.0,
     boost: float = 20.0,
     warm_rounds: int | None = None,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
 ) -> Setup:
     """Build (or reuse, per process) the shared part of every stack's round.
 
@@ -133,28 +136,23 @@ def setup(
         the same poisoned update is sent whatever the stack.
     warm_rounds : int, optional
         Plain federated rounds that warm the model up first (default 20, 10 in fast mode).
-    seed : int
+    rng : int or numpy Generator, optional
+        Seeds the model, the warm-up, the pick of the round's images and the clients' randomness
+        (None: ``LABKIT_SEED``); ``Setup.seed`` records the int seed used.
     """
     from ..fl.data import ClientData, image_data
     from ..fl.models import accuracy, make_model
     from ..fl.simulation import train
 
-    n_clients = int(config.pick(5, 3) if n_clients is None else n_clients)
-    hidden = int(config.pick(16, 8) if hidden is None else hidden)
-    warm_rounds = int(config.pick(20, 10) if warm_rounds is None else warm_rounds)
-    for name, value, low in (
-        ("n_clients", n_clients, 2),
-        ("batch_size", batch_size, 1),
-        ("hidden", hidden, 1),
-        ("warm_rounds", warm_rounds, 0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise InvalidInput(f"{name} must be an integer >= {low}, not {value!r}.")
-    for name, value in (("lr", lr), ("max_grad_norm", max_grad_norm), ("boost", boost)):
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise InvalidInput(f"{name} must be a positive number, not {value!r}.")
-    if not isinstance(noise_multiplier, (int, float)) or not math.isfinite(noise_multiplier) or noise_multiplier < 0:
-        raise InvalidInput(f"noise_multiplier must be >= 0, not {noise_multiplier!r}.")
+    seed = config.seed_from(rng)
+    n_clients = validate.integer("n_clients", config.pick(5, 3) if n_clients is None else n_clients, low=2)
+    batch_size = validate.integer("batch_size", batch_size)
+    hidden = validate.integer("hidden", config.pick(16, 8) if hidden is None else hidden)
+    warm_rounds = validate.integer("warm_rounds", config.pick(20, 10) if warm_rounds is None else warm_rounds, low=0)
+    lr = validate.positive("lr", lr)
+    max_grad_norm = validate.positive("max_grad_norm", max_grad_norm)
+    boost = validate.positive("boost", boost)
+    noise_multiplier = validate.non_negative("noise_multiplier", noise_multiplier)
     dim = 75 * hidden + 10  # digits: 64 -> hidden -> 10
     if dim > 4096:
         raise InvalidInput(
@@ -169,11 +167,11 @@ def setup(
     if key in _SETUPS:
         return _SETUPS[key]
     data = image_data("digits")
-    model = make_model("mlp", input_shape=data.image_shape, n_classes=data.n_classes, hidden=hidden, seed=seed)
+    model = make_model("mlp", input_shape=data.image_shape, n_classes=data.n_classes, hidden=hidden, rng=seed)
     if warm_rounds:
         model = train(
-            data=data, model=model, n_clients=4, rounds=warm_rounds, local_steps=5, batch_size=16, seed=seed
-        ).model
+            data=data, model=model, n_clients=4, rounds=warm_rounds, local_steps=5, batch_size=16, rng=seed
+        ).value
     picks = np.random.default_rng(seed + 1).choice(len(data.y_train), size=n_clients * batch_size, replace=False)
     clients = [
         ClientData(
@@ -230,22 +228,14 @@ def key_holder(name: str = "seal"):
 
 
 @dataclass
-class RoundOutcome:
-    """What one round did: what was sent, accepted and seen, and the model it produced."""
+class Round:
+    """What one round made, beyond its numbers: the updates sent, what the server saw, the new model."""
 
     layers: tuple[str, ...]
     sent: list[np.ndarray]
-    accepted: list[bool]
     view: dict[str, Any]
     aggregate: np.ndarray
     model: Any = field(repr=False)
-    accuracy: float
-    bound: float
-    stats: dict[str, Any]
-
-    @property
-    def poison_admitted(self) -> bool:
-        return bool(self.accepted[0])
 
 
 def _pack(body: bytes, proof_json: str) -> bytes:
@@ -289,8 +279,17 @@ def client_vectors(s: Setup, layers: tuple[str, ...]) -> list[np.ndarray]:
     return out
 
 
-def run_round(s: Setup, layers: tuple[str, ...] | list[str] = ()) -> RoundOutcome:
-    """Play one round of ``s`` with ``layers`` switched on; everything runs for real."""
+def run_round(s: Setup, layers: tuple[str, ...] | list[str] = ()) -> Outcome[Round]:
+    """Play one round of ``s`` with ``layers`` switched on; everything runs for real.
+
+    Returns
+    -------
+    Outcome
+        ``value``: the :class:`Round` (updates sent, the server's view, the aggregate, the new model);
+        ``result``: technique ``capstone``, name ``round``, with ``metrics`` ``accuracy``, ``bound``,
+        ``poison_admitted``, ``clients_accepted`` and the costs of each layer that ran (``prove_seconds``,
+        ``tls_bytes``...), and ``artifacts`` ``accepted`` (per client) and ``tls_group``.
+    """
     import torch
 
     from ..fl.aggregation import unflatten
@@ -368,4 +367,19 @@ def run_round(s: Setup, layers: tuple[str, ...] | list[str] = ()) -> RoundOutcom
         for p, g in zip(params, unflatten(agg, params)):
             p -= s.lr * g
     acc = accuracy(model, s.data.X_test, s.data.y_test)
-    return RoundOutcome(layers, vectors, list(accepted), view, agg, model, acc, bound, stats)
+    accepted = [bool(ok) for ok in accepted]
+    tls_group = stats.pop("tls_group", None)
+    result = Result(
+        "capstone",
+        "round",
+        params={"layers": list(layers), **s.params()},
+        metrics={
+            "accuracy": acc,
+            "bound": bound,
+            "poison_admitted": accepted[s.byzantine],
+            "clients_accepted": sum(accepted),
+            **{k: float(v) for k, v in stats.items()},
+        },
+        artifacts={"accepted": accepted, "tls_group": tls_group},
+    )
+    return Outcome(Round(layers, vectors, view, agg, model), result)

@@ -77,9 +77,9 @@ def test_the_key_holder_enclave_decrypts_the_same_sum_and_only_the_sum(stack_res
     assert "decrypted by the attested key-holder enclave" in r.artifacts["server_sees"]
     assert r.metrics["psnr"] < SAFE_PSNR and r.metrics["poison_admitted"] and r.metrics["tee_seconds"] > 0
     served = key_holder().decryptions
-    via_enclave = run_round(round_setup, ["secagg", "tee"]).aggregate
+    via_enclave = run_round(round_setup, ["secagg", "tee"]).value.aggregate
     assert key_holder().decryptions == served + 1
-    assert abs(via_enclave - run_round(round_setup, ["secagg"]).aggregate).max() < 1e-6
+    assert abs(via_enclave - run_round(round_setup, ["secagg"]).value.aggregate).max() < 1e-6
     assert not key_holder().enclave.host_saw(key_holder().key_service._keys["aggregation"])
 
 
