@@ -7,8 +7,14 @@ party holds), :func:`smoke_add` (the doctor's one-second check) and
 :func:`run_parties` (the launcher: parties are OS processes over TCP).
 
 Importing ``labkit.mpc`` is light: torch and CrypTen load only inside the
-functions that need them (CrypTen through :func:`labkit.mpc._crypten.load`,
+functions that need them (CrypTen through :func:`labkit.mpc.backend.load`,
 the one place that imports it).
+
+Modules: ``backend`` (CrypTen on torch 2.x), ``rendezvous`` (where parties
+meet), ``supervisor`` (watching party processes), ``launcher`` (starting
+them), ``worker`` (one party), ``smoke``, ``models``, ``inference``,
+``aggregation``, ``views``, ``attacks``, ``faults``, ``network``,
+``benchmark`` and ``technique`` (the registry descriptor).
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ _LAZY = {
     "private_inference": (".inference", "private_inference"),
     "secure_sum": (".aggregation", "secure_sum"),
     "party_views": (".views", "party_views"),
-    "load": ("._crypten", "load"),
-    "smoke_add": ("._crypten", "smoke_add"),
-    "run_parties": (".parties", "run_parties"),
-    "shutdown": (".parties", "shutdown"),
-    "PartyFailed": (".parties", "PartyFailed"),
-    "PartyTimeout": (".parties", "PartyTimeout"),
-    "RendezvousError": (".parties", "RendezvousError"),
+    "load": (".backend", "load"),
+    "smoke_add": (".smoke", "smoke_add"),
+    "run_parties": (".launcher", "run_parties"),
+    "shutdown": (".launcher", "shutdown"),
+    "PartyFailed": (".supervisor", "PartyFailed"),
+    "PartyTimeout": (".supervisor", "PartyTimeout"),
+    "RendezvousError": (".rendezvous", "RendezvousError"),
+    "RendezvousUnreachable": (".supervisor", "RendezvousUnreachable"),
 }
 
 

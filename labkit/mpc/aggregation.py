@@ -22,17 +22,18 @@ Learning", NeurIPS 2021 (fixed-point arithmetic shares on the 64-bit ring).
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 import numpy as np
 
-from .. import bench, config
+from .. import bench, config, validate
 from ..errors import InvalidInput
-from ..results import Result
+from ..results import Outcome, Result
 from . import network
-from ._crypten import load as load_crypten
-from .inference import _add_costs
-from .parties import check_parties, run_parties
+from .backend import load as load_crypten
+from .inference import add_costs
+from .launcher import check_parties, run_parties
 
 PRECISION_BITS = 16  # CrypTen's default fixed-point precision
 MAX_ABS = 1e9  # keeps every sum of up to MAX_CLIENTS updates far from the 2**47 fixed-point range
@@ -40,7 +41,7 @@ MAX_CLIENTS = 1000
 MAX_ELEMENTS = 2_000_000  # clients x values: keeps the share files small
 
 
-def _validate(updates: Any) -> np.ndarray:
+def _check_updates(updates: Any) -> np.ndarray:
     try:
         arrays = [np.asarray(u, dtype=np.float64) for u in updates]
     except (TypeError, ValueError) as exc:
@@ -53,8 +54,7 @@ def _validate(updates: Any) -> np.ndarray:
     stacked = np.stack(arrays)
     if stacked[0].size == 0 or stacked.size > MAX_ELEMENTS:
         raise InvalidInput(f"updates must hold 1 to {MAX_ELEMENTS} values in total, not {stacked.size}.")
-    if not np.all(np.isfinite(stacked)):
-        raise InvalidInput("updates contain NaN or infinity; clip or drop them before aggregating.")
+    validate.finite_array("updates", stacked)
     if np.abs(stacked).max() > MAX_ABS:
         raise InvalidInput(f"update values must lie within +-{MAX_ABS:g} (fixed-point range); scale them down.")
     return stacked
@@ -83,8 +83,8 @@ def client_shares(update: np.ndarray, parties: int) -> list[Any]:
     return [*shares, last]
 
 
-def _sum_task(party: Any, private: Any) -> dict[str, Any]:
-    """Party side: load this party's share of each update, add, reveal the total to everyone."""
+def sum_task(party: Any, private: Any) -> dict[str, Any]:
+    """Party side of :func:`secure_sum`: load this party's share of each update, add, reveal the total to everyone."""
     crypten, torch = party.crypten, party.torch
     MPCTensor = crypten.mpc.MPCTensor
     shares = private["shares"]
@@ -101,8 +101,6 @@ def _sum_task(party: Any, private: Any) -> dict[str, Any]:
         return stacked.sum(dim=0)
 
     party.reset_comm_stats()
-    import time
-
     t0 = time.perf_counter()
     total = secure()
     online = time.perf_counter() - t0
@@ -127,7 +125,7 @@ def secure_sum(
     host: str = "127.0.0.1",
     port: int | None = None,
     timeout: float | None = None,
-) -> tuple[np.ndarray, Result]:
+) -> Outcome[np.ndarray]:
     """Sum the clients' update vectors without any party seeing an individual update.
 
     Parameters
@@ -144,15 +142,12 @@ def secure_sum(
 
     Returns
     -------
-    total : ndarray
-        The sum, shape of one update; equal to the plain sum within
-        ``n_clients * 2**-16`` (fixed-point rounding).
-    Result
-        metrics: max_abs_error against the plain sum, rounds, bytes per party,
+    Outcome
+        ``value``: the sum (ndarray, shape of one update), equal to the plain sum within
+        ``n_clients * 2**-16`` (fixed-point rounding). ``result`` metrics: max_abs_error against the plain sum, rounds, bytes per party,
         online seconds, overhead, modelled latency.
 
-    >>> total, _ = secure_sum([[1.0, 2.0], [0.5, -1.0]], repeat=0)
-    >>> total.round(3).tolist()
+    >>> secure_sum([[1.0, 2.0], [0.5, -1.0]], repeat=0).value.round(3).tolist()
     [1.5, 1.0]
 
     References
@@ -160,14 +155,12 @@ def secure_sum(
     Bonawitz et al., CCS 2017; Corrigan-Gibbs & Boneh, NSDI 2017.
     """
     check_parties(parties)
-    stacked = _validate(updates)
-    repeat = config.pick(5, 3) if repeat is None else repeat
-    if not isinstance(repeat, int) or isinstance(repeat, bool) or not 0 <= repeat <= 50:
-        raise InvalidInput(f"repeat must be an int in 0-50, not {repeat!r}.")
+    stacked = _check_updates(updates)
+    repeat = config.pick(5, 3) if repeat is None else validate.integer("repeat", repeat, low=0, high=50)
     per_client = [client_shares(u, parties) for u in stacked]
     private = [{"shares": [shares[p] for shares in per_client]} for p in range(parties)]
     run = run_parties(
-        "labkit.mpc.aggregation:_sum_task",
+        "labkit.mpc.aggregation:sum_task",
         private,
         options={"repeat": repeat},
         provider="TFP",
@@ -199,5 +192,5 @@ def secure_sum(
     result.metrics["size"] = int(stacked[0].size)
     result.metrics["max_abs_error"] = float(np.abs(total - plain).max())
     result.metrics["error_bound"] = len(stacked) * 2.0**-PRECISION_BITS
-    _add_costs(result, run, run.outputs, links)
-    return total.reshape(stacked.shape[1:]), result
+    add_costs(result, run, run.outputs, links)
+    return Outcome(total.reshape(stacked.shape[1:]), result)

@@ -25,19 +25,23 @@ from typing import Any
 
 import numpy as np
 
-from .. import config
+from .. import config, validate
 from ..errors import InsecureParameters, InvalidInput
-from ..results import NOT_FOR_PRODUCTION, Result
+from ..results import NOT_FOR_PRODUCTION, Outcome, Result
 from .inference import DATA_OWNER, MODEL_OWNER, build_crypten_model
+from .launcher import PROVIDERS, run_parties
 from .models import PlainModel
 from .models import load as load_model
-from .parties import run_parties
 
 PRECISION_BITS = 16
 
 
-def _curious_task(party: Any, private: Any) -> dict[str, Any] | None:
-    """Party side: an honest protocol run; party 0 records the first opened value and its triple knowledge."""
+def curious_task(party: Any, private: Any) -> dict[str, Any] | None:
+    """Party side of :func:`curious_model_owner`: an honest run; party 0 records what it sees.
+
+    Party 0 keeps the first opened value (epsilon = x - a) and the first ring element it drew
+    for a triple (a), and returns their sum as its guess of the data owner's input.
+    """
     crypten, torch, opt = party.crypten, party.torch, party.options
     seen: dict[str, Any] = {}
     if party.rank == MODEL_OWNER:
@@ -75,8 +79,13 @@ def _curious_task(party: Any, private: Any) -> dict[str, Any] | None:
 
 
 def curious_model_owner(
-    inputs: Any, *, model: PlainModel | str = "digits_mlp", provider: str = "TTP", allow_insecure: bool = False
-) -> tuple[np.ndarray, Result]:
+    inputs: Any,
+    *,
+    model: PlainModel | str = "digits_mlp",
+    provider: str = "TTP",
+    allow_insecure: bool = False,
+    timeout: float | None = None,
+) -> Outcome[np.ndarray]:
     """Run private inference and let party 0 try to read the data owner's inputs.
 
     Parameters
@@ -85,18 +94,21 @@ def curious_model_owner(
     model : PlainModel or name
     provider : {"TTP", "TFP"}
         "TFP" needs ``allow_insecure=True`` (it is the insecure setting under test).
+    timeout : float, optional
+        Seconds for the run (default 120, 60 in fast mode).
 
     Returns
     -------
-    guess : ndarray (n, features)
-        Party 0's reconstruction.
-    Result
-        metrics: ``max_abs_error`` and ``exact_fraction`` (values recovered within 1e-3)
+    Outcome
+        ``value``: party 0's reconstruction (ndarray, n x features). ``result`` metrics: ``max_abs_error`` and ``exact_fraction`` (values recovered within 1e-3)
         of the guess against the true inputs, and ``correlation`` between them.
+
+    References
+    ----------
+    Beaver, "Efficient Multiparty Protocols Using Circuit Randomization", CRYPTO 1991.
     """
     model = load_model(model) if isinstance(model, str) else model
-    if provider not in ("TTP", "TFP"):
-        raise InvalidInput(f"provider must be 'TTP' or 'TFP', not {provider!r}.")
+    validate.choice("provider", provider, PROVIDERS)
     if provider == "TFP" and not allow_insecure:
         raise InsecureParameters("provider='TFP' is the insecure setting; pass allow_insecure=True to attack it.")
     X = model.prepare(inputs)
@@ -104,11 +116,11 @@ def curious_model_owner(
         raise InvalidInput(f"give 1 to 500 samples, not {len(X)}.")
     options = {"arch": model.architecture(), "input_shape": model.input_shape, "n": len(X)}
     run = run_parties(
-        "labkit.mpc.attacks:_curious_task",
+        "labkit.mpc.attacks:curious_task",
         [{"weights": model.weights()}, {"X": X}],
         options=options,
         provider=provider,
-        timeout=config.pick(120.0, 60.0),
+        timeout=config.pick(120.0, 60.0) if timeout is None else timeout,
     )
     guess = run.outputs[MODEL_OWNER]["guess"]
     truth = X.reshape(len(X), -1).astype(np.float64)
@@ -121,4 +133,4 @@ def curious_model_owner(
     result.metrics["correlation"] = float(np.nan_to_num(corr))
     if provider == "TFP":
         result.flag(NOT_FOR_PRODUCTION)
-    return guess, result
+    return Outcome(guess, result)

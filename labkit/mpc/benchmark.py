@@ -1,10 +1,14 @@
 """The MPC benchmark behind ``labkit bench mpc``: both models, 2 and 3 parties.
 
+:func:`benchmark` is the one entry (the registry's ``Technique.run_benchmark``
+stores what it returns); :func:`rows` and :func:`closing_note` lay its Results
+out for notebook 05.
+
 For each model (the digits MLP and the breast-cancer logistic regression)
 and each party count it runs :func:`labkit.mpc.private_inference` on a batch
 of the test split and reports rounds, bytes, online time and the overhead
 against plaintext measured in the same run, next to CrypTen's published
-2-party figures (``../shared/CLAIMS.md``). Points already in the ResultStore
+2-party figures (:data:`labkit.mpc.technique.PUBLISHED`, from ``../shared/CLAIMS.md``). Points already in the ResultStore
 (same parameters) are reused, so an interrupted sweep resumes.
 
 References
@@ -23,26 +27,40 @@ from .. import config, datasets
 from ..bench import format_ratio, format_seconds
 from ..results import Result, ResultStore
 from . import inference, models
+from .technique import PUBLISHED
 
 BENCH_MODELS = ("digits_mlp", "breast_cancer_logreg")
-# CrypTen's published 2-party CPU inference figures (plaintext ms, private ms), as quoted in CLAIMS.md.
-PUBLISHED = {
-    "breast_cancer_logreg": ("logistic regression", 0.11, 61.0),
-    "digits_mlp": ("3-layer MLP", 2.3, 264.0),
-}
 
 
-def run(
+def benchmark(
     *,
+    store: ResultStore,
+    progress: bool = False,
     model_names: Sequence[str] = BENCH_MODELS,
     parties: Sequence[int] = (2, 3),
     n: int | None = None,
-    store: ResultStore | None = None,
-    progress: bool = True,
 ) -> list[Result]:
-    """Run (or reuse from ``store``) every model x party-count point; return the Results."""
+    """Run (or reuse from ``store``) every model x party-count point; return the Results.
+
+    Parameters
+    ----------
+    store : ResultStore
+        Each new point is stored as soon as it is measured, so an interrupted sweep resumes.
+    progress : bool
+        Show a progress bar.
+    model_names, parties : sequence
+        The sweep (default: both models, 2 and 3 parties).
+    n : int, optional
+        Test samples per private inference (default 100, 50 in fast mode).
+
+    Returns
+    -------
+    list of Result
+        One ``<model>_inference`` Result per point.
+    """
     n = config.pick(100, 50) if n is None else n
-    store = store if store is not None else ResultStore()
+    repeat = config.pick(5, 3)
+    fast = config.fast()
     points = [(m, p) for m in model_names for p in parties]
     from tqdm.auto import tqdm
 
@@ -50,10 +68,14 @@ def run(
     for name, p in tqdm(points, desc="mpc bench", disable=not progress):
         model = models.load(name)
         ds = datasets.load(model.dataset)
-        params = inference.run_params(model.name, n=n, parties=p, reveal="logits", provider="TTP", repeat=None)
+        params = inference.run_params(
+            model.name, n=n, parties=p, reveal="logits", provider="TTP", repeat=repeat, fast=fast
+        )
         found = store.latest("mpc", f"{name}_inference", params)
         if found is None:
-            _, found = inference.private_inference(model, ds.X_test[:n], labels=ds.y_test[:n], parties=p)
+            found = inference.private_inference(
+                model, ds.X_test[:n], labels=ds.y_test[:n], parties=p, repeat=repeat
+            ).result
             store.add(found)
         results.append(found)
     return results
@@ -102,12 +124,3 @@ def closing_note(results: Sequence[Result]) -> str:
                 f"(~{mpc_ms / plain_ms:.0f}x); ours: {format_ratio(ours[0].metrics['overhead'])} for {name}."
             )
     return "\n".join(lines)
-
-
-def main(store: ResultStore | None = None) -> str:
-    """Run the benchmark and return the table and closing note as text (for the CLI)."""
-    results = run(store=store)
-    table = rows(results)
-    header = " | ".join(table[0])
-    body = "\n".join(" | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()) for row in table)
-    return f"{header}\n{body}\n\n{closing_note(results)}"

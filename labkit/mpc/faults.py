@@ -17,14 +17,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .. import config
+from .. import config, validate
 from ..errors import InvalidInput, LabkitError
 from ..results import Result
-from .parties import PartyFailed, check_parties, run_parties
+from .launcher import check_parties, run_parties
+from .supervisor import PartyFailed
 
 
-def _long_task(party: Any, private: Any) -> float:
-    """Party side: keep multiplying secret-shared vectors (each needs a round trip) until told to stop."""
+def long_task(party: Any, private: Any) -> float:
+    """Party side of :func:`party_crash`: keep multiplying secret-shared vectors (each needs a round trip) until told to stop."""
     x = party.share(private if party.rank == 0 else None, shape=(64,), src=0)
     y = x
     stop = time.monotonic() + party.options["seconds"]
@@ -36,6 +37,16 @@ def _long_task(party: Any, private: Any) -> float:
 def party_crash(*, parties: int = 2, victim: int = 1, after: float = 0.3, timeout: float = 30.0) -> Result:
     """Kill party ``victim`` ``after`` seconds into a protocol; report the error and the cleanup.
 
+    Parameters
+    ----------
+    parties : {2, 3}
+    victim : int
+        The rank killed (SIGKILL).
+    after : float
+        Seconds after the victim joined the protocol.
+    timeout : float
+        Seconds for the whole run.
+
     Returns
     -------
     Result
@@ -44,16 +55,17 @@ def party_crash(*, parties: int = 2, victim: int = 1, after: float = 0.3, timeou
         ``error_rank`` (the party the error names); artifacts: the error message.
     """
     check_parties(parties)
-    if not isinstance(victim, int) or not 0 <= victim < parties:
-        raise InvalidInput(f"victim must be a party rank below {parties}, not {victim!r}.")
-    if not 0 <= after < timeout:
-        raise InvalidInput(f"after must be in [0, timeout), not {after!r}.")
+    victim = validate.integer("victim", victim, low=0, high=parties - 1)
+    timeout = validate.positive("timeout", timeout, high=3600)
+    after = validate.non_negative("after", after)
+    if after >= timeout:
+        raise InvalidInput(f"after must be below the timeout ({timeout:g} s), not {after!r}.")
     import psutil
 
     private = [[0.5] * 64] + [None] * (parties - 1)
     try:
         run_parties(
-            "labkit.mpc.faults:_long_task",
+            "labkit.mpc.faults:long_task",
             private,
             options={"seconds": timeout},
             provider="TFP",

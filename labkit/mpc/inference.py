@@ -28,13 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import bench, config
+from .. import bench, config, datasets, validate
 from ..errors import InsecureParameters, InvalidInput
-from ..results import NOT_FOR_PRODUCTION, Result
+from ..results import NOT_FOR_PRODUCTION, Outcome, Result
 from . import network
+from .launcher import PROVIDERS, check_parties, run_parties
 from .models import PlainModel, predictions, torch_forward
 from .models import load as load_model
-from .parties import check_parties, run_parties
 
 REVEALS = ("logits", "probabilities", "label")
 MODEL_OWNER, DATA_OWNER = 0, 1
@@ -81,8 +81,22 @@ def _reveal(y: Any, reveal: str, output: str, dst: int):
     return y.get_plain_text(dst=dst)
 
 
-def _inference_task(party: Any, private: Any) -> dict[str, Any]:
-    """Party side of :func:`private_inference`."""
+def inference_task(party: Any, private: Any) -> dict[str, Any]:
+    """Party side of :func:`private_inference`: build the circuit, share, run, time, count, reveal.
+
+    Parameters
+    ----------
+    party : labkit.mpc.worker.Party
+        This party (rank, CrypTen, torch, the public options).
+    private : dict or None
+        ``{"weights": ...}`` for the model owner, ``{"X": ...}`` for the data owner.
+
+    Returns
+    -------
+    dict
+        What was revealed (to the data owner only), online seconds, rounds, bytes,
+        dealer traffic, set-up costs and the interleaved overhead.
+    """
     torch, crypten, opt = party.torch, party.crypten, party.options
     arch, shape = opt["arch"], (opt["n"], *opt["input_shape"])
     weights = private["weights"] if party.rank == MODEL_OWNER else None
@@ -150,9 +164,8 @@ def _check_inputs(model: PlainModel, inputs: Any, labels: Any) -> tuple[np.ndarr
     return X, y.astype(np.int64)
 
 
-def run_params(model: str, *, n: int, parties: int, reveal: str, provider: str, repeat: int | None) -> dict:
+def run_params(model: str, *, n: int, parties: int, reveal: str, provider: str, repeat: int, fast: bool) -> dict:
     """The parameters a private-inference Result is stored under (for resuming sweeps)."""
-    repeat = config.pick(5, 3) if repeat is None else repeat
     return {
         "model": model,
         "n": n,
@@ -160,7 +173,7 @@ def run_params(model: str, *, n: int, parties: int, reveal: str, provider: str, 
         "reveal": reveal,
         "provider": provider,
         "repeat": repeat,
-        "fast": config.fast(),
+        "fast": fast,
     }
 
 
@@ -191,7 +204,7 @@ def private_inference(
     host: str = "127.0.0.1",
     port: int | None = None,
     timeout: float | None = None,
-) -> tuple[np.ndarray, Result]:
+) -> Outcome[np.ndarray]:
     """Run ``model`` on ``inputs`` with CrypTen parties; only the data owner learns the output.
 
     Parameters
@@ -219,10 +232,9 @@ def private_inference(
 
     Returns
     -------
-    predictions : ndarray of int
-        Predicted classes, as the data owner computes them from what was revealed.
-    Result
-        metrics: accuracy (private and plaintext), agreement with the plaintext predictions,
+    Outcome
+        ``value``: the predicted classes (ndarray of int), as the data owner computes them
+        from what was revealed. ``result`` metrics: accuracy (private and plaintext), agreement with the plaintext predictions,
         max/mean absolute error of the revealed values, rounds and bytes per party, online
         and setup seconds, the overhead ratio, modelled latency per link.
 
@@ -234,18 +246,14 @@ def private_inference(
     if not isinstance(model, PlainModel):
         raise InvalidInput(f"model must be a labkit.mpc.models.PlainModel or a model name, not {type(model).__name__}.")
     check_parties(parties)
-    if reveal not in REVEALS:
-        raise InvalidInput(f"reveal must be one of {REVEALS}, not {reveal!r}.")
-    if provider not in ("TTP", "TFP"):
-        raise InvalidInput(f"provider must be 'TTP' or 'TFP', not {provider!r}.")
+    validate.choice("reveal", reveal, REVEALS)
+    validate.choice("provider", provider, PROVIDERS)
     if provider == "TFP" and not allow_insecure:
         raise InsecureParameters(
             "provider='TFP' lets party 0 (the model owner) generate every Beaver triple, so it can unmask the "
             "data owner's inputs; use provider='TTP', or pass allow_insecure=True to study it."
         )
-    repeat = config.pick(5, 3) if repeat is None else repeat
-    if not isinstance(repeat, int) or isinstance(repeat, bool) or not 0 <= repeat <= 50:
-        raise InvalidInput(f"repeat must be an int in 0-50, not {repeat!r}.")
+    repeat = config.pick(5, 3) if repeat is None else validate.integer("repeat", repeat, low=0, high=50)
     X, y = _check_inputs(model, inputs, labels)
     timeout = config.pick(300.0, 120.0) if timeout is None else timeout
 
@@ -259,7 +267,7 @@ def private_inference(
     }
     private = [{"weights": model.weights()}, {"X": X}] + [None] * (parties - 2)
     run = run_parties(
-        "labkit.mpc.inference:_inference_task",
+        "labkit.mpc.inference:inference_task",
         private,
         options=options,
         provider=provider,
@@ -281,7 +289,15 @@ def private_inference(
     result = Result(
         technique="mpc",
         name=f"{model.name}_inference",
-        params=run_params(model.name, n=len(X), parties=parties, reveal=reveal, provider=provider, repeat=repeat),
+        params=run_params(
+            model.name,
+            n=len(X),
+            parties=parties,
+            reveal=reveal,
+            provider=provider,
+            repeat=repeat,
+            fast=config.fast(),
+        ),
         artifacts={
             "security_model": SECURITY_MODEL,
             "host": run.host,
@@ -299,11 +315,40 @@ def private_inference(
     if y is not None:
         m["accuracy_private"] = float((preds == y).mean())
         m["accuracy_plaintext"] = float((plain_preds == y).mean())
-    _add_costs(result, run, outs, links)
+    add_costs(result, run, outs, links)
     if provider == "TFP":
         result.flag(NOT_FOR_PRODUCTION)
         result.artifacts["security_model"] = "party 0 generates the Beaver triples (CrypTen TFP): it can unmask inputs"
-    return preds, result
+    return Outcome(preds, result)
+
+
+def sample_run(model: str, *, parties: int = 2, batch: int = 10, repeat: int | None = None) -> Result:
+    """Private inference of ``model`` on the first ``batch`` samples of its data set's test split.
+
+    The quick measurement behind notebook 05's explorer: ``repeat`` interleaved
+    private/plaintext passes (default 3, 2 in fast mode).
+
+    Parameters
+    ----------
+    model : str
+        A name from :data:`labkit.mpc.models.MODELS`.
+    parties : {2, 3}
+    batch : int
+        Test samples in the batch.
+    repeat : int, optional
+        Interleaved passes for the overhead.
+
+    Returns
+    -------
+    Result
+        As :func:`private_inference` gives it.
+    """
+    repeat = config.pick(3, 2) if repeat is None else repeat
+    plain = load_model(model)
+    ds = datasets.load(plain.dataset)
+    return private_inference(
+        plain, ds.X_test[: validate.integer("batch", batch)], parties=parties, repeat=repeat
+    ).result
 
 
 def _arch_text(model: PlainModel) -> str:
@@ -312,8 +357,21 @@ def _arch_text(model: PlainModel) -> str:
     )
 
 
-def _add_costs(result: Result, run: Any, outs: list[dict[str, Any]], links: tuple[network.Link, ...]) -> None:
-    """Rounds, bytes, times, overhead and modelled latency from the parties' reports (shared by the labs)."""
+def add_costs(result: Result, run: Any, outs: list[dict[str, Any]], links: tuple[network.Link, ...]) -> None:
+    """Put the parties' costs into ``result``: rounds, bytes, times, overhead, modelled latency per link.
+
+    Parameters
+    ----------
+    result : Result
+        Filled in place.
+    run : labkit.mpc.launcher.PartyRun
+        The run (start-up and wall seconds).
+    outs : list of dict
+        Each party's report: ``rounds``, ``bytes``, ``online_seconds``, optionally
+        ``overhead`` (a :class:`labkit.bench.Overhead` as a dict), ``setup`` and dealer counts.
+    links : tuple of Link
+        Networks for the modelled latency.
+    """
     m = result.metrics
     for r, out in enumerate(outs):
         m[f"rounds_party{r}"] = out["rounds"]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import config, datasets
+from .. import config, datasets, validate
 from ..errors import InvalidInput
 
 MODELS = ("digits_mlp", "digits_cnn", "breast_cancer_logreg")
@@ -79,10 +79,12 @@ class PlainModel:
 
     @property
     def n_outputs(self) -> int:
+        """Number of output logits."""
         return int(next(layer["bias"].shape[0] for layer in reversed(self.layers) if "bias" in layer))
 
     @property
     def n_parameters(self) -> int:
+        """Number of weights and biases."""
         return int(sum(a.size for w in self.weights() for a in w.values()))
 
     def prepare(self, X: np.ndarray) -> np.ndarray:
@@ -105,6 +107,7 @@ class PlainModel:
             return torch_forward(torch, self.layers, torch.from_numpy(self.prepare(X))).numpy()
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """Plaintext class labels of a batch of raw features."""
         return predictions(self.logits(X), self.output)
 
     def __repr__(self) -> str:
@@ -141,8 +144,17 @@ def torch_forward(torch: Any, layers: list[dict[str, Any]], x: Any) -> Any:
     return x
 
 
-def load(name: str, *, seed: int | None = None) -> PlainModel:
-    """Train (once per process, seeded) and return one of :data:`MODELS`.
+def load(name: str, *, rng: int | np.random.Generator | None = None, epochs: int | None = None) -> PlainModel:
+    """Train (once per process and seed) and return one of :data:`MODELS`.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODELS`.
+    rng : int, numpy Generator or None
+        The training seed (None: ``LABKIT_SEED``); a Generator gives a fresh seed drawn from it.
+    epochs : int, optional
+        Full-batch Adam steps (default 300, 150 in fast mode).
 
     >>> m = load("breast_cancer_logreg")
     >>> m.architecture()[0]["weight_shape"], m.test_accuracy > 0.9
@@ -150,11 +162,12 @@ def load(name: str, *, seed: int | None = None) -> PlainModel:
     """
     if name not in MODELS:
         raise InvalidInput(f"unknown model {name!r}; known: {', '.join(MODELS)}.")
-    return _train(name, config.seed() if seed is None else int(seed))
+    epochs = config.pick(300, 150) if epochs is None else validate.integer("epochs", epochs)
+    return _train(name, config.seed_from(rng), epochs)
 
 
 @lru_cache(maxsize=8)
-def _train(name: str, seed: int) -> PlainModel:
+def _train(name: str, seed: int, epochs: int) -> PlainModel:
     import torch
 
     ds = datasets.load("breast_cancer" if name.startswith("breast") else "digits")
@@ -187,7 +200,7 @@ def _train(name: str, seed: int) -> PlainModel:
             for p in net.parameters():  # re-initialise from our seed, independent of global state
                 torch.nn.init.normal_(p, std=0.1, generator=gen)
             opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-4)
-            for _ in range(config.pick(300, 150)):
+            for _ in range(epochs):
                 opt.zero_grad()
                 out = net(Xtr)
                 if output == "sigmoid":
@@ -199,7 +212,7 @@ def _train(name: str, seed: int) -> PlainModel:
     finally:
         torch.set_num_threads(threads)
     layers = _fold_standardisation(_to_layers(net), mean, std, shape)
-    model = PlainModel(name, ds.name, shape, layers, output, info={"epochs": config.pick(300, 150), "seed": seed})
+    model = PlainModel(name, ds.name, shape, layers, output, info={"epochs": epochs, "seed": seed})
     model.test_accuracy = float((model.predict(ds.X_test) == ds.y_test).mean())
     return model
 

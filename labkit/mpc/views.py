@@ -26,15 +26,15 @@ import numpy as np
 
 from .. import config
 from ..errors import InvalidInput
-from ..results import Result
-from .parties import check_parties, run_parties
+from ..results import Outcome, Result
+from .launcher import check_parties, run_parties
 
 PRECISION_BITS = 16
 DATA_OWNER = 1
 
 
-def _views_task(party: Any, private: Any) -> dict[str, Any]:
-    """Party side: share both inputs from the data owner and return this party's raw shares."""
+def views_task(party: Any, private: Any) -> dict[str, Any]:
+    """Party side of :func:`party_views`: share both inputs from the data owner and return this party's raw shares."""
     shape = tuple(party.options["shape"])
     own = party.rank == DATA_OWNER
     real = party.share(private["real"] if own else None, shape=shape, src=DATA_OWNER)
@@ -42,7 +42,7 @@ def _views_task(party: Any, private: Any) -> dict[str, Any]:
     return {"real": real.share.numpy().copy(), "zeros": zeros.share.numpy().copy()}
 
 
-def party_views(secret: Any, *, parties: int = 2, timeout: float | None = None) -> dict[str, Any]:
+def party_views(secret: Any, *, parties: int = 2, timeout: float = 60.0) -> Outcome[dict[str, Any]]:
     """Run real parties and collect every party's raw shares of ``secret`` and of zeros.
 
     Parameters
@@ -50,12 +50,19 @@ def party_views(secret: Any, *, parties: int = 2, timeout: float | None = None) 
     secret : array
         The data owner's input (any shape, finite, within +-1e6).
     parties : {2, 3}
+    timeout : float
+        Seconds for the run.
 
     Returns
     -------
-    dict
-        ``secret`` (float64), ``encoded`` (the int64 fixed-point encoding),
-        ``real`` and ``zeros``: lists (one per party) of int64 share arrays.
+    Outcome
+        ``value``: a dict with ``secret`` (float64), ``encoded`` (the int64 fixed-point
+        encoding), ``real`` and ``zeros`` (lists, one per party, of int64 share arrays)
+        and ``pids``; ``result``: the run ("share_views": parties, values, wall seconds).
+
+    References
+    ----------
+    Cramer, Damgard, Nielsen, "Secure Multiparty Computation and Secret Sharing", 2015, ch. 3.
     """
     check_parties(parties)
     x = np.asarray(secret, dtype=np.float64)
@@ -66,20 +73,28 @@ def party_views(secret: Any, *, parties: int = 2, timeout: float | None = None) 
     private: list[Any] = [None] * parties
     private[DATA_OWNER] = {"real": x, "zeros": np.zeros_like(x)}
     run = run_parties(
-        "labkit.mpc.views:_views_task",
+        "labkit.mpc.views:views_task",
         private,
         options={"shape": x.shape},
         provider="TFP",
-        timeout=config.pick(60.0, 60.0) if timeout is None else timeout,
+        timeout=timeout,
     )
     # TFP is harmless here: sharing an input needs no Beaver triples.
-    return {
+    value = {
         "secret": x,
         "encoded": np.round(x * 2**PRECISION_BITS).astype(np.int64),
         "real": [o["real"] for o in run.outputs],
         "zeros": [o["zeros"] for o in run.outputs],
         "pids": run.pids,
     }
+    result = Result(
+        "mpc",
+        "share_views",
+        params={"parties": parties, "shape": list(x.shape)},
+        metrics={"parties": parties, "values": int(x.size), "wall_seconds": run.wall_seconds},
+        artifacts={"pids": run.pids},
+    )
+    return Outcome(value, result)
 
 
 def reconstruct(shares: list[np.ndarray]) -> np.ndarray:
@@ -103,7 +118,7 @@ def top_byte(shares: np.ndarray) -> np.ndarray:
 
 
 def share_statistics(views: dict[str, Any]) -> Result:
-    """Statistics of each party's shares; metrics per party ``p``:
+    """Statistics of each party's shares (``views``: the ``value`` of :func:`party_views`); metrics per party ``p``:
 
     ``bit_bias_max_p``: the largest distance of a bit's frequency of ones from 0.5;
     ``chi2_pvalue_p``: chi-square test that the top byte is uniform on 0-255;
@@ -136,15 +151,29 @@ def share_statistics(views: dict[str, Any]) -> Result:
 
 
 def guess_from_shares(
-    views: dict[str, Any], labels: Any, *, party: int = 0, rng: int | None = None
-) -> dict[str, float]:
+    views: dict[str, Any], labels: Any, *, party: int = 0, rng: int | np.random.Generator | None = None
+) -> Result:
     """A curious party's attack: learn the labels from its shares, against the same attack on plaintext.
 
     Splits the samples in half, fits a logistic regression on one half
     (features: the party's shares scaled to [-1, 1), or the plain inputs) and
     scores it on the other half. Shares give chance accuracy; plaintext does not.
 
-    Returns ``accuracy_shares``, ``accuracy_plain`` and ``chance`` (the majority class rate).
+    Parameters
+    ----------
+    views : dict
+        The ``value`` of :func:`party_views`.
+    labels : array
+        One label per sample.
+    party : int
+        Whose shares the attacker holds.
+    rng : int, numpy Generator or None
+        Seeds the split (None: ``LABKIT_SEED``).
+
+    Returns
+    -------
+    Result
+        metrics ``accuracy_shares``, ``accuracy_plain`` and ``chance`` (the majority class rate).
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -163,4 +192,9 @@ def guess_from_shares(
         return float((clf.predict(scaler.transform(X[test])) == y[test]).mean())
 
     chance = float(np.bincount(y[test]).max() / len(test))
-    return {"accuracy_shares": score(X_shares), "accuracy_plain": score(X_plain), "chance": chance}
+    return Result(
+        "mpc",
+        "guess_from_shares",
+        params={"parties": len(views["real"]), "party": party, "n": len(y)},
+        metrics={"accuracy_shares": score(X_shares), "accuracy_plain": score(X_plain), "chance": chance},
+    )

@@ -1,4 +1,4 @@
-"""One CrypTen party: the process ``labkit.mpc.parties`` starts for each rank.
+"""One CrypTen party: the process :mod:`labkit.mpc.launcher` starts for each rank.
 
 Run as ``python -m labkit.mpc.worker JOBDIR RANK`` with the torch.distributed
 variables (``RANK``, ``WORLD_SIZE``, ``RENDEZVOUS``, ``DISTRIBUTED_BACKEND``)
@@ -68,6 +68,7 @@ class Party:
         return stats
 
     def reset_comm_stats(self) -> None:
+        """Zero this party's communication counters (and the dealer tally)."""
         self.crypten.communicator.get().reset_communication_stats()
         self.dealer.update(rounds=0, bytes=0, time=0.0)
 
@@ -118,6 +119,7 @@ def _bounded_timeouts(dist: Any, seconds: float) -> None:
 
 
 def main(jobdir: str, rank: int) -> int:
+    """Run one party of the job in ``jobdir``: join, run the task, write its output; returns the exit code."""
     t0 = time.perf_counter()
     root = Path(jobdir)
     job = pickle.loads((root / "job.pkl").read_bytes())
@@ -126,9 +128,9 @@ def main(jobdir: str, rank: int) -> int:
     is_dealer = rank == world_size
     private = None if is_dealer else pickle.loads((root / f"input_{rank}.pkl").read_bytes())
 
-    from labkit.mpc import _crypten
+    from labkit.mpc import backend
 
-    crypten = _crypten.load()
+    crypten = backend.load()
     import torch
     import torch.distributed as dist
 

@@ -24,7 +24,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from .. import config
 from ..errors import InvalidInput, LabkitError
 from .figure import figure_widget
 
@@ -37,15 +36,16 @@ COLOURS = ("#4c72b0", "#dd8452", "#55a868")
 
 @lru_cache(maxsize=32)
 def measure(model: str, parties: int, batch: int) -> dict[str, float]:
-    """One real private-inference run on ``batch`` test samples; the numbers the view needs."""
-    from .. import datasets
-    from ..mpc import inference, models
+    """One real private-inference run on ``batch`` test samples; the numbers the view needs.
+
+    Runs :func:`labkit.mpc.inference.sample_run` (which picks the number of passes);
+    ``repeat`` in the answer is the number it used.
+    """
+    from ..mpc import inference
 
     if model not in MODELS:
         raise InvalidInput(f"model must be one of {MODELS}, not {model!r}.")
-    m = models.load(model)
-    ds = datasets.load(m.dataset)
-    _, r = inference.private_inference(m, ds.X_test[:batch], parties=parties, repeat=config.pick(3, 2))
+    r = inference.sample_run(model, parties=parties, batch=batch)
     return {
         "compute_s": r.metrics["compute_seconds"],
         "plain_s": r.timings["overhead.baseline"].median,
@@ -53,18 +53,20 @@ def measure(model: str, parties: int, batch: int) -> dict[str, float]:
         "bytes": r.metrics["bytes_max_party"],
         "overhead": r.metrics["overhead"],
         "agreement": r.metrics["agreement"],
+        "repeat": r.params["repeat"],
     }
 
 
 @lru_cache(maxsize=16)
-def he_measure(model: str, batch: int) -> dict[str, float] | None:
-    """The same inference under CKKS (labkit.he, SEAL, batched packing), or None if HE is unavailable."""
+def he_measure(model: str, batch: int, repeat: int | None = None) -> dict[str, float] | None:
+    """The same inference under CKKS (labkit.he, SEAL, batched packing), or None if HE is unavailable.
+
+    ``repeat``: timed passes (the explorer passes the MPC run's; None: labkit.he's default).
+    """
     try:
         from ..he import inference as he_inference
 
-        r = he_inference.run(
-            model=HE_MODEL[model], mode="batched", n_samples=batch, batch_size=batch, repeat=config.pick(3, 2)
-        )
+        r = he_inference.run(model=HE_MODEL[model], mode="batched", n_samples=batch, batch_size=batch, repeat=repeat)
     except (ImportError, KeyError, InvalidInput) as exc:
         return {"unavailable": str(exc)} if isinstance(exc, InvalidInput) else None
     return {
@@ -116,10 +118,25 @@ def _summary(bars: dict[str, Any], mpc: dict[str, float]) -> str:
 def explorer(
     *,
     measure_fn: Callable[[str, int, int], dict[str, float]] | None = None,
-    he_fn: Callable[[str, int], dict[str, float] | None] | None = None,
+    he_fn: Callable[[str, int, int | None], dict[str, float] | None] | None = None,
     compare_he: bool = False,
 ):
-    """Parties, RTT, bandwidth, batch size and model -> measured and modelled cost, against plaintext (and HE)."""
+    """Parties, RTT, bandwidth, batch size and model -> measured and modelled cost, against plaintext (and HE).
+
+    Parameters
+    ----------
+    measure_fn : callable, optional
+        ``(model, parties, batch) -> dict`` as :func:`measure` (the default) returns it.
+    he_fn : callable, optional
+        ``(model, batch, repeat) -> dict or None`` as :func:`he_measure` (the default).
+    compare_he : bool
+        Start with the HE comparison ticked.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        With ``redraw``, ``figure`` and ``controls`` attributes for tests and notebooks.
+    """
     import ipywidgets as w
     import plotly.graph_objects as go
 
@@ -150,7 +167,7 @@ def explorer(
     def redraw(*_):
         try:
             mpc = measure_fn(model.value, parties.value, batch.value)
-            he = he_fn(model.value, batch.value) if he_box.value else None
+            he = he_fn(model.value, batch.value, mpc.get("repeat")) if he_box.value else None
         except LabkitError as exc:  # a failed run is shown, not raised into the widget machinery
             summary.value = f"<b style='color:#b00020'>run failed:</b> {html.escape(str(exc))}"
             return

@@ -8,9 +8,10 @@ import psutil
 import pytest
 
 from labkit.errors import InvalidInput
-from labkit.mpc import faults, parties
+from labkit.mpc import faults, launcher, rendezvous
+from labkit.mpc.supervisor import PartyFailed, PartyTimeout, RendezvousUnreachable
 
-SMOKE = "labkit.mpc._crypten:_smoke_task"
+SMOKE = "labkit.mpc.smoke:smoke_task"
 
 
 def _gone(pids):
@@ -29,9 +30,9 @@ def test_killed_party_surfaces_within_30s_and_nothing_is_left(n, victim):
 
 
 def test_hung_party_times_out_and_is_killed():
-    with pytest.raises(parties.PartyTimeout, match="did not finish within 3") as info:
-        parties.run_parties(
-            "labkit.mpc.faults:_long_task",
+    with pytest.raises(PartyTimeout, match="did not finish within 3") as info:
+        launcher.run_parties(
+            "labkit.mpc.faults:long_task",
             [[0.5] * 64, None],
             options={"seconds": 30},
             provider="TFP",
@@ -46,31 +47,31 @@ def test_port_in_use_is_a_clear_error():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        with pytest.raises(parties.RendezvousError, match="already in use"):
-            parties.run_parties(SMOKE, [[1.0, 2.0], [3.0, 4.0]], port=port)
+        with pytest.raises(rendezvous.RendezvousError, match="already in use"):
+            launcher.run_parties(SMOKE, [[1.0, 2.0], [3.0, 4.0]], port=port)
 
 
 @pytest.mark.parametrize(
     "host, match", [("203.0.113.7", "not an address of this machine"), ("no-such-host.invalid", "cannot resolve")]
 )
 def test_bad_rendezvous_host_is_a_clear_error(host, match):
-    with pytest.raises(parties.RendezvousError, match=match):
-        parties.run_parties(SMOKE, [[1.0, 2.0], [3.0, 4.0]], host=host)
+    with pytest.raises(rendezvous.RendezvousError, match=match):
+        launcher.run_parties(SMOKE, [[1.0, 2.0], [3.0, 4.0]], host=host)
 
 
 def test_unreachable_rendezvous_is_a_clear_error():
-    port = parties.free_port()  # nobody listens there
-    with pytest.raises(parties.RendezvousUnreachable, match="could not reach the rendezvous") as info:
-        parties.run_parties(SMOKE, [None, [3.0, 4.0]], port=port, local_ranks=[1], timeout=3)
+    port = rendezvous.free_port()  # nobody listens there
+    with pytest.raises(RendezvousUnreachable, match="could not reach the rendezvous") as info:
+        launcher.run_parties(SMOKE, [None, [3.0, 4.0]], port=port, local_ranks=[1], timeout=3)
     assert _gone(info.value.pids)
 
 
 def test_parties_split_across_two_launchers_like_two_hosts():
-    port = parties.free_port()
+    port = rendezvous.free_port()
     runs = {}
 
     def host(rank, private):
-        runs[rank] = parties.run_parties(SMOKE, private, port=port, local_ranks=[rank], provider="TTP", timeout=30)
+        runs[rank] = launcher.run_parties(SMOKE, private, port=port, local_ranks=[rank], provider="TTP", timeout=30)
 
     threads = [
         threading.Thread(target=host, args=(0, [[1.5, 2.5], None])),
@@ -98,12 +99,12 @@ def test_parties_split_across_two_launchers_like_two_hosts():
 )
 def test_launcher_refuses_bad_arguments(kwargs, match):
     with pytest.raises(InvalidInput, match=match):
-        parties.run_parties(SMOKE, [[1.0, 2.0], [3.0, 4.0]], **kwargs)
+        launcher.run_parties(SMOKE, [[1.0, 2.0], [3.0, 4.0]], **kwargs)
 
 
 def test_a_failing_task_reports_its_error():
-    with pytest.raises(parties.PartyFailed, match="exited with code 1") as info:
-        parties.run_parties("labkit.mpc._crypten:no_such_task", [[1.0], [2.0]], provider="TFP", timeout=20)
+    with pytest.raises(PartyFailed, match="exited with code 1") as info:
+        launcher.run_parties("labkit.mpc.smoke:no_such_task", [[1.0], [2.0]], provider="TFP", timeout=20)
     assert "AttributeError" in str(info.value)
     assert _gone(info.value.pids)
 
@@ -113,22 +114,22 @@ def test_a_picked_port_taken_in_the_meantime_is_retried(monkeypatch):
         s.bind(("127.0.0.1", 0))
         s.listen()
         taken = s.getsockname()[1]
-        real = parties.check_rendezvous
+        real = launcher.check_rendezvous
         calls = []
 
         def racy(host, port):
             calls.append(port)
             return ("127.0.0.1", taken) if len(calls) == 1 else real(host, port)
 
-        monkeypatch.setattr(parties, "check_rendezvous", racy)
-        run = parties.run_parties(SMOKE, [[1.5, 2.5], [3.0, 4.0]], provider="TFP", timeout=30)
+        monkeypatch.setattr(launcher, "check_rendezvous", racy)
+        run = launcher.run_parties(SMOKE, [[1.5, 2.5], [3.0, 4.0]], provider="TFP", timeout=30)
     assert run.outputs == [pytest.approx(11.0, abs=1e-3)] * 2
     assert len(calls) == 2 and run.port != taken
 
 
 LAUNCHER = """
 import sys, threading, time, psutil
-from labkit.mpc import parties
+from labkit.mpc import launcher
 
 def report():
     me, stop = psutil.Process(), time.time() + float(sys.argv[1])
@@ -138,7 +139,7 @@ def report():
     print(" ".join(str(p.pid) for p in me.children(recursive=True)), flush=True)
 
 threading.Thread(target=report, daemon=True).start()
-parties.run_parties("labkit.mpc.faults:_long_task", [[0.5] * 64, None], options={"seconds": 60},
+launcher.run_parties("labkit.mpc.faults:long_task", [[0.5] * 64, None], options={"seconds": 60},
                     provider="TTP", timeout=120)
 """
 

@@ -21,7 +21,8 @@ def _gone(pids):
 
 def test_digits_mlp_two_parties_matches_plaintext(digits):
     X, y = digits.X_test[:100], digits.y_test[:100]
-    preds, result = inference.private_inference("digits_mlp", X, labels=y, parties=2, repeat=2)
+    out = inference.private_inference("digits_mlp", X, labels=y, parties=2, repeat=2)
+    preds, result = out.value, out.result
     m = result.metrics
     plain = models.load("digits_mlp")
     assert m["max_abs_error"] <= 1e-2  # logits within fixed-point error
@@ -42,9 +43,8 @@ def test_digits_mlp_two_parties_matches_plaintext(digits):
 def test_breast_cancer_three_parties_probabilities():
     ds = datasets.load("breast_cancer")
     X, y = ds.X_test[:40], ds.y_test[:40]
-    preds, result = inference.private_inference(
-        "breast_cancer_logreg", X, labels=y, parties=3, reveal="probabilities", repeat=0
-    )
+    out = inference.private_inference("breast_cancer_logreg", X, labels=y, parties=3, reveal="probabilities", repeat=0)
+    preds, result = out.value, out.result
     assert result.metrics["parties"] == 3 and result.metrics["bytes_party2"] > 0
     assert result.metrics["max_abs_error"] < 0.05  # CrypTen's sigmoid approximation
     assert result.metrics["agreement"] >= 0.95
@@ -53,7 +53,7 @@ def test_breast_cancer_three_parties_probabilities():
 
 def test_cnn_reveals_only_the_label(digits):
     X = digits.X_test[:20]
-    preds, result = inference.private_inference("digits_cnn", X, reveal="label", repeat=0)
+    preds = inference.private_inference("digits_cnn", X, reveal="label", repeat=0).value
     assert preds.dtype.kind == "i" and set(preds) <= set(range(10))
     assert np.mean(preds == models.load("digits_cnn").predict(X)) >= 0.95
 
@@ -61,9 +61,9 @@ def test_cnn_reveals_only_the_label(digits):
 def test_tfp_is_refused_unless_insecure_allowed(digits):
     with pytest.raises(InsecureParameters, match="TFP"):
         inference.private_inference("digits_mlp", digits.X_test[:5], provider="TFP")
-    _, result = inference.private_inference(
+    result = inference.private_inference(
         "digits_mlp", digits.X_test[:5], provider="TFP", allow_insecure=True, repeat=0
-    )
+    ).result
     assert NOT_FOR_PRODUCTION in result.flags
     assert result.metrics["dealer_rounds"] == 0
 
@@ -104,3 +104,15 @@ def test_model_architecture_is_public_and_weights_private():
 def test_models_train_to_useful_accuracy():
     for name in models.MODELS:
         assert models.load(name).test_accuracy > 0.9
+
+
+def test_models_follow_the_seed_convention(monkeypatch):
+    default = models.load("breast_cancer_logreg")
+    assert models.load("breast_cancer_logreg", rng=None) is default  # None: LABKIT_SEED, trained once
+    other = models.load("breast_cancer_logreg", rng=default.info["seed"] + 1)
+    assert other.info["seed"] == default.info["seed"] + 1
+    assert not np.array_equal(other.layers[0]["weight"], default.layers[0]["weight"])
+    monkeypatch.setenv("LABKIT_SEED", str(default.info["seed"] + 1))
+    assert models.load("breast_cancer_logreg") is other
+    with pytest.raises(InvalidInput, match="rng"):
+        models.load("breast_cancer_logreg", rng="seven")

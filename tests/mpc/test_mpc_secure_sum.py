@@ -11,7 +11,8 @@ from labkit.mpc import aggregation
 def test_secure_sum_equals_plain_sum(parties):
     rng = np.random.default_rng(0)
     updates = rng.normal(scale=3.0, size=(6, 500))
-    total, result = aggregation.secure_sum(updates, parties=parties, repeat=2)
+    out = aggregation.secure_sum(updates, parties=parties, repeat=2)
+    total, result = out.value, out.result
     assert total.shape == (500,)
     bound = 6 * 2.0**-16
     np.testing.assert_allclose(total, updates.sum(axis=0), atol=bound)
@@ -22,7 +23,7 @@ def test_secure_sum_equals_plain_sum(parties):
 
 def test_secure_sum_keeps_the_update_shape():
     updates = [np.ones((2, 3)), 2 * np.ones((2, 3))]
-    total, _ = aggregation.secure_sum(updates, repeat=0)
+    total = aggregation.secure_sum(updates, repeat=0).value
     np.testing.assert_allclose(total, 3 * np.ones((2, 3)), atol=1e-4)
 
 

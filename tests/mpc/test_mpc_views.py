@@ -11,7 +11,7 @@ from labkit.mpc import attacks, views
 @pytest.fixture(scope="module")
 def digit_views():
     ds = datasets.load("digits")
-    return views.party_views(ds.X_test[:200]), ds.y_test[:200]
+    return views.party_views(ds.X_test[:200]).value, ds.y_test[:200]
 
 
 def test_shares_look_uniform_and_the_plain_encoding_does_not(digit_views):
@@ -30,18 +30,19 @@ def test_shares_look_uniform_and_the_plain_encoding_does_not(digit_views):
 
 def test_a_curious_party_cannot_learn_labels_from_shares(digit_views):
     v, y = digit_views
-    out = views.guess_from_shares(v, y, rng=0)
+    out = views.guess_from_shares(v, y, rng=0).metrics
     assert out["accuracy_plain"] > 0.8
     assert out["accuracy_shares"] < 0.3  # chance is about 0.1
 
 
 def test_tfp_model_owner_reads_the_inputs_and_ttp_does_not():
     X = datasets.load("digits").X_test[:4]
-    guess, r = attacks.curious_model_owner(X, provider="TFP", allow_insecure=True)
+    out = attacks.curious_model_owner(X, provider="TFP", allow_insecure=True)
+    guess, r = out.value, out.result
     assert r.metrics["exact_fraction"] == 1.0
     np.testing.assert_allclose(guess, X, atol=1e-3)
     assert r.insecure
-    guess, r = attacks.curious_model_owner(X, provider="TTP")
+    r = attacks.curious_model_owner(X, provider="TTP").result
     assert r.metrics["exact_fraction"] < 0.05
     assert abs(r.metrics["correlation"]) < 0.3
     with pytest.raises(InsecureParameters):

@@ -31,7 +31,7 @@ def test_explorer_callbacks_redraw_the_figure():
         calls.append((model, parties, batch))
         return {**FAKE, "rounds": 12 * (parties - 1), "bytes": 1e5 * batch}
 
-    box = view.explorer(measure_fn=fake_measure, he_fn=lambda m, b: None)
+    box = view.explorer(measure_fn=fake_measure, he_fn=lambda m, b, r: None)
     fig = box.figure
     before = fig.data[1].x[1]
     box.controls["rtt"].value = 100.0
@@ -45,17 +45,18 @@ def test_explorer_callbacks_redraw_the_figure():
 
 def test_explorer_runs_a_real_measurement():
     m = view.measure("breast_cancer_logreg", 2, 10)
+    assert m["repeat"] == 2  # fast mode: the lab picked two interleaved passes
     assert m["rounds"] >= 1 and m["bytes"] > 0 and m["compute_s"] > m["plain_s"] > 0
 
 
 def test_a_failed_run_is_shown_in_the_widget():
-    from labkit.mpc.parties import PartyFailed
+    from labkit.mpc.supervisor import PartyFailed
 
     def failing(model, parties, batch):
         if parties == 3:
             raise PartyFailed("party 2 killed by SIGKILL")
         return FAKE
 
-    box = view.explorer(measure_fn=failing, he_fn=lambda m, b: None)
+    box = view.explorer(measure_fn=failing, he_fn=lambda m, b, r: None)
     box.controls["parties"].value = 3
     assert "run failed" in box.children[-1].value and "SIGKILL" in box.children[-1].value
