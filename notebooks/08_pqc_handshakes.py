@@ -214,7 +214,7 @@ pd.DataFrame(refusal_table.artifacts["rows"])[["case", "change", "refused", "rea
 from labkit.pqc.security import tampered_handshake
 
 tampered = tampered_handshake(offset=20)
-print(tampered["reason"], "->", tampered["message"][:140])
+print(tampered.artifacts["reason"], "->", tampered.artifacts["message"][:140])
 
 # %% [markdown]
 # ## 4. The sweep: key exchange x certificate

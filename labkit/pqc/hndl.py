@@ -240,7 +240,7 @@ def harvest_now_decrypt_later(
     return Result("pqc", "hndl", params={"groups": list(groups)}, metrics=metrics, artifacts={"rows": rows})
 
 
-def hybrid_combiner(*, message: bytes = b"patient 4711: diagnosis C34.1") -> dict[str, Any]:
+def hybrid_combiner(*, message: bytes = b"patient 4711: diagnosis C34.1") -> Result:
     """The hybrid key exchange at the level of the primitives, and the attacker who broke only X25519.
 
     Client and server run X25519 and ML-KEM-768, concatenate the two shared
@@ -249,6 +249,17 @@ def hybrid_combiner(*, message: bytes = b"patient 4711: diagnosis C34.1") -> dic
     (what Shor's algorithm would recover from the recorded public share), so
     knows the X25519 secret exactly, but must guess the ML-KEM secret: the
     derived key is wrong and AES-GCM rejects the ciphertext.
+
+    Returns
+    -------
+    Result
+        ``metrics``: ``hybrid_readable`` (False: the attacker cannot read the hybrid session),
+        ``classical_readable`` (True: an X25519-only session falls), ``mlkem_ciphertext_bytes``;
+        ``artifacts["guesses_needed"]``.
+
+    References
+    ----------
+    IETF draft-ietf-tls-hybrid-design (concatenation combiner); NIST FIPS 203 (ML-KEM); RFC 5869 (HKDF).
     """
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives import hashes
@@ -279,11 +290,16 @@ def hybrid_combiner(*, message: bytes = b"patient 4711: diagnosis C34.1") -> dic
     # For contrast, a classical-only session keyed from the X25519 secret alone falls to the same attacker.
     classical_ct = AESGCM(derive(x_secret)).encrypt(nonce, message, None)
     classical_reads = AESGCM(derive(x_secret)).decrypt(nonce, classical_ct, None) == message
-    return {
-        "x25519_secret_known": True,
-        "mlkem_secret_known": False,
-        "hybrid_readable": attacker_reads,
-        "classical_readable": classical_reads,
-        "mlkem_ciphertext_bytes": len(kem_ct),
-        "guesses_needed": "2^256 (the ML-KEM shared secret is 32 random bytes)",
-    }
+    return Result(
+        "pqc",
+        "hybrid_combiner",
+        params={"message_bytes": len(message)},
+        metrics={
+            "x25519_secret_known": True,
+            "mlkem_secret_known": False,
+            "hybrid_readable": attacker_reads,
+            "classical_readable": classical_reads,
+            "mlkem_ciphertext_bytes": len(kem_ct),
+        },
+        artifacts={"guesses_needed": "2^256 (the ML-KEM shared secret is 32 random bytes)"},
+    )

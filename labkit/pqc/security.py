@@ -160,8 +160,19 @@ class TamperingProxy:
         self._thread.join(timeout=5)
 
 
-def tampered_handshake(*, group: str = "X25519MLKEM768", cert: str = "ecdsa-p256", offset: int = 20) -> dict[str, Any]:
-    """Run a handshake through :class:`TamperingProxy`; returns {flipped, refused, reason, message}."""
+def tampered_handshake(*, group: str = "X25519MLKEM768", cert: str = "ecdsa-p256", offset: int = 20) -> Result:
+    """Run a handshake through :class:`TamperingProxy`, which flips one byte of the ClientHello.
+
+    Returns
+    -------
+    Result
+        ``metrics``: ``flipped`` (the proxy changed a byte), ``refused`` (the handshake failed);
+        ``artifacts``: ``reason`` (e.g. "tampered") and ``message``.
+
+    References
+    ----------
+    RFC 8446, TLS 1.3, section 4.4.4 (Finished covers the transcript).
+    """
     from .handshakes import Session
 
     with Session(group=group, cert=cert) as session:
@@ -169,9 +180,15 @@ def tampered_handshake(*, group: str = "X25519MLKEM768", cert: str = "ecdsa-p256
         session.connect_to = proxy.address
         try:
             session.run()
-            outcome = {"refused": False, "reason": None, "message": "handshake completed"}
+            refused, reason, message = False, None, "handshake completed"
         except HandshakeFailed as exc:
-            outcome = {"refused": True, "reason": exc.reason, "message": str(exc)}
+            refused, reason, message = True, exc.reason, str(exc)
         finally:
             proxy.close()
-    return {"flipped": proxy.flipped, "offset": offset, **outcome}
+    return Result(
+        "pqc",
+        "tampered_handshake",
+        params={"group": group, "cert": cert, "offset": offset},
+        metrics={"flipped": bool(proxy.flipped), "refused": refused},
+        artifacts={"reason": reason, "message": message},
+    )

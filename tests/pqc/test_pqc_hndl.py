@@ -46,9 +46,9 @@ def test_oracle_reads_the_group_from_the_recording():
 
 def test_hybrid_combiner_defeats_an_x25519_only_break():
     out = hndl.hybrid_combiner()
-    assert out["classical_readable"] is True
-    assert out["hybrid_readable"] is False
-    assert out["mlkem_ciphertext_bytes"] == 1088
+    assert out.metrics["classical_readable"] is True
+    assert out.metrics["hybrid_readable"] is False
+    assert out.metrics["mlkem_ciphertext_bytes"] == 1088
 
 
 def test_bad_inputs():

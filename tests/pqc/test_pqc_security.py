@@ -58,9 +58,9 @@ def test_ml_dsa_chain_refusals_too():
 @pytest.mark.parametrize("offset", [20, 200])
 def test_tampered_client_hello_detected(offset):
     out = tampered_handshake(offset=offset)
-    assert out["flipped"] is True
-    assert out["refused"] is True
-    assert out["reason"] == "tampered"
+    assert out.metrics["flipped"] is True
+    assert out.metrics["refused"] is True
+    assert out.artifacts["reason"] == "tampered"
 
 
 def test_refusals_table_all_as_expected():
