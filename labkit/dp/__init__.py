@@ -7,7 +7,10 @@
 - :func:`sweep` runs it over target epsilons (or clip norms, batch sizes),
   cached in the ResultStore and resumable; :func:`frontier` tabulates it.
 - :mod:`labkit.dp.audit` holds the attacks and the empirical epsilon bound;
-  :mod:`labkit.dp.accounting` queries Opacus' accountants directly.
+  :mod:`labkit.dp.accounting` queries Opacus' accountants directly;
+- :func:`labkit.dp.benchmark.benchmark` is ``labkit bench dp``;
+  :mod:`labkit.dp.technique` declares the technique (its anchor, readings,
+  chart points and ``labkit doctor`` check).
 
 Importing this package does not import torch or Opacus; they load on first use.
 """
@@ -18,6 +21,7 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "train_private": "training",
+    "train_planned": "training",
     "plan": "training",
     "retrain": "training",
     "sweep": "sweeps",
@@ -27,8 +31,9 @@ _EXPORTS = {
     "epsilon": "accounting",
     "default_delta": "accounting",
     "split": "data",
+    "TECHNIQUE": "technique",
 }
-_SUBMODULES = {"accounting", "audit", "data", "training", "sweeps", "benchmark", "models"}
+_SUBMODULES = {"accounting", "audit", "data", "training", "sweeps", "benchmark", "models", "technique"}
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)

@@ -29,15 +29,15 @@ from __future__ import annotations
 
 import math
 
+from .. import validate
 from ..errors import InvalidInput
 
 ACCOUNTANTS = ("rdp", "prv")
 
 
 def check_accountant(accountant: str) -> str:
-    if accountant not in ACCOUNTANTS:
-        raise InvalidInput(f"accountant must be one of {', '.join(ACCOUNTANTS)}, not {accountant!r}.")
-    return accountant
+    """The accountant's name if it is one of :data:`ACCOUNTANTS` ("rdp", "prv"); InvalidInput otherwise."""
+    return validate.choice("accountant", accountant, ACCOUNTANTS)
 
 
 def default_delta(n: int) -> float:
@@ -51,32 +51,29 @@ def default_delta(n: int) -> float:
     return 10.0 ** math.floor(math.log10(1.0 / (10 * n)))
 
 
-def _positive(name: str, value: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a number, not {value!r}.") from None
-    if not math.isfinite(v) or v <= 0:
-        raise InvalidInput(f"{name} must be a positive finite number, not {value!r}.")
-    return v
-
-
 def epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float, accountant: str = "rdp") -> float:
     """Epsilon of ``steps`` subsampled-Gaussian steps, from a fresh Opacus accountant.
+
+    Parameters
+    ----------
+    noise_multiplier : float
+        Noise standard deviation over the clip norm (positive).
+    sample_rate : float
+        Poisson sampling probability of each example per step, in (0, 1].
+    steps : int
+        Noisy steps taken.
+    delta : float
+        The delta of the ``(epsilon, delta)`` guarantee, in (0, 1).
+    accountant : {"rdp", "prv"}
 
     >>> round(epsilon(noise_multiplier=1.0, sample_rate=256 / 60000, steps=60 * 235, delta=1e-5), 2)
     3.08
     """
     check_accountant(accountant)
-    sigma = _positive("noise_multiplier", noise_multiplier)
-    q = _positive("sample_rate", sample_rate)
-    if q > 1:
-        raise InvalidInput(f"sample_rate must be at most 1, not {sample_rate!r}.")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise InvalidInput(f"steps must be a positive integer, not {steps!r}.")
-    d = _positive("delta", delta)
-    if d >= 1:
-        raise InvalidInput(f"delta must be below 1, not {delta!r}.")
+    sigma = validate.positive("noise_multiplier", noise_multiplier)
+    q = validate.positive("sample_rate", sample_rate, high=1.0)
+    steps = validate.integer("steps", steps)
+    d = validate.fraction("delta", delta)
     from opacus.accountants import create_accountant
 
     acc = create_accountant(mechanism=accountant)
@@ -89,7 +86,7 @@ def noise_for_epsilon(
 ) -> float:
     """The noise multiplier that spends ``target_epsilon`` in ``steps`` steps (Opacus' search)."""
     check_accountant(accountant)
-    _positive("target_epsilon", target_epsilon)
+    validate.positive("target_epsilon", target_epsilon)
     from opacus.accountants.utils import get_noise_multiplier
 
     return float(

@@ -50,20 +50,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import config
+from .. import config, validate
 from ..errors import InvalidInput
+from ..results import Result
 
 LOW_FPR = 0.05  # a few hundred non-members cannot resolve 0.1% FPR; 5% is the lowest we can read honestly
 CONFIDENCE = 0.95
 
 
-def _finite_1d(name: str, a) -> np.ndarray:
-    arr = np.asarray(a, dtype=np.float64)
-    if arr.ndim != 1 or arr.size < 2:
-        raise InvalidInput(f"{name} must be a 1-D array of at least 2 scores, not shape {arr.shape}.")
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInput(f"{name} holds NaN or infinite scores; compute losses in float64 and clamp them.")
-    return arr
+def scores(name: str, a) -> np.ndarray:
+    """A 1-D float64 array of at least 2 finite scores or losses (:func:`labkit.validate.finite_array`)."""
+    return validate.finite_array(name, a, ndim=1, min_size=2)
 
 
 def auc(member_scores, nonmember_scores) -> float:
@@ -74,8 +71,8 @@ def auc(member_scores, nonmember_scores) -> float:
     >>> auc([1, 2], [1, 2])
     0.5
     """
-    m = _finite_1d("member_scores", member_scores)
-    n = _finite_1d("nonmember_scores", nonmember_scores)
+    m = scores("member_scores", member_scores)
+    n = scores("nonmember_scores", nonmember_scores)
     from scipy.stats import rankdata
 
     ranks = rankdata(np.concatenate([m, n]))
@@ -98,7 +95,7 @@ def loss_histogram(member_loss, nonmember_loss) -> dict[str, list[float]]:
     edges = np.asarray(HISTOGRAM_EDGES)
     out = {}
     for key, losses in (("members", member_loss), ("nonmembers", nonmember_loss)):
-        logs = np.clip(np.log10(np.maximum(_finite_1d(key, losses), 1e-300)), edges[0], edges[-1] - 1e-9)
+        logs = np.clip(np.log10(np.maximum(scores(key, losses), 1e-300)), edges[0], edges[-1] - 1e-9)
         counts, _ = np.histogram(logs, bins=edges)
         out[key] = (counts / counts.sum()).round(5).tolist()
     return out
@@ -126,10 +123,11 @@ def tpr_at_fpr(member_scores, nonmember_scores, fpr: float = LOW_FPR) -> float:
     >>> tpr_at_fpr([5, 6, 1, 2], [0, 1, 2, 3], fpr=0.0)
     0.5
     """
-    m = np.sort(_finite_1d("member_scores", member_scores))
-    n = _finite_1d("nonmember_scores", nonmember_scores)
-    if not 0 <= fpr < 1:
-        raise InvalidInput(f"fpr must be in [0, 1), not {fpr!r}.")
+    m = np.sort(scores("member_scores", member_scores))
+    n = scores("nonmember_scores", nonmember_scores)
+    fpr = validate.fraction("fpr", fpr, closed=True)
+    if fpr == 1:
+        raise InvalidInput(f"fpr must be below 1, not {fpr!r}.")
     # Threshold: guess "member" when score > t. Allow at most floor(fpr * len(n)) false positives.
     allowed = int(math.floor(fpr * len(n) + 1e-9))
     n_desc = np.sort(n)[::-1]
@@ -182,10 +180,13 @@ class AttackScores:
     nonmembers: np.ndarray
 
 
-def empirical_epsilon(attacks: list[AttackScores], *, delta: float, rng=None) -> tuple[float, str]:
+def empirical_epsilon(
+    attacks: list[AttackScores], *, delta: float, rng: int | np.random.Generator | None = None
+) -> tuple[float, str]:
     """Epsilon lower bound: attack and threshold picked on one half, measured on the other.
 
-    Returns the bound and the name of the attack that gave it.
+    Returns the bound and the name of the attack that gave it (``rng``: the random halves, None for
+    ``LABKIT_SEED``).
     """
     if not attacks:
         raise InvalidInput("empirical_epsilon needs at least one attack's scores.")
@@ -217,8 +218,8 @@ def run(
     member_reference_loss,
     nonmember_reference_loss,
     delta: float,
-    rng=None,
-) -> dict[str, float | str]:
+    rng: int | np.random.Generator | None = None,
+) -> Result:
     """Both attacks on one model: AUCs, TPR at low FPR and the epsilon lower bound.
 
     Parameters
@@ -229,38 +230,46 @@ def run(
         The mean loss of reference models (trained on public data) on the same examples.
     delta : float
         The delta of the guarantee being audited.
+    rng : int, numpy Generator or None
+        Draws the random halves that pick and measure the bound (None: ``LABKIT_SEED``).
 
     Returns
     -------
-    dict
-        ``attack_auc`` (loss threshold) and its standard error ``attack_auc_se``, ``attack_auc_calibrated``, ``tpr_at_low_fpr`` and
-        ``tpr_at_low_fpr_calibrated`` (at ``LOW_FPR``), ``empirical_epsilon`` and ``best_attack``
-        (the name of the attack that gave the bound).
+    Result
+        ``dp/audit``: ``metrics`` ``attack_auc`` (loss threshold) and its standard error
+        ``attack_auc_se``, ``attack_auc_calibrated``, ``tpr_at_low_fpr`` and
+        ``tpr_at_low_fpr_calibrated`` (at ``LOW_FPR``), ``empirical_epsilon``; ``artifacts``
+        ``best_attack`` (the name of the attack that gave the bound).
 
     Examples
     --------
     >>> r = np.random.default_rng(0)
     >>> out = run(member_loss=r.exponential(0.2, 300), nonmember_loss=r.exponential(1.0, 300),
     ...           member_reference_loss=np.ones(300), nonmember_reference_loss=np.ones(300), delta=1e-5, rng=0)
-    >>> out["attack_auc"] > 0.75, out["empirical_epsilon"] > 0.5
+    >>> out.metrics["attack_auc"] > 0.75, out.metrics["empirical_epsilon"] > 0.5
     (True, True)
     """
-    ml = _finite_1d("member_loss", member_loss)
-    nl = _finite_1d("nonmember_loss", nonmember_loss)
-    mr = _finite_1d("member_reference_loss", member_reference_loss)
-    nr = _finite_1d("nonmember_reference_loss", nonmember_reference_loss)
+    ml = scores("member_loss", member_loss)
+    nl = scores("nonmember_loss", nonmember_loss)
+    mr = scores("member_reference_loss", member_reference_loss)
+    nr = scores("nonmember_reference_loss", nonmember_reference_loss)
     if mr.shape != ml.shape or nr.shape != nl.shape:
         raise InvalidInput("reference losses must have one value per member and per non-member.")
     loss_attack = AttackScores("loss", -ml, -nl)
     calibrated = AttackScores("calibrated", -(ml - mr), -(nl - nr))
     eps_lb, best = empirical_epsilon([loss_attack, calibrated], delta=delta, rng=rng)
     auc_loss = auc(loss_attack.members, loss_attack.nonmembers)
-    return {
-        "attack_auc": auc_loss,
-        "attack_auc_se": auc_standard_error(auc_loss, len(ml), len(nl)),
-        "attack_auc_calibrated": auc(calibrated.members, calibrated.nonmembers),
-        "tpr_at_low_fpr": tpr_at_fpr(loss_attack.members, loss_attack.nonmembers, LOW_FPR),
-        "tpr_at_low_fpr_calibrated": tpr_at_fpr(calibrated.members, calibrated.nonmembers, LOW_FPR),
-        "empirical_epsilon": eps_lb,
-        "best_attack": best,
-    }
+    return Result(
+        technique="dp",
+        name="audit",
+        params={"delta": float(delta), "n_members": len(ml), "n_nonmembers": len(nl)},
+        metrics={
+            "attack_auc": auc_loss,
+            "attack_auc_se": auc_standard_error(auc_loss, len(ml), len(nl)),
+            "attack_auc_calibrated": auc(calibrated.members, calibrated.nonmembers),
+            "tpr_at_low_fpr": tpr_at_fpr(loss_attack.members, loss_attack.nonmembers, LOW_FPR),
+            "tpr_at_low_fpr_calibrated": tpr_at_fpr(calibrated.members, calibrated.nonmembers, LOW_FPR),
+            "empirical_epsilon": eps_lb,
+        },
+        artifacts={"best_attack": best},
+    )

@@ -1,9 +1,10 @@
 """The DP benchmark: the epsilon sweep on ``digits``, the per-epoch DP/non-DP time ratio, and the leak audit.
 
-Run it with ``python -m labkit.dp.benchmark`` (``labkit bench dp`` calls
-:func:`main`). Every point is trained afresh (a benchmark wants this run's
-timings) and stored in the ResultStore, followed by a summary Result
-``dp/benchmark`` with the accuracy at epsilon about 1 and about 8.
+``labkit bench dp`` runs :func:`benchmark`. Every point is trained afresh (a
+benchmark wants this run's timings) and stored in the ResultStore as it
+finishes; the summary Result ``dp/benchmark`` (accuracy at epsilon about 1
+and about 8, the epoch time ratio, the overfit setting's audit) is returned
+for ``labkit bench`` to store.
 
 References
 ----------
@@ -14,26 +15,42 @@ Abadi et al., "Deep learning with differential privacy", CCS 2016: MNIST 90/95/9
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Sequence
 
-from .. import config
+from .. import config, report
 from ..errors import InvalidInput
 from ..results import Result, ResultStore
 from . import sweeps, training
+from .technique import TECHNIQUE
 
 
 def _closest(results: Sequence[Result], target: float) -> Result:
     return min(results, key=lambda r: abs(r.metrics["epsilon"] - target))
 
 
-def run(*, store: ResultStore | None = None, progress: bool = True, recompute: bool = True) -> Result:
-    """Sweep epsilon on digits, audit the overfit setting, and summarise in one Result."""
-    store = store if store is not None else ResultStore()
+def benchmark(*, store: ResultStore, progress: bool = False, recompute: bool = True) -> list[Result]:
+    """Sweep epsilon on digits, audit the overfit setting, and summarise in one Result.
+
+    Parameters
+    ----------
+    store : ResultStore
+        Where the sweep's points are looked up and stored as they finish.
+    progress : bool
+        Show a tqdm bar over the sweep's points.
+    recompute : bool
+        Train every point afresh (default: a benchmark wants this run's timings);
+        False reuses points already in the store.
+
+    Returns
+    -------
+    list of Result
+        The summary ``dp/benchmark`` (7 target epsilons, 3 in fast mode).
+    """
+    epsilons = config.pick(sweeps.SWEEP_EPSILONS, sweeps.FAST_EPSILONS)
     start = time.perf_counter()
-    results = sweeps.sweep("digits", store=store, progress=progress, recompute=recompute)
+    results = sweeps.sweep("digits", values=epsilons, store=store, progress=progress, recompute=recompute)
     leak = sweeps.sweep(
         sweeps.leak_setting()["dataset"],
         values=(8.0,),
@@ -75,8 +92,7 @@ def run(*, store: ResultStore | None = None, progress: bool = True, recompute: b
     )
     if any(r.insecure for r in results):
         summary.flag(training.NOT_FOR_PRODUCTION)
-    store.add(summary)
-    return summary
+    return [summary]
 
 
 def format_report(summary: Result) -> str:
@@ -108,21 +124,6 @@ def format_report(summary: Result) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point for ``labkit bench dp`` (``--store FILE``, ``--reuse`` to keep stored points)."""
-    parser = argparse.ArgumentParser(prog="labkit bench dp", description=__doc__.splitlines()[0])
-    parser.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
-    parser.add_argument("--reuse", action="store_true", help="reuse stored points instead of training afresh")
-    args = parser.parse_args(argv)
-    store = ResultStore(args.store) if args.store else None
-    print(format_report(run(store=store, recompute=not args.reuse)))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 # Published anchors (../shared/CLAIMS.md): (source, epsilon, accuracy, non-private accuracy or None).
 PUBLISHED_ACCURACY = (
     ("Opacus MNIST (delta=1e-5)", 1.16, 0.9463, 0.9894),
@@ -132,7 +133,6 @@ PUBLISHED_ACCURACY = (
     ("Abadi et al. 2016, MNIST", 2.0, 0.95, None),
     ("Abadi et al. 2016, MNIST", 8.0, 0.97, None),
 )
-PUBLISHED_EPOCH_RATIO = 1.6  # Opacus MNIST on CPU: DP epoch / non-DP epoch
 
 
 def claims(results: Sequence[Result]):
@@ -162,3 +162,18 @@ def claims(results: Sequence[Result]):
             }
         )
     return pd.DataFrame(rows)
+
+
+def compare_epoch_ratio(measured: float) -> str:
+    """ "below", "similar" or "above" Opacus's published DP/non-DP epoch ratio, judged by :func:`labkit.report.verdict`.
+
+    The band of "similar" is the ``dp.anchor`` claim of :data:`labkit.dp.technique.TECHNIQUE`.
+
+    >>> compare_epoch_ratio(1.7), compare_epoch_ratio(2.5), compare_epoch_ratio(1.1)
+    ('similar', 'above', 'below')
+    """
+    claim, _ = TECHNIQUE.further_claims["dp.anchor"]
+    found = report.verdict(claim, float(measured))
+    if found == report.HOLDS:
+        return "similar"
+    return "above" if float(measured) > claim.high else "below"

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import config, datasets
-from ..errors import InvalidInput
+from .. import config, datasets, validate
 
 DATASETS = ("digits", "breast_cancer")
 
@@ -50,14 +49,16 @@ class Split:
 
     @property
     def n_features(self) -> int:
+        """Features per example."""
         return int(self.X_members.shape[1])
 
     @property
     def n_members(self) -> int:
+        """Examples in the private training set."""
         return len(self.y_members)
 
 
-def split(name: str, *, n_train: int | None = None, seed: int | None = None) -> Split:
+def split(name: str, *, n_train: int | None = None, rng: int | np.random.Generator | None = None) -> Split:
     """Cut a lab data set into members, non-members, public pool and test set.
 
     Parameters
@@ -67,8 +68,8 @@ def split(name: str, *, n_train: int | None = None, seed: int | None = None) -> 
     n_train : int, optional
         Train on a seeded subset of this many training examples (at least 20);
         default: the whole training split.
-    seed : int, optional
-        Seed of the random cuts (default :func:`labkit.config.seed`).
+    rng : int, numpy Generator or None
+        Draws the random cuts (None: ``LABKIT_SEED``).
 
     Returns
     -------
@@ -76,18 +77,16 @@ def split(name: str, *, n_train: int | None = None, seed: int | None = None) -> 
 
     Examples
     --------
-    >>> s = split("breast_cancer", n_train=100, seed=0)
+    >>> s = split("breast_cancer", n_train=100, rng=0)
     >>> s.n_members, s.n_classes, round(float(abs(s.X_public.mean())), 6) < 0.5
     (100, 2, True)
     """
-    if name not in DATASETS:
-        raise InvalidInput(f"dataset must be one of {', '.join(DATASETS)}, not {name!r}.")
+    validate.choice("dataset", name, DATASETS)
     ds = datasets.load(name)
     n_available = len(ds.train_idx)
-    bad = isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer)) or not 20 <= n_train <= n_available
-    if n_train is not None and bad:
-        raise InvalidInput(f"n_train must be an integer from 20 to {n_available} for {name!r}, not {n_train!r}.")
-    gen = config.rng(config.seed() if seed is None else seed)
+    if n_train is not None:
+        n_train = validate.integer("n_train", n_train, low=20, high=n_available)
+    gen = config.rng(rng)
     train_order = gen.permutation(n_available)
     keep = train_order if n_train is None else train_order[: int(n_train)]
     left_out = train_order[len(keep) :]

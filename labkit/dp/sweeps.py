@@ -20,17 +20,18 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .. import config
+from .. import config, validate
 from ..errors import InvalidInput
 from ..results import Result, ResultStore
 from . import training
 
 SWEEP_EPSILONS = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0)
 FAST_EPSILONS = (0.5, 2.0, 8.0)
-DEFAULTS = {
-    "target_epsilon": lambda: config.pick(SWEEP_EPSILONS, FAST_EPSILONS),
-    "max_grad_norm": lambda: config.pick((0.1, 0.3, 1.0, 3.0, 10.0), (0.1, 1.0)),
-    "batch_size": lambda: config.pick((32, 64, 128, 256, 512), (64, 256)),
+#: The values each sweep varies by default: (full, fast mode).
+DEFAULT_VALUES = {
+    "target_epsilon": (SWEEP_EPSILONS, FAST_EPSILONS),
+    "max_grad_norm": ((0.1, 0.3, 1.0, 3.0, 10.0), (0.1, 1.0)),
+    "batch_size": ((32, 64, 128, 256, 512), (64, 256)),
 }
 FIXED_EPSILON = 3.0  # the budget held fixed while sweeping clip norm or batch size
 
@@ -85,11 +86,10 @@ def sweep(
     list of Result
         One per value, in the order of ``values``.
     """
-    if over not in DEFAULTS:
-        raise InvalidInput(f"over must be one of {', '.join(DEFAULTS)}, not {over!r}.")
+    validate.choice("over", over, DEFAULT_VALUES)
     if over in fixed:
         raise InvalidInput(f"{over} is what this sweep varies; do not also pass it as a fixed parameter.")
-    values = tuple(DEFAULTS[over]() if values is None else values)
+    values = tuple(config.pick(*DEFAULT_VALUES[over]) if values is None else values)
     if not values:
         raise InvalidInput("values must hold at least one value to sweep.")
     if over != "target_epsilon" and "noise_multiplier" not in fixed:
@@ -107,7 +107,7 @@ def sweep(
         for params in plans:
             found = None if recompute else store.latest(training.TECHNIQUE, training.NAME, params)
             if found is None:
-                found = training._run(params, progress=False)
+                found = training.train_planned(params)
                 store.add(found)
             else:
                 cached += 1
@@ -154,7 +154,10 @@ def frontier(results: Sequence[Result]):
                 "private": True,
             }
         )
-    mean = lambda key: sum(r.metrics[key] for r in results) / len(results)  # noqa: E731
+
+    def mean(key: str) -> float:
+        return sum(r.metrics[key] for r in results) / len(results)
+
     rows.append(
         {
             "target_epsilon": None,

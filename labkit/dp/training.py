@@ -23,7 +23,6 @@ Dwork & Roth, "The algorithmic foundations of differential privacy", 2014 (delta
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from functools import lru_cache
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import bench, config, datasets
+from .. import bench, config, datasets, validate
 from ..errors import BackendUnavailable, InsecureParameters, InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result
 from . import accounting, audit
@@ -42,24 +41,6 @@ NAME = "train_private"
 CACHE_VERSION = 3  # bump when a change to the training or audit code makes stored points stale
 MOMENTUM = 0.9
 MIN_EPSILON = 0.1
-
-
-def _int_in(name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise InvalidInput(f"{name} must be an integer from {lo} to {hi}, not {value!r}.")
-    return int(value)
-
-
-def _positive(name: str, value: Any, hi: float = math.inf) -> float:
-    if isinstance(value, bool):
-        raise InvalidInput(f"{name} must be a number, not {value!r}.")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a number, not {value!r}.") from None
-    if not math.isfinite(v) or v <= 0 or v > hi:
-        raise InvalidInput(f"{name} must be a positive number up to {hi:g}, not {value!r}.")
-    return v
 
 
 def _secure_mode_available() -> None:
@@ -88,41 +69,36 @@ def plan(
     n_train: int | None = None,
     n_reference: int = 2,
     secure_mode: bool = False,
-    seed: int | None = None,
+    rng: int | np.random.Generator | None = None,
     allow_insecure: bool = False,
 ) -> dict[str, Any]:
     """Validate the parameters of :func:`train_private` and fill in defaults.
 
-    Returns the plain parameter dict stored with the Result; sweeps use it to
-    find a point already computed. Raises before any training runs.
+    Returns the plain parameter dict stored with the Result (``rng`` resolved
+    to the int ``seed``); sweeps use it to find a point already computed.
+    Raises before any training runs. Fast mode shrinks the default ``epochs``.
 
     >>> p = plan("digits", target_epsilon=1.0)
     >>> p["delta"], p["accountant"], p["secure_mode"]
     (1e-05, 'rdp', False)
     """
-    if dataset not in DATASETS:
-        raise InvalidInput(f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}.")
+    validate.choice("dataset", dataset, DATASETS)
     n_available = len(datasets.load(dataset).train_idx)
-    n = n_available if n_train is None else _int_in("n_train", n_train, 20, n_available)
+    n = n_available if n_train is None else validate.integer("n_train", n_train, low=20, high=n_available)
     if (target_epsilon is None) == (noise_multiplier is None):
         raise InvalidInput(
             "give exactly one of target_epsilon (the budget to spend) or noise_multiplier (the noise to add)."
         )
     if target_epsilon is not None:
-        target_epsilon = _positive("target_epsilon", target_epsilon, hi=100.0)
+        target_epsilon = validate.positive("target_epsilon", target_epsilon, high=100.0)
         if target_epsilon < MIN_EPSILON:
             raise InvalidInput(
                 f"target_epsilon={target_epsilon:g} is below {MIN_EPSILON}: the noise needed would drown any "
                 "signal (and Opacus' noise search would run for minutes). Use a budget of 0.1 or more."
             )
     if noise_multiplier is not None:
-        noise_multiplier = _positive("noise_multiplier", noise_multiplier, hi=1e3)
-    if delta is None:
-        delta = accounting.default_delta(n)
-    else:
-        delta = _positive("delta", delta)
-        if delta >= 1.0:
-            raise InvalidInput(f"delta must be below 1, not {delta!r}.")
+        noise_multiplier = validate.positive("noise_multiplier", noise_multiplier, high=1e3)
+    delta = accounting.default_delta(n) if delta is None else validate.fraction("delta", delta)
     if delta >= 1.0 / n and not allow_insecure:
         raise InsecureParameters(
             f"delta={delta:g} is not below 1/n = 1/{n}: such a guarantee allows publishing a whole training "
@@ -137,17 +113,17 @@ def plan(
         "dataset": dataset,
         "target_epsilon": target_epsilon,
         "noise_multiplier": noise_multiplier,
-        "max_grad_norm": _positive("max_grad_norm", max_grad_norm, hi=1e3),
+        "max_grad_norm": validate.positive("max_grad_norm", max_grad_norm, high=1e3),
         "delta": float(delta),
-        "epochs": _int_in("epochs", config.pick(20, 5) if epochs is None else epochs, 1, 500),
-        "batch_size": _int_in("batch_size", batch_size, 8, n),
+        "epochs": validate.integer("epochs", config.pick(20, 5) if epochs is None else epochs, low=1, high=500),
+        "batch_size": validate.integer("batch_size", batch_size, low=8, high=n),
         "accountant": accounting.check_accountant(accountant),
-        "lr": _positive("lr", lr, hi=100.0),
-        "hidden": _int_in("hidden", hidden, 2, 2048),
+        "lr": validate.positive("lr", lr, high=100.0),
+        "hidden": validate.integer("hidden", hidden, low=2, high=2048),
         "n_train": n,
-        "n_reference": _int_in("n_reference", n_reference, 1, 16),
+        "n_reference": validate.integer("n_reference", n_reference, low=1, high=16),
         "secure_mode": secure_mode,
-        "seed": config.seed() if seed is None else _int_in("seed", seed, 0, 2**63 - 1),
+        "seed": validate.integer("rng", config.seed_from(rng), low=0, high=2**63 - 1),
         "allow_insecure": bool(allow_insecure),
         "version": CACHE_VERSION,
     }
@@ -197,8 +173,8 @@ def train_private(
     secure_mode : bool
         Opacus' secure mode (cryptographic noise; needs torchcsprng). Off, the
         Result is flagged not for production.
-    seed : int, optional
-        Seeds weights, sampling and noise (teaching randomness).
+    rng : int, numpy Generator or None
+        Seeds weights, sampling and noise (teaching randomness; None: ``LABKIT_SEED``).
     progress : bool or callable
         True shows a tqdm bar; a callable receives ``(epochs_done, epochs)``.
 
@@ -221,17 +197,34 @@ def train_private(
 
     """
     params = plan(dataset, **kwargs)
-    return _run(params, progress)
+    return train_planned(params, progress=progress)
 
 
-def _run(params: dict[str, Any], progress: bool | Callable[[int, int], None]) -> Result:
+def train_planned(params: dict[str, Any], *, progress: bool | Callable[[int, int], None] = False) -> Result:
+    """Train the point ``params`` (a dict from :func:`plan`), with and without DP-SGD, and audit both models.
+
+    This is :func:`train_private` after its validation; :func:`labkit.dp.sweep`
+    calls it for each point it has not stored yet.
+
+    Parameters
+    ----------
+    params : dict
+        The validated parameters, as :func:`plan` returns them.
+    progress : bool or callable
+        True shows a tqdm bar; a callable receives ``(epochs_done, epochs)``.
+
+    Returns
+    -------
+    Result
+        As :func:`train_private`.
+    """
     import torch
     from opacus import PrivacyEngine
 
     from . import models
 
     p = params
-    s = split(p["dataset"], n_train=p["n_train"], seed=p["seed"])
+    s = split(p["dataset"], n_train=p["n_train"], rng=p["seed"])
     epochs = p["epochs"]
     update, close = _progress_bar(progress, epochs, f"DP-SGD {p['dataset']}")
     with torch.random.fork_rng(), models.single_thread(), warnings.catch_warnings():
@@ -315,9 +308,9 @@ def _run(params: dict[str, Any], progress: bool | Callable[[int, int], None]) ->
             "steps": steps["dp"],
             "secure_mode": p["secure_mode"],
         }
-    best = {label: a.pop("best_attack") for label, a in audits.items()}
-    metrics.update(audits["dp"])
-    metrics.update({f"baseline_{k}": v for k, v in audits["baseline"].items()})
+    best = {label: a.artifacts["best_attack"] for label, a in audits.items()}
+    metrics.update(audits["dp"].metrics)
+    metrics.update({f"baseline_{k}": v for k, v in audits["baseline"].metrics.items()})
     result = Result(
         technique=TECHNIQUE,
         name=NAME,
@@ -364,7 +357,7 @@ def _reference_losses_cached(key: tuple) -> tuple[np.ndarray, np.ndarray]:
     from . import models
 
     dataset, n_train, seed, hidden, epochs, batch_size, lr, n_reference = key
-    s = split(dataset, n_train=n_train, seed=seed)
+    s = split(dataset, n_train=n_train, rng=seed)
     member, nonmember = [], []
     with torch.random.fork_rng(), models.single_thread():
         for i in range(n_reference):
@@ -386,4 +379,5 @@ def retrain(result: Result, *, progress: bool | Callable[[int, int], None] = Fal
     if not isinstance(result, Result) or (result.technique, result.name) != (TECHNIQUE, NAME):
         raise InvalidInput("retrain takes a dp/train_private Result (from train_private or sweep).")
     params = {k: v for k, v in result.params.items() if k != "version"}
+    params["rng"] = params.pop("seed")
     return train_private(params.pop("dataset"), progress=progress, **params)

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from labkit.exercises import choice, numeric, register
+from labkit.inversion.technique import THRESHOLD_DB, stopped
 
 register(
     "03.label_entry",
@@ -58,17 +59,22 @@ register(
 )(_aggregate_batch)
 
 
-def _smallest_stopping(answer: Any, *, rows: list[dict], threshold: float = 12.0, **_: Any) -> tuple[bool, str]:
-    stopping = [r["value"] for r in rows if r["psnr"] < threshold]
+def _smallest_stopping(answer: Any, *, rows: list[dict], **_: Any) -> tuple[bool, str]:
+    stopping = [r["value"] for r in rows if stopped(r["psnr"])]
     said_none = isinstance(answer, str) and answer.strip().lower() == "none"
     if not stopping:
         if said_none:
             return True, "Right: no setting in this sweep stopped the attack."
-        return False, "Look again: no row of this sweep has a PSNR below 12 dB, so answer 'none'."
+        return False, f"Look again: no row of this sweep has a PSNR below {THRESHOLD_DB:g} dB, so answer 'none'."
     expected = stopping[0]
     if not said_none and math.isclose(float(answer), float(expected), rel_tol=1e-6):
-        return True, f"Yes: {expected:g} is the weakest setting in your sweep that pushed PSNR below {threshold:g} dB."
-    return False, "Read the sweep table from the weakest setting down: the first row whose PSNR is below 12 dB."
+        return (
+            True,
+            f"Yes: {expected:g} is the weakest setting in your sweep that pushed PSNR below {THRESHOLD_DB:g} dB.",
+        )
+    return False, (
+        f"Read the sweep table from the weakest setting down: the first row whose PSNR is below {THRESHOLD_DB:g} dB."
+    )
 
 
 register(

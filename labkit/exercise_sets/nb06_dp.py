@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from labkit.dp.technique import PUBLISHED_EPOCH_RATIO, SIMILAR_FACTOR
 from labkit.exercises import choice, numeric, register
 
 register(
@@ -81,20 +82,22 @@ def _accuracy_cost(answer, *, table=None, **_):
 
 @register(
     "06.overhead_vs_opacus",
-    "Opacus reports a DP-SGD epoch at about 1.6x a non-private one (MNIST CNN, CPU). Is your measured per-epoch "
-    "ratio 'below', 'similar' (within 25%) or 'above'? (pass measured=<your ratio>)",
+    f"Opacus reports a DP-SGD epoch at about {PUBLISHED_EPOCH_RATIO:g}x a non-private one (MNIST CNN, CPU). Is your "
+    f"measured per-epoch ratio 'below', 'similar' (within a factor {SIMILAR_FACTOR:g}) or 'above'? "
+    "(pass measured=<your ratio>)",
 )
 def _overhead_vs_opacus(answer, *, measured=None, **_):
+    from labkit.dp.benchmark import compare_epoch_ratio
+
     if measured is None:
         raise TypeError("call check(..., measured=<your per-epoch DP/non-DP ratio>)")
-    published = 1.6
-    if published / 1.25 <= measured <= published * 1.25:
-        truth = "similar"
-    else:
-        truth = "below" if measured < published else "above"
+    truth = compare_epoch_ratio(measured)
     given = str(answer).strip().lower()
     if given not in ("below", "similar", "above"):
         raise ValueError("answer 'below', 'similar' or 'above'")
     if given == truth:
-        return True, f"Right: {measured:.2f}x against ~{published}x."
-    return False, f"Compare {measured:.2f}x with {published}x (similar means within a factor 1.25)."
+        return True, f"Right: {measured:.2f}x against ~{PUBLISHED_EPOCH_RATIO:g}x."
+    return (
+        False,
+        f"Compare {measured:.2f}x with {PUBLISHED_EPOCH_RATIO:g}x (similar means within a factor {SIMILAR_FACTOR:g}).",
+    )

@@ -6,7 +6,9 @@
 - :mod:`~labkit.inversion.defenses`: client-side gradient defenses;
 - :func:`run_scenario` plays one federated round with an honest-but-curious
   server and scores what it recovers; :func:`sweep` maps the privacy-utility
-  frontier; :func:`benchmark` is ``labkit bench inversion``.
+  frontier; :func:`benchmark` is ``labkit bench inversion``;
+- :mod:`~labkit.inversion.technique` declares the technique (its claims, chart
+  points and ``labkit doctor`` check).
 
 Importing this package does not import torch.
 
@@ -23,7 +25,6 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "ATTACKS": "attacks",
-    "AttackOutcome": "attacks",
     "attack": "attacks",
     "check_gradients": "attacks",
     "recover_labels": "labels",
@@ -34,13 +35,16 @@ _EXPORTS = {
     "DEFENSES": "defenses",
     "make_defense": "defenses",
     "run_scenario": "scenario",
-    "Scenario": "scenario",
+    "Images": "scenario",
     "defense_utility": "scenario",
     "sweep": "sweep",
-    "benchmark": "bench",
+    "rows": "sweep",
+    "benchmark": "benchmark",
+    "TECHNIQUE": "technique",
 }
+_SUBMODULES = {"attacks", "benchmark", "defenses", "labels", "metrics", "scenario", "sweep", "technique"}
 
 __all__ = sorted(_EXPORTS)
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .. import bench, config
+from .. import bench, config, validate
 from ..errors import InvalidInput
-from ..results import Result
+from ..results import Outcome, Result
 from . import metrics
 from .labels import head_index, recover_labels
 
@@ -44,27 +44,6 @@ DEFAULTS = {  # iterations (full, fast), learning rate, total-variation weight
     "idlg": {"iterations": (300, 60), "lr": 1.0, "tv": 0.0},
     "ig": {"iterations": (1000, 200), "lr": 0.1, "tv": 1e-4},
 }
-
-
-@dataclass
-class AttackOutcome:
-    """A reconstruction, how it got there, and its Result.
-
-    Attributes
-    ----------
-    reconstruction : ndarray (B, C, H, W) in [0, 1]
-    labels : ndarray of int, the labels the attack settled on
-    history : list of dict, one per recorded iteration (``iteration``, ``loss``, and
-        ``psnr`` when the true images were given for scoring)
-    snapshots : list of (iteration, ndarray) reconstructions along the way
-    result : Result with ``psnr``, ``ssim``, ``label_accuracy`` (when scored), ``seconds``
-    """
-
-    reconstruction: np.ndarray
-    labels: np.ndarray
-    history: list[dict[str, float]]
-    snapshots: list[tuple[int, np.ndarray]] = field(repr=False)
-    result: Result
 
 
 def check_gradients(model: Any, gradients: Any) -> list[Any]:
@@ -177,7 +156,7 @@ class _Context:
 
 
 def _optimise(ctx, x, logits, steps, iterations, lr, record_every, true_images, callback, t_start, max_seconds):
-    """One restart: returns (final loss, history, snapshots); ``x`` (and ``logits``) are updated in place."""
+    """One restart: returns (final loss, history); ``x`` (and ``logits``) are updated in place."""
     import torch
 
     if ctx.kind == "ig":
@@ -195,7 +174,7 @@ def _optimise(ctx, x, logits, steps, iterations, lr, record_every, true_images, 
         loss.backward()
         return loss
 
-    history, snaps, loss_value = [], [], float("nan")
+    history, loss_value = [], float("nan")
     for it in steps:
         if ctx.kind == "ig":
             loss = closure()
@@ -214,14 +193,13 @@ def _optimise(ctx, x, logits, steps, iterations, lr, record_every, true_images, 
             rec = x.detach().clamp(0, 1).numpy().copy()
             p = metrics.score(true_images, rec)["psnr"] if true_images is not None else None
             history.append({"iteration": it + 1, "loss": loss_value, **({"psnr": p} if p is not None else {})})
-            snaps.append((it + 1, rec))
             if callback is not None:
                 callback(it + 1, rec, loss_value, p)
         if last:
             break
     if not np.isfinite(loss_value):
         loss_value = float("inf")  # diverged: this restart loses to any finite one
-    return loss_value, history, snaps
+    return loss_value, history
 
 
 def _restarts(
@@ -248,7 +226,7 @@ def _restarts(
     local_steps=1,
     local_lr=0.1,
 ):
-    """Run the restarts; return (loss, reconstruction, labels, history, snapshots) of the lowest-loss one."""
+    """Run the restarts; return (loss, reconstruction, labels, history) of the lowest-loss one."""
     import torch
     from tqdm.auto import tqdm
 
@@ -258,12 +236,12 @@ def _restarts(
         logits = torch.randn((batch_size, n_classes), generator=gen).requires_grad_(True) if fixed is None else None
         ctx = _Context(kind, model, params, target, target_norm, fixed, tv, local_steps, local_lr)
         bar = tqdm(range(iterations), desc=f"{kind} restart {restart + 1}/{restarts}", disable=not progress)
-        loss_value, history, snaps = _optimise(
+        loss_value, history = _optimise(
             ctx, x, logits, bar, iterations, lr, record_every, true_images, callback, t_start, max_seconds
         )
         if best is None or loss_value < best[0]:
             found = fixed if logits is None else logits.detach().argmax(dim=1)
-            best = (loss_value, x.detach().clamp(0, 1).nan_to_num(0.5).numpy().copy(), found, history, snaps)
+            best = (loss_value, x.detach().clamp(0, 1).nan_to_num(0.5).numpy().copy(), found, history)
         if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
             break
     return best
@@ -285,12 +263,12 @@ def attack(
     local_lr: float = 0.1,
     true_images: np.ndarray | None = None,
     true_labels: Sequence[int] | None = None,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     max_seconds: float | None = None,
     record_every: int | None = None,
     callback: Callable[[int, np.ndarray, float, float | None], None] | None = None,
     progress: bool = False,
-) -> AttackOutcome:
+) -> Outcome[np.ndarray]:
     """Reconstruct a batch of images from the gradient they produced.
 
     Parameters
@@ -318,18 +296,23 @@ def attack(
         the dummy batch (Geiping et al. 2020, section 6). 1 means a plain gradient.
     true_images, true_labels : optional
         Only for scoring (PSNR, SSIM, label accuracy); the attack never reads them.
-    seed : int
-        Seed of the dummy initialisation.
+    rng : int, numpy Generator or None
+        Seeds the dummy initialisation (None: ``LABKIT_SEED``).
     max_seconds : float, optional
         Stop early after this much time.
     record_every : int, optional
-        Record history, snapshots and call ``callback`` every this many iterations.
+        Record history and call ``callback`` (with the reconstruction so far) every this many iterations.
     callback : callable, optional
         ``callback(iteration, reconstruction, loss, psnr_or_None)``.
 
     Returns
     -------
-    AttackOutcome
+    Outcome
+        ``value``: the reconstruction, (B, C, H, W) in [0, 1]. ``result``: ``metrics`` ``loss``,
+        ``seconds`` and, when scored, ``psnr``, ``psnr_mean``, ``ssim``, ``label_accuracy``;
+        ``artifacts`` ``recovered_labels`` (the labels the attack settled on, sorted), ``history``
+        (one dict per recorded iteration: ``iteration``, ``loss``, and ``psnr`` when scored) and,
+        when scored, the per-image scores and the matching.
 
     Examples
     --------
@@ -341,28 +324,21 @@ def attack(
     >>> g = batch_gradients(m, x, torch.tensor([3]))
     >>> out = attack("idlg", model=m, gradients=g, input_shape=(1, 8, 8), iterations=30,
     ...              true_images=x.numpy(), true_labels=[3])
-    >>> out.labels.tolist(), out.result.metrics["psnr"] > 25
+    >>> out.result.artifacts["recovered_labels"], out.result.metrics["psnr"] > 25
     ([3], True)
     """
     import torch
 
-    if kind not in ATTACKS:
-        raise InvalidInput(f"attack kind must be one of {ATTACKS}, not {kind!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise InvalidInput(f"batch_size must be a positive integer, not {batch_size!r}.")
-    if isinstance(local_steps, bool) or not isinstance(local_steps, (int, np.integer)) or local_steps < 1:
-        raise InvalidInput(f"local_steps must be a positive integer, not {local_steps!r}.")
-    if not local_lr > 0:
-        raise InvalidInput(f"local_lr must be positive, not {local_lr!r}.")
-    if restarts < 1:
-        raise InvalidInput(f"restarts must be at least 1, not {restarts!r}.")
+    validate.choice("attack kind", kind, ATTACKS)
+    batch_size = validate.integer("batch_size", batch_size)
+    local_steps = validate.integer("local_steps", local_steps)
+    local_lr = validate.positive("local_lr", local_lr)
+    restarts = validate.integer("restarts", restarts)
     if len(input_shape) != 3:
         raise InvalidInput(f"input_shape must be (channels, height, width), not {input_shape!r}.")
     target = check_gradients(model, gradients)
     d = DEFAULTS[kind]
-    iterations = int(config.pick(*d["iterations"]) if iterations is None else iterations)
-    if iterations < 1:
-        raise InvalidInput(f"iterations must be at least 1, not {iterations!r}.")
+    iterations = validate.integer("iterations", config.pick(*d["iterations"]) if iterations is None else iterations)
     lr = d["lr"] if lr is None else float(lr)
     tv = d["tv"] if tv is None else float(tv)
     record_every = record_every or max(1, iterations // 20)
@@ -388,7 +364,8 @@ def attack(
     was_training = model.training
     model.eval()
     target_norm = torch.sqrt(sum((t * t).sum() for t in target))
-    gen = torch.Generator().manual_seed(int(seed))
+    seed = config.seed_from(rng)
+    gen = torch.Generator().manual_seed(seed)
     t_start = time.perf_counter()
     from ..fl.models import torch_threads
 
@@ -421,7 +398,7 @@ def attack(
     finally:
         model.train(was_training)
     seconds = time.perf_counter() - t_start
-    loss_value, rec, found, history, snaps = best
+    loss_value, rec, found, history = best
     found = np.sort(np.asarray(found.numpy(), dtype=np.int64))
     result = Result(
         technique="inversion",
@@ -433,16 +410,17 @@ def attack(
             "restarts": int(restarts),
             "lr": lr,
             "tv": tv,
-            "seed": int(seed),
+            "seed": seed,
             "labels_given": labels is not None,
             "local_steps": int(local_steps),
             "local_lr": float(local_lr),
         },
         metrics={"loss": loss_value if np.isfinite(loss_value) else 1e30, "seconds": seconds},
         timings={"attack": bench.Timing("attack", (seconds,))},
+        artifacts={"recovered_labels": found.tolist(), "history": history},
     )
     if true_images is not None:
         s = metrics.score(true_images, rec, true_labels, found if true_labels is not None else None)
         result.metrics.update({k: s[k] for k in ("psnr", "psnr_mean", "ssim", "label_accuracy") if k in s})
         result.artifacts.update({k: s[k] for k in ("psnr_per_image", "ssim_per_image", "matching")})
-    return AttackOutcome(rec, found, history, snaps, result)
+    return Outcome(rec, result)

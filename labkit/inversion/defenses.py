@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import validate
 from ..errors import InvalidInput
 from ..fl.hooks import GradientDefense, NoDefense
 
@@ -47,20 +48,13 @@ def _torch_generator(generator: np.random.Generator):
     return torch.Generator().manual_seed(int(generator.integers(2**62)))
 
 
-def _positive(name: str, value: Any) -> float:
-    v = float(value)
-    if not np.isfinite(v) or v <= 0:
-        raise InvalidInput(f"{name} must be a positive number, not {value!r}.")
-    return v
-
-
 class GaussianNoise(GradientDefense):
     """Add i.i.d. Gaussian noise of standard deviation ``sigma`` to every coordinate."""
 
     name = "gaussian_noise"
 
     def __init__(self, sigma: float):
-        self.sigma = _positive("sigma", sigma)
+        self.sigma = validate.positive("sigma", sigma)
         self.strength = self.sigma
 
     def params(self):
@@ -79,7 +73,7 @@ class Clipping(GradientDefense):
     name = "clipping"
 
     def __init__(self, max_norm: float):
-        self.max_norm = _positive("max_norm", max_norm)
+        self.max_norm = validate.positive("max_norm", max_norm)
         self.strength = 1.0 / self.max_norm
 
     def params(self):
@@ -99,9 +93,7 @@ class Pruning(GradientDefense):
     name = "pruning"
 
     def __init__(self, prune: float):
-        self.prune = float(prune)
-        if not 0 < self.prune < 1:
-            raise InvalidInput(f"prune must be a fraction strictly between 0 and 1, not {prune!r}.")
+        self.prune = validate.fraction("prune", prune)
         self.strength = self.prune
 
     def params(self):
@@ -125,9 +117,7 @@ class Quantization(GradientDefense):
     name = "quantization"
 
     def __init__(self, bits: int):
-        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 16:
-            raise InvalidInput(f"bits must be an integer from 1 to 16, not {bits!r}.")
-        self.bits = int(bits)
+        self.bits = validate.integer("bits", bits, low=1, high=16)
         self.strength = 16 - self.bits
 
     def params(self):
@@ -160,10 +150,8 @@ class DPSGD(GradientDefense):
     name = "dp_sgd"
 
     def __init__(self, noise_multiplier: float, max_grad_norm: float = 1.0):
-        self.noise_multiplier = float(noise_multiplier)
-        if not np.isfinite(self.noise_multiplier) or self.noise_multiplier < 0:
-            raise InvalidInput(f"noise_multiplier must be >= 0, not {noise_multiplier!r}.")
-        self.max_grad_norm = _positive("max_grad_norm", max_grad_norm)
+        self.noise_multiplier = validate.non_negative("noise_multiplier", noise_multiplier)
+        self.max_grad_norm = validate.positive("max_grad_norm", max_grad_norm)
         self.strength = self.noise_multiplier
 
     def params(self):
@@ -194,16 +182,24 @@ class DPSGD(GradientDefense):
         return grads
 
     def epsilon(self, *, steps: int, sample_rate: float, delta: float = 1e-5) -> float:
-        """Privacy budget after ``steps`` noisy steps at Poisson ``sample_rate`` (Opacus RDP accountant)."""
-        from opacus.accountants import RDPAccountant
+        """Privacy budget after ``steps`` noisy steps at Poisson ``sample_rate``.
+
+        Computed by the DP lab's accountant, :func:`labkit.dp.accounting.epsilon` (Opacus's RDP
+        accountant); infinite without noise.
+        """
+        from ..dp import accounting
 
         if self.noise_multiplier == 0:
             return float("inf")
-        acc = RDPAccountant()
-        acc.history = [(self.noise_multiplier, sample_rate, int(steps))]
         with warnings.catch_warnings():  # at tiny noise Opacus warns that its alpha grid is too coarse: eps is huge
             warnings.simplefilter("ignore", UserWarning)
-            return float(acc.get_epsilon(delta=delta))
+            return accounting.epsilon(
+                noise_multiplier=self.noise_multiplier,
+                sample_rate=sample_rate,
+                steps=int(steps),
+                delta=delta,
+                accountant="rdp",
+            )
 
 
 DEFENSES = {

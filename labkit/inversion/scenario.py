@@ -32,29 +32,29 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import bench, config
+from .. import bench, config, validate
 from ..errors import InvalidInput
 from ..fl.data import ClientData, ImageData, image_data
 from ..fl.hooks import GradientDefense, NoDefense
 from ..fl.models import make_model
 from ..fl.secure_agg import SecureAggregator
 from ..fl.simulation import client_update, train
-from ..results import NOT_FOR_PRODUCTION, Result
+from ..results import NOT_FOR_PRODUCTION, Outcome, Result
 from .attacks import attack
 
 DEFAULT_ARCH = {"digits": "mlp", "patches32": "cnn"}
 
 
 @dataclass
-class Scenario:
-    """Outcome of :func:`run_scenario`: the private batch, what the attacker rebuilt, and a Result."""
+class Images:
+    """The target client's private batch and what the attacker rebuilt, both (B, C, H, W) in [0, 1].
 
-    true_images: np.ndarray
-    true_labels: np.ndarray
+    With secure aggregation the reconstruction holds the whole aggregate batch; the Result's
+    ``artifacts["matching"]`` pairs each private image with its reconstruction.
+    """
+
+    private: np.ndarray
     reconstruction: np.ndarray
-    recovered_labels: np.ndarray
-    history: list[dict[str, float]]
-    result: Result
 
 
 def _pick_indices(n_total: int, count: int, image_index: int | None, seed: int) -> np.ndarray:
@@ -81,13 +81,13 @@ def run_scenario(
     image_index: int | None = 0,
     iterations: int | None = None,
     restarts: int = 1,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     max_seconds: float | None = None,
     measure_utility: bool = False,
     utility_rounds: int | None = None,
     callback: Callable[[int, np.ndarray, float, float | None], None] | None = None,
     progress: bool = False,
-) -> Scenario:
+) -> Outcome[Images]:
     """Simulate one round, attack what the server sees, and score the reconstruction.
 
     Parameters
@@ -110,8 +110,8 @@ def run_scenario(
         First training image of the target's batch (None: a seeded random pick).
     iterations, restarts, max_seconds
         The attack's budget.
-    seed : int
-        Seeds the model, the picks and the attack.
+    rng : int, numpy Generator or None
+        Seeds the model, the picks, the client-side defense and the attack (None: ``LABKIT_SEED``).
     measure_utility : bool
         Also train on digits with this defense and protocol and report the accuracy it costs.
     utility_rounds : int, optional
@@ -119,20 +119,29 @@ def run_scenario(
     callback : callable, optional
         Passed to :func:`~labkit.inversion.attack` (live reconstruction updates).
 
+    Returns
+    -------
+    Outcome
+        ``value``: :class:`Images` (the target's private batch and the reconstruction). ``result``:
+        ``inversion/scenario`` with the attack's scores, ``attacker_batch``, with secure aggregation
+        its time ratio ``aggregation_overhead`` against a plain sum, with ``measure_utility`` the
+        accuracies; ``artifacts`` say what the server saw and hold the true and recovered labels.
+
     Examples
     --------
-    >>> s = run_scenario(attack_kind="idlg", iterations=20, seed=0)
+    >>> s = run_scenario(attack_kind="idlg", iterations=20, rng=0)
     >>> s.result.metrics["psnr"] > 25, s.result.artifacts["server_sees"]
     (True, "the target client's own update")
     """
     data = image_data(data) if isinstance(data, str) else data
     arch = arch or DEFAULT_ARCH[data.name]
-    for name, value in (("batch_size", batch_size), ("n_clients", n_clients), ("local_steps", local_steps)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise InvalidInput(f"{name} must be a positive integer, not {value!r}.")
+    batch_size = validate.integer("batch_size", batch_size)
+    n_clients = validate.integer("n_clients", n_clients)
+    local_steps = validate.integer("local_steps", local_steps)
+    seed = config.seed_from(rng)
     defense = defense or NoDefense()
     gen = config.rng(seed)
-    model = make_model(arch, input_shape=data.image_shape, n_classes=data.n_classes, seed=seed)
+    model = make_model(arch, input_shape=data.image_shape, n_classes=data.n_classes, rng=seed)
     idx = _pick_indices(len(data.y_train), batch_size * n_clients, image_index, seed)
     clients = [
         ClientData(
@@ -161,7 +170,7 @@ def run_scenario(
         batch_size=attacker_batch,
         iterations=iterations,
         restarts=restarts,
-        seed=seed,
+        rng=seed,
         local_steps=local_steps,
         local_lr=local_lr,
         true_images=target.X,
@@ -196,7 +205,7 @@ def run_scenario(
             **out.result.artifacts,
             "server_sees": sees,
             "true_labels": target.y.tolist(),
-            "recovered_labels": out.labels.tolist(),
+            "recovered_labels": out.result.artifacts["recovered_labels"],
             "label_meaning": data.label_meaning,
         },
     )
@@ -216,9 +225,9 @@ def run_scenario(
         if secure_aggregator.simulated or getattr(secure_aggregator, "insecure", False):
             result.flag(NOT_FOR_PRODUCTION)
     if measure_utility:
-        u = defense_utility(defense, arch=arch, local_steps=max(local_steps, 5), rounds=utility_rounds, seed=seed)
-        result.metrics.update(u)
-    return Scenario(target.X, target.y, out.reconstruction, out.labels, out.history, result)
+        u = defense_utility(defense, arch=arch, local_steps=max(local_steps, 5), rounds=utility_rounds, rng=seed)
+        result.metrics.update(u.metrics)
+    return Outcome(Images(target.X, out.value), result)
 
 
 def defense_utility(
@@ -230,19 +239,26 @@ def defense_utility(
     rounds: int | None = None,
     n_clients: int = 4,
     secure_aggregator: SecureAggregator | None = None,
-    seed: int = 0,
-) -> dict[str, float]:
+    rng: int | np.random.Generator | None = None,
+) -> Result:
     """Test accuracy of federated training on digits with and without ``defense``.
 
     Every client applies ``defense`` at each of its ``local_steps`` steps on
-    minibatches of ``batch_size``. Returns ``accuracy``, ``baseline_accuracy``
-    (no defense, no secure aggregation, same seed and protocol) and
-    ``accuracy_cost`` (baseline minus defended, in accuracy points 0-1); with
-    DP-SGD also ``epsilon_approx`` at delta = 1e-5 from Opacus's RDP accountant
-    (approximate: clients shuffle rather than Poisson-sample their minibatches).
+    minibatches of ``batch_size``, for ``rounds`` rounds (default 15, 5 in fast
+    mode); ``rng`` seeds the model and the clients (None: ``LABKIT_SEED``).
+
+    Returns
+    -------
+    Result
+        ``inversion/defense_utility`` with ``metrics`` ``accuracy``, ``baseline_accuracy``
+        (no defense, no secure aggregation, same seed and protocol) and ``accuracy_cost``
+        (baseline minus defended, in accuracy points 0-1); with DP-SGD also ``epsilon_approx``
+        at delta = 1e-5 from the DP lab's RDP accountant (approximate: clients shuffle rather
+        than Poisson-sample their minibatches).
     """
     defense = defense or NoDefense()
-    rounds = int(config.pick(15, 5) if rounds is None else rounds)
+    rounds = validate.integer("rounds", config.pick(15, 5) if rounds is None else rounds)
+    seed = config.seed_from(rng)
     key = (arch, local_steps, batch_size, rounds, n_clients, seed)
     base = _baseline(*key)
     if isinstance(defense, NoDefense) and secure_aggregator is None:
@@ -256,8 +272,8 @@ def defense_utility(
             batch_size=batch_size,
             defense=defense,
             secure_aggregator=secure_aggregator,
-            seed=seed,
-        ).accuracy[-1]
+            rng=seed,
+        ).result.metrics["accuracy"]
     out = {"accuracy": acc, "baseline_accuracy": base, "accuracy_cost": base - acc}
     from .defenses import DPSGD
 
@@ -265,14 +281,24 @@ def defense_utility(
         # Each client samples minibatches by shuffling, not Poisson sampling: the RDP bound is an approximation.
         client_size = len(image_data("digits").y_train) // n_clients
         out["epsilon_approx"] = defense.epsilon(steps=rounds * local_steps, sample_rate=batch_size / client_size)
-    return out
+    params = {
+        **defense.params(),
+        "arch": arch,
+        "local_steps": local_steps,
+        "batch_size": batch_size,
+        "rounds": rounds,
+        "n_clients": n_clients,
+        "secure_aggregator": getattr(secure_aggregator, "name", None),
+        "seed": seed,
+    }
+    return Result(technique="inversion", name="defense_utility", params=params, metrics=out)
 
 
 @lru_cache(maxsize=32)
 def _baseline(arch: str, local_steps: int, batch_size: int, rounds: int, n_clients: int, seed: int) -> float:
     return train(
-        arch=arch, n_clients=n_clients, rounds=rounds, local_steps=local_steps, batch_size=batch_size, seed=seed
-    ).accuracy[-1]
+        arch=arch, n_clients=n_clients, rounds=rounds, local_steps=local_steps, batch_size=batch_size, rng=seed
+    ).result.metrics["accuracy"]
 
 
 def describe(result: Result) -> str:

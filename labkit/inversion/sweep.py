@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import config
+from .. import config, validate
 from ..errors import InvalidInput
 from ..fl.secure_agg import PlainSum, SecureAggregator
 from ..results import NOT_FOR_PRODUCTION, Result, ResultStore
@@ -38,13 +38,12 @@ KNOBS = tuple(k for k in DEFENSES if k != "none") + tuple(PROTOCOL_KNOBS)
 
 
 def default_values(knob: str) -> list[float]:
-    """The sweep values of a knob, weakest first (fast mode keeps every other one).
+    """The sweep values of a knob, weakest first.
 
     >>> default_values("pruning")[:2]
     [0.2, 0.5]
     """
-    if knob not in KNOBS:
-        raise InvalidInput(f"knob must be one of {KNOBS}, not {knob!r}.")
+    validate.choice("knob", knob, KNOBS)
     values = PROTOCOL_KNOBS[knob] if knob in PROTOCOL_KNOBS else DEFENSES[knob][2]
     return list(values)
 
@@ -73,19 +72,19 @@ def frontier_point(
     measure_utility: bool = True,
     utility_rounds: int | None = None,
     secure_aggregator: SecureAggregator | None = None,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     store: ResultStore | None = None,
     progress: bool = False,
 ) -> Result:
     """Attack ``n_images`` batches at one knob setting (and measure utility): one Result.
 
-    With a ``store``, a stored point with equal parameters is returned instead of recomputed.
+    ``n_images`` defaults to 8 (2 in fast mode); image ``i`` is attacked with seed ``seed + i``,
+    where ``seed`` comes from ``rng`` (None: ``LABKIT_SEED``). With a ``store``, a stored point
+    with equal parameters is returned instead of recomputed.
     """
-    if knob not in KNOBS:
-        raise InvalidInput(f"knob must be one of {KNOBS}, not {knob!r}.")
-    n_images = int(config.pick(8, 2) if n_images is None else n_images)
-    if n_images < 1:
-        raise InvalidInput(f"n_images must be at least 1, not {n_images!r}.")
+    validate.choice("knob", knob, KNOBS)
+    n_images = validate.integer("n_images", config.pick(8, 2) if n_images is None else n_images)
+    seed = config.seed_from(rng)
     params = {
         "knob": knob,
         "value": value,
@@ -112,7 +111,7 @@ def frontier_point(
             attack_kind=attack_kind,
             iterations=iterations,
             image_index=None,
-            seed=seed + i,
+            rng=seed + i,
             progress=progress,
             **setting["scenario"],
         )
@@ -129,7 +128,8 @@ def frontier_point(
         },
     )
     if measure_utility:
-        result.metrics.update(defense_utility(arch="mlp", rounds=utility_rounds, seed=seed, **setting["utility"]))
+        utility = defense_utility(arch="mlp", rounds=utility_rounds, rng=seed, **setting["utility"])
+        result.metrics.update(utility.metrics)
     if any(r.insecure for r in rows):
         result.flag(NOT_FOR_PRODUCTION)
     if store is not None:
@@ -145,8 +145,8 @@ def sweep(
     store: ResultStore | None = None,
     progress: bool = False,
     **kwargs: Any,
-) -> list[dict[str, Any]]:
-    """Run :func:`frontier_point` for each value of ``knob``; return one row per value.
+) -> list[Result]:
+    """Run :func:`frontier_point` for each value of ``knob``; return its ``frontier_point`` Results.
 
     Parameters
     ----------
@@ -169,10 +169,28 @@ def sweep(
     values = default_values(knob) if values is None else list(values)
     if not values:
         raise InvalidInput("values is empty: give at least one setting to sweep.")
-    rows = []
+    found = []
     for v in tqdm(values, desc=f"sweep {knob}", disable=not progress):
         r = frontier_point(knob, v, store=store, **kwargs)
-        rows.append({"knob": knob, "value": v, **r.metrics, "server_sees": r.artifacts.get("server_sees")})
+        found.append(r)
         if stop_below is not None and r.metrics["psnr"] < stop_below:
             break
-    return rows
+    return found
+
+
+def rows(results: list[Result]) -> list[dict[str, Any]]:
+    """The ``frontier_point`` Results of :func:`sweep` as table rows: knob, value, every metric, what the server saw.
+
+    >>> r = Result("inversion", "frontier_point", params={"knob": "pruning", "value": 0.5}, metrics={"psnr": 9.0})
+    >>> rows([r])
+    [{'knob': 'pruning', 'value': 0.5, 'psnr': 9.0, 'server_sees': None}]
+    """
+    return [
+        {
+            "knob": r.params["knob"],
+            "value": r.params["value"],
+            **r.metrics,
+            "server_sees": r.artifacts.get("server_sees"),
+        }
+        for r in results
+    ]

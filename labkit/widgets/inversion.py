@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ..inversion.technique import THRESHOLD_DB, stopped
 from .figure import figure_widget
 
-THRESHOLD_DB = 12.0
 SLIDER_KNOBS = ("gaussian_noise", "clipping", "dp_sgd", "pruning", "quantization")
 
 
@@ -35,12 +35,13 @@ def attack_frames(
     image_index: int = 0,
     attack_kind: str = "idlg",
     iterations: int = 40,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
     on_frame=None,
 ) -> dict[str, Any]:
     """Run one undefended attack; return the true image, the reconstruction at each record, and PSNR per record.
 
-    ``on_frame(iteration, reconstruction, psnr)`` is called as frames arrive (the widget redraws there).
+    ``on_frame(iteration, reconstruction, psnr)`` is called as frames arrive (the widget redraws there);
+    ``rng`` seeds the model and the attack (None: ``LABKIT_SEED``).
     """
     from ..inversion.scenario import run_scenario
 
@@ -52,10 +53,10 @@ def attack_frames(
             on_frame(it, rec[0], p)
 
     s = run_scenario(
-        data=data, attack_kind=attack_kind, image_index=image_index, iterations=iterations, seed=seed, callback=record
+        data=data, attack_kind=attack_kind, image_index=image_index, iterations=iterations, rng=rng, callback=record
     )
     return {
-        "true": s.true_images[0],
+        "true": s.value.private[0],
         "frames": frames,
         "result": s.result,
         "iterations": [f[0] for f in frames],
@@ -78,7 +79,7 @@ def attack_explorer(*, data: str = "digits", iterations: int = 40, run: bool = F
     base.add_trace(go.Image(z=blank, name="true"), row=1, col=1)
     base.add_trace(go.Image(z=blank, name="reconstruction"), row=1, col=2)
     base.add_trace(go.Scatter(x=[], y=[], mode="lines+markers", name="PSNR"), row=1, col=3)
-    base.add_hline(y=THRESHOLD_DB, line_dash="dot", annotation_text="12 dB", row=1, col=3)
+    base.add_hline(y=THRESHOLD_DB, line_dash="dot", annotation_text=f"{THRESHOLD_DB:g} dB", row=1, col=3)
     base.update_layout(height=320, showlegend=False, margin=dict(l=10, r=10, t=40, b=30))
     fig = figure_widget(base)
     ds = w.Dropdown(options=["digits", "patches32"], value=data, description="Data")
@@ -130,9 +131,12 @@ def defense_frame(
     iterations: int = 100,
     image_index: int = 0,
     utility_rounds: int | None = None,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = None,
 ) -> dict[str, Any]:
-    """Attack one digit under the defenses in ``settings`` (knob -> value, or None / "off") and measure utility."""
+    """Attack one digit under the defenses in ``settings`` (knob -> value, or None / "off") and measure utility.
+
+    ``rng`` seeds the model, the defenses and the attack (None: ``LABKIT_SEED``).
+    """
     from ..inversion.defenses import DPSGD, Stack, make_defense
     from ..inversion.scenario import run_scenario
 
@@ -144,15 +148,15 @@ def defense_frame(
         batch_size=batch_size,
         defense=Stack(chosen),
         image_index=image_index,
-        seed=seed,
+        rng=rng,
         measure_utility=True,
         utility_rounds=utility_rounds,
     )
     m = s.result.metrics
     best = s.result.artifacts["matching"][0]  # the reconstruction paired with the first private image
     return {
-        "true": s.true_images[0],
-        "reconstruction": s.reconstruction[best],
+        "true": s.value.private[0],
+        "reconstruction": s.value.reconstruction[best],
         "psnr": m["psnr"],
         "ssim": m["ssim"],
         "accuracy": m["accuracy"],
@@ -180,7 +184,7 @@ def defense_explorer(*, iterations: int = 100, utility_rounds: int | None = None
     base.add_trace(go.Image(z=blank), row=1, col=1)
     base.add_trace(go.Image(z=blank), row=1, col=2)
     base.add_trace(go.Scatter(x=[], y=[], mode="markers", text=[], marker=dict(size=10)), row=1, col=3)
-    base.add_vline(x=THRESHOLD_DB, line_dash="dot", annotation_text="12 dB", row=1, col=3)
+    base.add_vline(x=THRESHOLD_DB, line_dash="dot", annotation_text=f"{THRESHOLD_DB:g} dB", row=1, col=3)
     base.update_xaxes(title_text="attack PSNR (dB)", row=1, col=3)
     base.update_yaxes(title_text="test accuracy", range=[0, 1], row=1, col=3)
     base.update_layout(height=340, showlegend=False, margin=dict(l=10, r=10, t=40, b=40))
@@ -215,7 +219,7 @@ def defense_explorer(*, iterations: int = 100, utility_rounds: int | None = None
             fig.data[2].x = (*fig.data[2].x, out["psnr"])
             fig.data[2].y = (*fig.data[2].y, out["accuracy"])
             fig.data[2].text = (*fig.data[2].text, label)
-        verdict = "the attack is stopped" if out["psnr"] < THRESHOLD_DB else "the attack still works"
+        verdict = "the attack is stopped" if stopped(out["psnr"]) else "the attack still works"
         status.value = (
             f"<b>{label}</b>: PSNR {out['psnr']:.1f} dB ({verdict}); test accuracy "
             f"{out['accuracy']:.1%} vs {out['baseline_accuracy']:.1%} undefended"

@@ -69,8 +69,10 @@ def test_epsilon_bound_uses_confidence_intervals():
 def test_audit_refuses_bad_scores():
     with pytest.raises(InvalidInput, match="NaN"):
         audit.auc([0.1, float("nan")], [0.2, 0.3])
-    with pytest.raises(InvalidInput, match="1-D"):
+    with pytest.raises(InvalidInput, match="at least 2"):
         audit.auc([0.1], [0.2, 0.3])
+    with pytest.raises(InvalidInput, match="1-D"):
+        audit.auc([[0.1, 0.2]], [0.2, 0.3])
     with pytest.raises(InvalidInput, match="one value per"):
         audit.run(
             member_loss=np.ones(5),
@@ -109,3 +111,18 @@ def test_loss_histograms_show_the_memorisation(leaky):
     base_m = sum(hist["baseline"]["members"][i] for i in low)
     base_n = sum(hist["baseline"]["nonmembers"][i] for i in low)
     assert base_m > base_n + 0.2
+
+
+def test_run_returns_a_result():
+    rng = np.random.default_rng(0)
+    out = audit.run(
+        member_loss=rng.exponential(0.2, 100),
+        nonmember_loss=rng.exponential(1.0, 100),
+        member_reference_loss=np.ones(100),
+        nonmember_reference_loss=np.ones(100),
+        delta=1e-5,
+        rng=0,
+    )
+    assert (out.technique, out.name) == ("dp", "audit")
+    assert out.artifacts["best_attack"] in ("loss", "calibrated")
+    assert out.metrics["attack_auc"] > 0.7 and "best_attack" not in out.metrics

@@ -7,22 +7,16 @@ import math
 
 import pytest
 
-from labkit import dp
+from labkit import config, dp
 from labkit.dp import training
 from labkit.errors import InvalidInput
-from labkit.results import ResultStore
 
-EPSILONS = (0.5, 2.0, 8.0)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return ResultStore(tmp_path_factory.mktemp("dp") / "results.sqlite")
+EPSILONS = (0.5, 2.0, 8.0)  # the digits_sweep fixture's (tests/dp/conftest.py)
 
 
 @pytest.fixture(scope="module")
-def digits_sweep(store):
-    return dp.sweep("digits", values=EPSILONS, store=store, progress=False)
+def store(dp_store):
+    return dp_store
 
 
 def test_accuracy_rises_with_epsilon(digits_sweep):
@@ -47,20 +41,20 @@ def test_second_run_recomputes_nothing(digits_sweep, store, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a cached point was trained again")
 
-    monkeypatch.setattr(training, "_run", refuse)
+    monkeypatch.setattr(training, "train_planned", refuse)
     again = dp.sweep("digits", values=EPSILONS, store=store, progress=False)
     assert [r.id for r in again] == [r.id for r in digits_sweep]
 
 
 def test_interrupted_sweep_resumes(store, monkeypatch):
-    real_run = training._run
+    real_run = training.train_planned
     calls = []
 
-    def counting(params, progress):
+    def counting(params, **kwargs):
         calls.append(params["target_epsilon"])
-        return real_run(params, progress)
+        return real_run(params, **kwargs)
 
-    monkeypatch.setattr(training, "_run", counting)
+    monkeypatch.setattr(training, "train_planned", counting)
     kw = dict(store=store, progress=False, epochs=2, batch_size=64)
     dp.sweep("breast_cancer", values=(1.0,), **kw)  # "interrupted" after one point
     dp.sweep("breast_cancer", values=(1.0, 4.0), **kw)
@@ -99,19 +93,5 @@ def test_bad_sweeps_refused(store):
 
 def test_default_sweep_has_enough_points(monkeypatch):
     monkeypatch.setenv("LABKIT_FAST", "0")
-    values = dp.sweeps.DEFAULTS["target_epsilon"]()
+    values = config.pick(*dp.sweeps.DEFAULT_VALUES["target_epsilon"])
     assert len(values) >= 6 and min(values) <= 0.5 and max(values) >= 10
-
-
-def test_benchmark_summary_reuses_stored_sweep(digits_sweep, store):
-    from labkit.dp import benchmark
-
-    summary = benchmark.run(store=store, progress=False, recompute=False)
-    assert summary.artifacts["points"] == [r.id for r in digits_sweep]  # the fast sweep's points, not retrained
-    m = summary.metrics
-    assert m["accuracy_eps8"] >= m["accuracy_eps1"] - 0.03
-    assert m["overhead"] > 1.0
-    assert m["leak_baseline_attack_auc"] > 0.65
-    text = benchmark.format_report(summary)
-    assert "no DP" in text and "DP-SGD epoch / plain epoch" in text
-    assert store.latest("dp", "benchmark").id == summary.id

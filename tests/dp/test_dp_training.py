@@ -15,12 +15,12 @@ from labkit.results import NOT_FOR_PRODUCTION
 
 @pytest.fixture(scope="module")
 def run_eps2():
-    return dp.train_private("digits", target_epsilon=2.0, epochs=3, seed=7)
+    return dp.train_private("digits", target_epsilon=2.0, epochs=3, rng=7)
 
 
 @pytest.fixture(scope="module")
 def run_noise():
-    return dp.train_private("breast_cancer", noise_multiplier=1.2, epochs=2, batch_size=64, accountant="prv", seed=3)
+    return dp.train_private("breast_cancer", noise_multiplier=1.2, epochs=2, batch_size=64, accountant="prv", rng=3)
 
 
 def test_epsilon_agrees_with_fresh_opacus_accountant(run_eps2):
@@ -71,8 +71,8 @@ def test_result_shape_and_flags(run_eps2):
 
 
 def test_seeded_runs_repeat():
-    a = dp.train_private("breast_cancer", noise_multiplier=1.0, epochs=1, batch_size=64, seed=11)
-    b = dp.train_private("breast_cancer", noise_multiplier=1.0, epochs=1, batch_size=64, seed=11)
+    a = dp.train_private("breast_cancer", noise_multiplier=1.0, epochs=1, batch_size=64, rng=11)
+    b = dp.train_private("breast_cancer", noise_multiplier=1.0, epochs=1, batch_size=64, rng=11)
     assert a.metrics["accuracy"] == b.metrics["accuracy"]
     assert a.metrics["attack_auc"] == b.metrics["attack_auc"]
 
@@ -153,7 +153,9 @@ def test_noise_search_round_trips():
 
 
 def test_import_is_light():
-    code = "import sys, labkit.dp; assert 'torch' not in sys.modules and 'opacus' not in sys.modules"
+    code = (
+        "import sys, labkit.dp, labkit.dp.technique; assert 'torch' not in sys.modules and 'opacus' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -193,3 +195,25 @@ def test_empty_poisson_batches_still_step_and_count():
         steps = models.train_epoch(module, loader, opt)
     assert steps == 50 and engine.accountant.history == [(1.0, 0.02, 50)]
     assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_rng_follows_labkit_seed(monkeypatch):
+    monkeypatch.setenv("LABKIT_SEED", "99")
+    assert training.plan("digits", target_epsilon=1.0)["seed"] == 99
+    assert training.plan("digits", target_epsilon=1.0, rng=5)["seed"] == 5
+    import numpy as np
+
+    assert isinstance(training.plan("digits", target_epsilon=1.0, rng=np.random.default_rng(0))["seed"], int)
+    with pytest.raises(InvalidInput, match="rng"):
+        training.plan("digits", target_epsilon=1.0, rng="seven")
+
+
+def test_split_follows_the_rng_convention(monkeypatch):
+    from labkit.dp import data
+
+    monkeypatch.setenv("LABKIT_SEED", "4")
+    a = data.split("breast_cancer", n_train=50)
+    b = data.split("breast_cancer", n_train=50, rng=4)
+    assert (a.y_members == b.y_members).all() and (a.X_members == b.X_members).all()
+    with pytest.raises(InvalidInput, match="n_train"):
+        data.split("breast_cancer", n_train=5)

@@ -12,7 +12,7 @@ from labkit.widgets import dp as view
 @pytest.fixture(scope="module")
 def points():
     return [
-        dp.train_private("breast_cancer", target_epsilon=eps, epochs=1, batch_size=64, n_reference=1, seed=5)
+        dp.train_private("breast_cancer", target_epsilon=eps, epochs=1, batch_size=64, n_reference=1, rng=5)
         for eps in (4.0, 1.0)
     ]
 

@@ -19,7 +19,7 @@ def digits():
 
 @pytest.fixture(scope="module")
 def mlp():
-    return fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10, seed=0)
+    return fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10, rng=0)
 
 
 def _grad(model, data, idx):
@@ -79,7 +79,9 @@ def test_attack_reconstructs_a_digit(digits, mlp, kind, iterations):
     assert out.result.metrics["psnr"] > 25
     assert out.result.metrics["ssim"] > 0.9
     assert out.result.metrics["label_accuracy"] == 1.0
-    assert out.history and out.history[-1]["iteration"] == iterations
+    history = out.result.artifacts["history"]
+    assert history and history[-1]["iteration"] == iterations
+    assert out.value.shape == (1, 1, 8, 8) and out.result.artifacts["recovered_labels"] == y.tolist()
 
 
 def test_attack_on_a_small_batch_with_matching(digits, mlp):
@@ -117,13 +119,13 @@ def test_callback_sees_the_reconstruction_converge(digits, mlp):
 # -- defenses defeat it -------------------------------------------------------------------------
 @pytest.mark.parametrize("defense", [("gaussian_noise", 1.0), ("pruning", 0.99), ("dp_sgd", 1.0)])
 def test_strong_defense_defeats_the_attack(defense):
-    s = run_scenario(attack_kind="ig", iterations=100, defense=make_defense(*defense), seed=0)
+    s = run_scenario(attack_kind="ig", iterations=100, defense=make_defense(*defense), rng=0)
     assert s.result.metrics["psnr"] < 12
 
 
 def test_secure_aggregation_defeats_single_client_reconstruction():
-    alone = run_scenario(attack_kind="idlg", iterations=30, seed=1)
-    hidden = run_scenario(attack_kind="idlg", iterations=30, n_clients=32, secure_aggregator=fl.PlainSum(), seed=1)
+    alone = run_scenario(attack_kind="idlg", iterations=30, rng=1)
+    hidden = run_scenario(attack_kind="idlg", iterations=30, n_clients=32, secure_aggregator=fl.PlainSum(), rng=1)
     assert alone.result.metrics["psnr"] > 25
     assert hidden.result.metrics["psnr"] < 14
     assert "only the mean of 32" in hidden.result.artifacts["server_sees"]
@@ -133,7 +135,7 @@ def test_secure_aggregation_defeats_single_client_reconstruction():
 
 # -- bad inputs -------------------------------------------------------------------------------------
 def test_real_he_aggregation_over_few_clients_does_not_hide_a_digit():
-    s = run_scenario(attack_kind="idlg", iterations=30, n_clients=4, secure_aggregator=fl.CKKSSum(), seed=1)
+    s = run_scenario(attack_kind="idlg", iterations=30, n_clients=4, secure_aggregator=fl.CKKSSum(), rng=1)
     assert s.result.metrics["psnr"] > 25  # the server inverts the sum of 4 gradients: a batch of 4
     assert s.result.metrics["aggregation_overhead"] > 10 and not s.result.insecure
 
@@ -168,7 +170,7 @@ def test_bad_attack_parameters(digits, mlp):
 
 
 def test_local_steps_do_not_hide_one_image_from_a_protocol_aware_attacker():
-    s = run_scenario(attack_kind="idlg", iterations=30, local_steps=5, seed=2)
+    s = run_scenario(attack_kind="idlg", iterations=30, local_steps=5, rng=2)
     assert s.result.params["local_steps"] == 5
     assert s.result.metrics["psnr"] > 25
     with pytest.raises(InvalidInput, match="local_steps"):
@@ -179,3 +181,19 @@ def test_local_steps_do_not_hide_one_image_from_a_protocol_aware_attacker():
             input_shape=(1, 8, 8),
             local_steps=0,
         )
+
+
+def test_scenario_outcome_holds_the_private_batch_and_the_reconstruction():
+    s = run_scenario(attack_kind="idlg", iterations=20, batch_size=2, rng=3)
+    assert s.value.private.shape == (2, 1, 8, 8) and s.value.reconstruction.shape == (2, 1, 8, 8)
+    assert s.result.artifacts["recovered_labels"] == sorted(s.result.artifacts["true_labels"])
+    assert s.result.params["seed"] == 3 and s.result.artifacts["history"]
+
+
+def test_attack_seed_follows_labkit_seed(digits, mlp, monkeypatch):
+    _, _, g = _grad(mlp, digits, slice(0, 1))
+    kw = dict(model=mlp, gradients=g, input_shape=(1, 8, 8), iterations=2)
+    monkeypatch.setenv("LABKIT_SEED", "42")
+    a = attack("idlg", **kw)
+    b = attack("idlg", rng=42, **kw)
+    assert a.result.params["seed"] == 42 and (a.value == b.value).all()

@@ -15,7 +15,7 @@ from labkit.results import ResultStore
 @pytest.fixture(scope="module")
 def setup():
     d = fl.image_data("digits")
-    m = fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10, seed=0)
+    m = fl.make_model("mlp", input_shape=(1, 8, 8), n_classes=10, rng=0)
     X, y = torch.as_tensor(d.X_train[:8]), torch.as_tensor(d.y_train[:8])
     return m, X, y, batch_gradients(m, X, y)
 
@@ -74,13 +74,13 @@ def test_defense_bad_values():
 def test_sweep_is_stored_and_resumes(tmp_path, monkeypatch):
     store = ResultStore(tmp_path / "r.sqlite")
     kw = dict(n_images=1, iterations=20, attack_kind="idlg", measure_utility=True, utility_rounds=2, store=store)
-    rows = sweep_mod.sweep("pruning", [0.2, 0.99], **kw)
+    rows = sweep_mod.rows(sweep_mod.sweep("pruning", [0.2, 0.99], **kw))
     assert [r["value"] for r in rows] == [0.2, 0.99]
     assert rows[0]["psnr"] > rows[1]["psnr"]
     assert 0 <= rows[1]["accuracy"] <= 1 and "accuracy_cost" in rows[1]
     calls = []
     monkeypatch.setattr(sweep_mod, "run_scenario", lambda **k: calls.append(k))
-    again = sweep_mod.sweep("pruning", [0.2, 0.99], **kw)
+    again = sweep_mod.rows(sweep_mod.sweep("pruning", [0.2, 0.99], **kw))
     assert calls == [] and [r["psnr"] for r in again] == [r["psnr"] for r in rows]
     with pytest.raises(InvalidInput, match="knob must be one of"):
         sweep_mod.sweep("magic", [1])
@@ -89,6 +89,17 @@ def test_sweep_is_stored_and_resumes(tmp_path, monkeypatch):
 def test_dp_sgd_utility_reports_an_epsilon():
     from labkit.inversion.scenario import defense_utility
 
-    u = defense_utility(DPSGD(1.0), rounds=2)
+    u = defense_utility(DPSGD(1.0), rounds=2).metrics
     assert 0 < u["epsilon_approx"] < 10 and 0 <= u["accuracy"] <= 1
-    assert "epsilon_approx" not in defense_utility(make_defense("pruning", 0.5), rounds=2)
+    assert "epsilon_approx" not in defense_utility(make_defense("pruning", 0.5), rounds=2).metrics
+
+
+@pytest.mark.parametrize(
+    "noise, rate, steps, delta", [(1.0, 0.01, 100, 1e-5), (0.3, 0.05, 40, 1e-6), (2.0, 1.0, 5, 1e-3)]
+)
+def test_dp_sgd_epsilon_is_the_dp_labs_accountant(noise, rate, steps, delta):
+    from labkit.dp import accounting
+
+    want = accounting.epsilon(noise_multiplier=noise, sample_rate=rate, steps=steps, delta=delta, accountant="rdp")
+    assert DPSGD(noise).epsilon(steps=steps, sample_rate=rate, delta=delta) == want
+    assert DPSGD(0.0).epsilon(steps=steps, sample_rate=rate) == float("inf")

@@ -1,4 +1,4 @@
-"""``labkit bench inversion``: the gradient-inversion benchmark with fixed seeds.
+"""``labkit bench inversion``: the gradient-inversion benchmark, seeded.
 
 It measures, as medians over ``n_images`` private images (8 by default, 2 in fast mode):
 
@@ -9,7 +9,9 @@ It measures, as medians over ``n_images`` private images (8 by default, 2 in fas
 4. for each defense, the smallest setting that brings the median PSNR below
    12 dB, and the test accuracy that setting costs in federated training.
 
-Every point goes into the ResultStore, so a rerun resumes.
+Every point goes into the ResultStore as it finishes, so a rerun resumes; the
+summary Result ``inversion/benchmark`` (its table in ``artifacts["table"]``) is
+returned for ``labkit bench`` to store.
 
 References
 ----------
@@ -26,12 +28,16 @@ import numpy as np
 from .. import config
 from ..results import Result, ResultStore
 from .sweep import KNOBS, default_values, frontier_point, sweep
+from .technique import THRESHOLD_DB, stopped
 
-THRESHOLD_DB = 12.0
 BATCH_SIZES = (1, 2, 4, 8, 16, 32)
 
 
-def _label_recovery(data_name: str, n: int, seed: int) -> float:
+def label_recovery(data_name: str, n: int, *, rng: int | np.random.Generator | None = None) -> float:
+    """Fraction of ``n`` random training images of ``data_name`` whose label iDLG reads off one gradient.
+
+    ``rng`` seeds the model and the pick (None: ``LABKIT_SEED``).
+    """
     import torch
 
     from ..fl.data import image_data
@@ -40,8 +46,9 @@ def _label_recovery(data_name: str, n: int, seed: int) -> float:
     from .labels import recover_labels
     from .scenario import DEFAULT_ARCH
 
+    seed = config.seed_from(rng)
     data = image_data(data_name)
-    model = make_model(DEFAULT_ARCH[data_name], input_shape=data.image_shape, n_classes=data.n_classes, seed=seed)
+    model = make_model(DEFAULT_ARCH[data_name], input_shape=data.image_shape, n_classes=data.n_classes, rng=seed)
     idx = np.random.default_rng(seed).choice(len(data.y_train), size=n, replace=False)
     hits = 0
     for i in idx:
@@ -52,21 +59,44 @@ def _label_recovery(data_name: str, n: int, seed: int) -> float:
 
 def benchmark(
     *,
+    store: ResultStore,
+    progress: bool = False,
     n_images: int | None = None,
-    store: ResultStore | None = None,
     knobs: tuple[str, ...] = KNOBS,
     batch_sizes: tuple[int, ...] | None = None,
-    seed: int = 0,
-    progress: bool = True,
-) -> tuple[Result, list[dict[str, Any]]]:
-    """Run the benchmark; return a summary Result and the table rows (also printed by :func:`main`)."""
+    rng: int | np.random.Generator | None = None,
+) -> list[Result]:
+    """Run the benchmark; return its summary Result.
+
+    Parameters
+    ----------
+    store : ResultStore
+        Where each point is looked up (a rerun resumes) and stored as it finishes.
+    progress : bool
+        Show tqdm bars.
+    n_images : int, optional
+        Private images per point (default 8, 2 in fast mode).
+    knobs : tuple of str
+        The defenses and protocol knobs to sweep (default: all).
+    batch_sizes : tuple of int, optional
+        Batch sizes of the iDLG batch sweep (default 1 to 32; 1 and 4 in fast mode).
+    rng : int, numpy Generator or None
+        The seed of every point (None: ``LABKIT_SEED``).
+
+    Returns
+    -------
+    list of Result
+        The summary ``inversion/benchmark``: PSNR and seconds per attack, label recovery, PSNR per
+        batch size in ``metrics``; the table (one row per measurement) in ``artifacts["table"]``
+        (:func:`format_table` lays it out).
+    """
     n = int(config.pick(8, 2) if n_images is None else n_images)
-    store = store if store is not None else ResultStore()
     batch_sizes = batch_sizes or config.pick(BATCH_SIZES, (1, 4))
+    seed = config.seed_from(rng)
     rows: list[dict[str, Any]] = []
     metrics: dict[str, float] = {}
     t0 = time.perf_counter()
-    common = {"n_images": n, "seed": seed, "store": store, "progress": progress}
+    common = {"n_images": n, "rng": seed, "store": store, "progress": progress}
     attacks_b1 = (
         ("digits", "dlg", config.pick(100, 40)),
         ("digits", "idlg", config.pick(100, 40)),
@@ -88,7 +118,7 @@ def benchmark(
         metrics[f"{data}_{kind}_psnr"] = r.metrics["psnr"]
         metrics[f"{data}_{kind}_seconds"] = r.metrics["seconds"]
     for data in ("digits", "patches32"):
-        metrics[f"{data}_label_recovery"] = _label_recovery(data, max(n, 8), seed)
+        metrics[f"{data}_label_recovery"] = label_recovery(data, max(n, 8), rng=seed)
         rows.append({"what": f"iDLG label recovery, batch 1, {data}", "value": metrics[f"{data}_label_recovery"]})
     for b in batch_sizes:
         r = frontier_point(
@@ -119,17 +149,17 @@ def benchmark(
             iterations=config.pick(300, 100),
             **common,
         )
-        stopped = points[-1]["psnr"] < THRESHOLD_DB
-        last = points[-1]
+        last = points[-1].metrics
+        stops = stopped(last["psnr"])
         rows.append(
             {
                 "what": f"defense {knob}",
-                "smallest_setting": last["value"] if stopped else None,
+                "smallest_setting": points[-1].params["value"] if stops else None,
                 "psnr_db": last["psnr"],
                 "accuracy": last.get("accuracy"),
                 "accuracy_cost": last.get("accuracy_cost"),
                 "baseline_accuracy": last.get("baseline_accuracy"),
-                "stopped_attack": stopped,
+                "stopped_attack": stops,
             }
         )
     result = Result(
@@ -139,14 +169,13 @@ def benchmark(
         metrics={**metrics, "wall_seconds": time.perf_counter() - t0},
         artifacts={"table": rows},
     )
-    store.add(result)
-    return result, rows
+    return [result]
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """Plain-text table of the benchmark rows."""
+def format_table(result: Result) -> str:
+    """Plain-text table of a benchmark Result's rows (``artifacts["table"]``)."""
     lines = []
-    for row in rows:
+    for row in result.artifacts["table"]:
         parts = [row["what"]]
         for k, v in row.items():
             if k == "what" or v is None:
@@ -154,25 +183,3 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             parts.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
         lines.append("  ".join(parts))
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point for ``labkit bench inversion`` (``--images N``)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="labkit bench inversion")
-    parser.add_argument("--images", type=int, default=None, help="images per point (default 8; 2 in fast mode)")
-    parser.add_argument("--store", default=None, help="ResultStore file (default under LABKIT_HOME)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fairest on a shared machine)")
-    args = parser.parse_args(argv)
-    import torch
-
-    torch.set_num_threads(args.threads)
-    result, rows = benchmark(n_images=args.images, store=ResultStore(args.store) if args.store else None)
-    print(format_table(rows))
-    print(f"total {result.metrics['wall_seconds']:.0f} s")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
