@@ -55,6 +55,9 @@ def test_empty_store_says_what_to_run(tmp_path, only_he):
 
 
 def test_identity_and_claims_as_the_catalogue_had_them():
+    """While labkit.claims still holds the old catalogue entry, the descriptor repeats it exactly."""
+    if not hasattr(claims, "TECHNIQUES") or "he.openfhe_vs_seal" not in getattr(claims, "FURTHER_CLAIMS", {}):
+        pytest.skip("the old catalogue is gone: the descriptor is the only declaration")
     t, old = technique.TECHNIQUE, claims.technique("he")
     assert (t.title, t.data_state, t.protects, t.adversary, t.lab) == (
         old.name,
