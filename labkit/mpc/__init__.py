@@ -11,10 +11,11 @@ functions that need them (CrypTen through :func:`labkit.mpc.backend.load`,
 the one place that imports it).
 
 Modules: ``backend`` (CrypTen on torch 2.x), ``rendezvous`` (where parties
-meet), ``supervisor`` (watching party processes), ``launcher`` (starting
-them), ``worker`` (one party), ``smoke``, ``models``, ``inference``,
-``aggregation``, ``views``, ``attacks``, ``faults``, ``network``,
-``benchmark`` and ``technique`` (the registry descriptor).
+meet), ``processes`` (starting party processes), ``supervisor`` (watching
+them), ``launcher`` (a run, end to end), ``worker`` (one party), ``smoke``,
+``models``, ``inference``, ``aggregation``, ``views``, ``attacks``,
+``faults``, ``network``, ``benchmark`` and ``technique`` (the registry
+descriptor).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _LAZY = {
     "load": (".backend", "load"),
     "smoke_add": (".smoke", "smoke_add"),
     "run_parties": (".launcher", "run_parties"),
-    "shutdown": (".launcher", "shutdown"),
+    "shutdown": (".processes", "shutdown"),
     "PartyFailed": (".supervisor", "PartyFailed"),
     "PartyTimeout": (".supervisor", "PartyTimeout"),
     "RendezvousError": (".rendezvous", "RendezvousError"),

@@ -1,7 +1,8 @@
 """Launch CrypTen parties as separate OS processes and collect what they reveal.
 
-This module starts the parties and gathers their outputs; :mod:`labkit.mpc.rendezvous`
-checks where they meet and :mod:`labkit.mpc.supervisor` watches them while they run.
+This module prepares a run and gathers the parties' outputs; :mod:`labkit.mpc.rendezvous`
+checks where they meet, :mod:`labkit.mpc.processes` starts them and
+:mod:`labkit.mpc.supervisor` watches them while they run.
 
 Each party is its own OS process (forked from a fork server that has
 imported torch and CrypTen once, or a fresh ``python -m labkit.mpc.worker``)
@@ -32,10 +33,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,15 +42,9 @@ from typing import Any
 
 from .. import validate
 from ..errors import InvalidInput
-from .rendezvous import RendezvousError, check_rendezvous, free_port, rendezvous_environment
-from .supervisor import (
-    PartyFailed,
-    PartyProcess,
-    PartyTimeout,
-    RendezvousUnreachable,
-    Supervisor,
-    kill_all,
-)
+from .processes import PartyProcess, kill_all, shutdown, start_party
+from .rendezvous import RendezvousError, check_rendezvous, free_port
+from .supervisor import PartyFailed, PartyTimeout, RendezvousUnreachable, Supervisor
 
 PROVIDERS = ("TTP", "TFP")
 START_METHODS = ("forkserver", "subprocess")
@@ -77,6 +69,7 @@ class PartyRun:
 
     @property
     def parties(self) -> int:
+        """Number of parties in the run (the dealer not counted)."""
         return len(self.outputs)
 
     @property
@@ -220,7 +213,7 @@ def _launch(
             if rank < parties:
                 (jobdir / f"input_{rank}.pkl").write_bytes(pickle.dumps(private_inputs[rank]))
         for rank in local:
-            procs[rank] = _start(jobdir, rank, parties, address, port, threads, start_method)
+            procs[rank] = start_party(jobdir, rank, parties, address, port, threads, start_method)
         sup = Supervisor(procs, jobdir, parties, fault, f"tcp://{address}:{port}")
         sup.wait(deadline, timeout)
         outputs: list[Any] = [None] * parties
@@ -257,93 +250,6 @@ def _check_fault(kill_party: Any, local: list[int]) -> tuple[int, float, str] | 
     if rank not in local or not isinstance(seconds, (int, float)) or seconds < 0 or how not in ("kill", "stop"):
         raise InvalidInput(f"kill_party must be (local rank, seconds >= 0[, 'kill' or 'stop']), not {kill_party!r}.")
     return int(rank), float(seconds), how
-
-
-_CONTEXT: Any = None
-_PREP_LOCK = threading.Lock()
-
-
-def _forkserver() -> Any:
-    """multiprocessing's fork server, asked to preload torch and CrypTen before it forks any party."""
-    global _CONTEXT
-    if _CONTEXT is None:
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["labkit.mpc.preload"])
-        _CONTEXT = ctx
-    return _CONTEXT
-
-
-def shutdown() -> bool:
-    """Stop the party fork server (it otherwise lives as long as this process); True if one was stopped.
-
-    The next run starts a new one. Uses multiprocessing's private ``_stop``; where that
-    is missing, nothing is stopped and False is returned.
-    """
-    global _CONTEXT
-    if _CONTEXT is None:
-        return False
-    from multiprocessing import forkserver
-
-    server = getattr(forkserver, "_forkserver", None)
-    stop = getattr(server, "_stop", None)
-    if stop is None or getattr(server, "_forkserver_pid", None) is None:
-        return False
-    stop()
-    _CONTEXT = None
-    return True
-
-
-def _start_forked(target: Any, args: tuple) -> Any:
-    """Start ``target(*args)`` from the fork server without re-running the caller's ``__main__``.
-
-    A forkserver child normally re-imports the launching script as ``__mp_main__``
-    (an unguarded script would then run again inside every party). Parties need
-    nothing from ``__main__``, so the main-module entries are dropped from the
-    preparation data handed to the child.
-    """
-    from multiprocessing import spawn
-
-    ctx = _forkserver()
-    process = ctx.Process(target=target, args=args, daemon=False)
-    with _PREP_LOCK:
-        original = spawn.get_preparation_data
-
-        def without_main(name: str) -> dict:
-            data = original(name)
-            data.pop("init_main_from_path", None)
-            data.pop("init_main_from_name", None)
-            return data
-
-        spawn.get_preparation_data = without_main
-        try:
-            process.start()
-        finally:
-            spawn.get_preparation_data = original
-    return process
-
-
-def _start(jobdir: Path, rank: int, parties: int, address: str, port: int, threads: int, method: str) -> PartyProcess:
-    env = rendezvous_environment(rank, parties, address, port, threads)
-    if method == "forkserver":
-        from . import worker
-
-        return PartyProcess(_start_forked(worker.run, (str(jobdir), rank, env)))
-    full_env = {**os.environ, **env}
-    root = str(Path(__file__).resolve().parents[2])
-    full_env["PYTHONPATH"] = root + (os.pathsep + full_env["PYTHONPATH"] if full_env.get("PYTHONPATH") else "")
-    with open(jobdir / f"log_{rank}.txt", "wb") as log:
-        return PartyProcess(
-            subprocess.Popen(
-                [sys.executable, "-m", "labkit.mpc.worker", str(jobdir), str(rank)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=full_env,
-                start_new_session=True,  # immune to a terminal's Ctrl-C; the launcher ends it
-            )
-        )
 
 
 __all__ = [

@@ -65,9 +65,11 @@ class Estimate:
 
     @property
     def total_s(self) -> float:
+        """Modelled end-to-end seconds: compute + latency + transfer."""
         return self.compute_s + self.latency_s + self.transfer_s
 
     def as_dict(self) -> dict[str, float]:
+        """The three parts and the total, in seconds, by name."""
         return {
             "compute_s": self.compute_s,
             "latency_s": self.latency_s,

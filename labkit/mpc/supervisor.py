@@ -4,8 +4,7 @@ A party that exits with an error or dies (e.g. killed) stops the run: the
 others get :data:`GRACE_SECONDS` to notice and are then killed, and a run that
 exceeds its deadline is killed as a whole. Every process is reaped before the
 error is raised (:class:`PartyFailed`, :class:`PartyTimeout`,
-:class:`RendezvousUnreachable`), and a process registry kills leftovers when
-the interpreter exits abnormally.
+:class:`RendezvousUnreachable`).
 
 References
 ----------
@@ -15,21 +14,19 @@ closed connection fails pending send/recv; timeouts bound the rest).
 
 from __future__ import annotations
 
-import atexit
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import LabkitError
+from .processes import PartyProcess, kill_all
 from .rendezvous import RendezvousError
 
 GRACE_SECONDS = 2.0  # after a party fails, how long the others get to notice before they are killed
 POLL_SECONDS = 0.02
-_LIVE: set[PartyProcess] = set()
 
 
 class PartyFailed(LabkitError):
@@ -64,56 +61,6 @@ class PartyTimeout(PartyFailed, TimeoutError):
 
 class RendezvousUnreachable(RendezvousError, PartyTimeout):
     """A party could not connect to party 0's rendezvous in time; the local parties were ended."""
-
-
-class PartyProcess:
-    """A party process, started from the fork server or as a fresh interpreter, behind one interface.
-
-    Registered as live until :func:`kill_all` reaps it.
-    """
-
-    def __init__(self, handle: Any):
-        self.handle = handle
-        self.pid: int = handle.pid
-        _LIVE.add(self)
-
-    def poll(self) -> int | None:
-        """The exit code, or None while it runs (negative: killed by that signal)."""
-        if isinstance(self.handle, subprocess.Popen):
-            return self.handle.poll()
-        return self.handle.exitcode
-
-    def kill(self) -> None:
-        """Send SIGKILL if it still runs."""
-        if self.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-    def wait(self, timeout: float) -> None:
-        """Reap it (up to ``timeout`` seconds)."""
-        if isinstance(self.handle, subprocess.Popen):
-            self.handle.wait(timeout=timeout)
-        else:
-            self.handle.join(timeout)
-
-
-def kill_all(procs: Sequence[PartyProcess]) -> None:
-    """Kill and reap ``procs``."""
-    for p in procs:
-        p.kill()
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
-            pass
-        _LIVE.discard(p)
-
-
-@atexit.register
-def _kill_leftovers() -> None:  # pragma: no cover - only on abnormal interpreter exit
-    kill_all(list(_LIVE))
 
 
 def describe_exit(code: int | None) -> str:
@@ -251,11 +198,9 @@ class Supervisor:
 __all__ = [
     "GRACE_SECONDS",
     "PartyFailed",
-    "PartyProcess",
     "PartyTimeout",
     "RendezvousUnreachable",
     "Supervisor",
     "describe_exit",
-    "kill_all",
     "party_name",
 ]
