@@ -135,6 +135,7 @@ for kind, iters in [("dlg", ITERS_LBFGS), ("idlg", ITERS_LBFGS), ("ig", ITERS_IG
         iterations=iters,
         true_images=x0.numpy(),
         true_labels=y0.numpy(),
+        rng=0,
     )
     m = out.result.metrics
     rows.append(

@@ -35,6 +35,7 @@ def mlp(n_features: int, n_classes: int, hidden: int) -> nn.Module:
 
 
 def tensors(X: np.ndarray, y: np.ndarray) -> torch.utils.data.TensorDataset:
+    """Features and labels as a torch ``TensorDataset`` (sharing memory with the arrays)."""
     return torch.utils.data.TensorDataset(torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(y))
 
 
@@ -67,6 +68,7 @@ def per_example_loss(model: nn.Module, X: np.ndarray, y: np.ndarray) -> np.ndarr
 
 @torch.no_grad()
 def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of examples whose most likely class is their label."""
     model.eval()
     pred = model(torch.from_numpy(np.ascontiguousarray(X))).argmax(dim=1).numpy()
     return float(np.mean(pred == y))
