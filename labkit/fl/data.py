@@ -35,6 +35,7 @@ class ImageData:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) of one image."""
         return tuple(self.X_train.shape[1:])
 
     def __repr__(self) -> str:

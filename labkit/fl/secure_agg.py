@@ -135,6 +135,7 @@ class CKKSSum(SecureAggregator):
 
     @property
     def insecure(self) -> bool:
+        """True when the CKKS parameters are below the 128-bit security level (a teaching preset)."""
         return self.ctx.insecure
 
     def _sum(self, vectors: list[np.ndarray]) -> np.ndarray:
@@ -230,8 +231,9 @@ class MPCSum(SecureAggregator):
     def _sum(self, vectors: list[np.ndarray]) -> np.ndarray:
         from ..mpc.aggregation import secure_sum
 
-        total, self.last_result = secure_sum(vectors, parties=self.parties, repeat=0)
-        return total
+        out = secure_sum(vectors, parties=self.parties, repeat=0)
+        self.last_result = out.result
+        return out.value
 
     def _stats(self, vectors: list[np.ndarray]) -> dict[str, Any]:
         m = self.last_result.metrics if self.last_result is not None else {}
