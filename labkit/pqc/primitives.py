@@ -99,6 +99,15 @@ def kem_ops(name: str) -> dict[str, Any]:
     raise InvalidInput(f"unknown key-establishment scheme {name!r}; choose from {', '.join(KEMS)}.")
 
 
+def _verify_with(pk, *extra) -> Callable[[bytes, bytes], None]:
+    """``pk.verify(sig, msg, *extra)``: ECDSA and RSA-PSS take their hash or padding after the message."""
+
+    def verify(sig: bytes, msg: bytes) -> None:
+        pk.verify(sig, msg, *extra)
+
+    return verify
+
+
 def signer_ops(name: str) -> dict[str, Any]:
     """Callables for keygen / sign / verify of one signature scheme, and its key and signature sizes.
 
@@ -135,7 +144,7 @@ def signer_ops(name: str) -> dict[str, Any]:
         cls = type("P256", (), {"generate": staticmethod(lambda: ec.generate_private_key(ec.SECP256R1()))})
         sign, pk = (lambda: sk.sign(MESSAGE, ec.ECDSA(hashes.SHA256()))), sk.public_key()
         pk_bytes = 65
-        verify = lambda sig, msg: pk.verify(sig, msg, ec.ECDSA(hashes.SHA256()))  # noqa: E731
+        verify = _verify_with(pk, ec.ECDSA(hashes.SHA256()))
     elif name == "RSA-2048":
         sk = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         cls = type(
@@ -146,7 +155,7 @@ def signer_ops(name: str) -> dict[str, Any]:
         pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
         sign, pk = (lambda: sk.sign(MESSAGE, pss, hashes.SHA256())), sk.public_key()
         pk_bytes = len(pk.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
-        verify = lambda sig, msg: pk.verify(sig, msg, pss, hashes.SHA256())  # noqa: E731
+        verify = _verify_with(pk, pss, hashes.SHA256())
     else:
         raise InvalidInput(f"unknown signature scheme {name!r}; choose from {', '.join(SIGNERS)}.")
     sig = sign()
