@@ -95,8 +95,7 @@ class PlainModel:
             X = X[None, :]
         if X.ndim < 2 or int(np.prod(X.shape[1:])) != flat:
             raise InvalidInput(f"{self.name} takes samples of {flat} features; got an array of shape {X.shape}.")
-        if not np.all(np.isfinite(X)):
-            raise InvalidInput("inputs contain NaN or infinity; clean them before sharing.")
+        validate.finite_array("inputs", X)
         return X.reshape((X.shape[0], *self.input_shape))
 
     def logits(self, X: np.ndarray) -> np.ndarray:

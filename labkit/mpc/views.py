@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import config
+from .. import config, validate
 from ..errors import InvalidInput
 from ..results import Outcome, Result
 from .launcher import check_parties, run_parties
@@ -65,11 +65,11 @@ def party_views(secret: Any, *, parties: int = 2, timeout: float = 60.0) -> Outc
     Cramer, Damgard, Nielsen, "Secure Multiparty Computation and Secret Sharing", 2015, ch. 3.
     """
     check_parties(parties)
-    x = np.asarray(secret, dtype=np.float64)
-    if x.size == 0 or x.size > 1_000_000:
+    x = validate.finite_array("secret", secret)
+    if x.size > 1_000_000:
         raise InvalidInput(f"secret must hold 1 to 1,000,000 values, not {x.size}.")
-    if not np.all(np.isfinite(x)) or np.abs(x).max() > 1e6:
-        raise InvalidInput("secret must be finite and within +-1e6 for 16-bit fixed point.")
+    if np.abs(x).max() > 1e6:
+        raise InvalidInput("secret must lie within +-1e6 for 16-bit fixed point.")
     private: list[Any] = [None] * parties
     private[DATA_OWNER] = {"real": x, "zeros": np.zeros_like(x)}
     run = run_parties(
