@@ -40,6 +40,7 @@ HIDDEN = config.pick(16, 8)  # MLP width: the update has 75 * HIDDEN + 10 values
 NOISE_MULTIPLIER = 0.5  # DP-SGD z (per-sample clip C = 1)
 BOOST = 20.0  # the poisoned update's norm, in multiples of the public bound
 REPEAT = config.pick(3, None)  # timed pairs (stack, plain round) per stack; None: 3, or 1 for zk stacks
+SEED = 0  # seeds the model, its warm-up and the clients' randomness (None: LABKIT_SEED)
 
 # %% [markdown]
 # ## 1. Threat model
@@ -74,7 +75,7 @@ from plotly.subplots import make_subplots
 from labkit import capstone
 from labkit.results import ResultStore
 
-SETUP = {"n_clients": N_CLIENTS, "hidden": HIDDEN, "noise_multiplier": NOISE_MULTIPLIER, "boost": BOOST}
+SETUP = {"n_clients": N_CLIENTS, "hidden": HIDDEN, "noise_multiplier": NOISE_MULTIPLIER, "boost": BOOST, "rng": SEED}
 s = capstone.setup(**SETUP)
 print(f"{s.n_clients} clients, one private digit each; updates of {s.dim} values")
 print(f"global model after warm-up: {s.accuracy_before:.1%} test accuracy")
