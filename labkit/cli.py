@@ -1,13 +1,13 @@
 """The ``labkit`` command: doctor, lab, results.
 
 - ``labkit doctor [--json] [--only NAME]``: which backends work here, and why not
-- ``labkit bench [LAB ...] [--fast] [--json]``: each lab's standard benchmark, stored
+- ``labkit bench [TECHNIQUE ...] [--fast] [--json]``: each registered technique's standard benchmark, stored
 - ``labkit report [--store FILE] [--out report.html]``: the claims check, printed and as one HTML file
 - ``labkit lab [--port N]``: JupyterLab on notebooks/, bound to 127.0.0.1
 - ``labkit setup-jupyter``: make .py notebooks open as notebooks (jupytext)
 - ``labkit results [--store FILE]``: what the ResultStore holds
 - ``labkit results merge FILE``: copy another machine's Results in
-- ``labkit cache [LAB ...] [--clear]``: what each lab keeps under ``LABKIT_HOME/cache`` (zk keys...), or delete it
+- ``labkit cache [LAB ...] [--clear]``: what each lab keeps under ``LABKIT_HOME/cache`` (built keys...), or delete it
 """
 
 from __future__ import annotations
@@ -70,14 +70,14 @@ def _doctor(args: argparse.Namespace) -> int:
 
     if not args.json:
         print("Running one real operation per backend (a few seconds)...", file=sys.stderr)
-    known = [c.name for c in doctor.CHECKS]
+    known = [c.name for c in doctor.checks()]
     unknown = [n for n in args.only if n not in known]
     if unknown:
         print(f"labkit doctor: unknown backend {unknown[0]!r}; known: {', '.join(known)}", file=sys.stderr)
         return 2
-    outcomes = doctor.run(args.only or None)
-    print(doctor.as_json(outcomes) if args.json else doctor.table(outcomes))
-    ok = doctor.healthy(outcomes)
+    statuses = doctor.run(args.only or None)
+    print(doctor.as_json(statuses) if args.json else doctor.table(statuses))
+    ok = doctor.healthy(statuses)
     if not ok and not args.json:
         print("\nA required backend failed: see the reason above; `make lab` reinstalls the environment.")
     return 0 if ok else 1
@@ -86,6 +86,8 @@ def _doctor(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     if args.fast:
         os.environ["LABKIT_FAST"] = "1"
+    import contextlib
+
     from tqdm.auto import tqdm
 
     from . import benchmarks
@@ -94,10 +96,12 @@ def _bench(args: argparse.Namespace) -> int:
     store = ResultStore(args.store)
     chosen = benchmarks.select(args.labs)
     found = []
-    with tqdm(chosen, desc="labkit bench", unit="lab", disable=args.json) as bar:
-        for lab in bar:
-            bar.set_postfix_str(lab.lab)
-            found += lab.run(store=store, progress=not args.json)
+    # with --json, stdout carries Results only: anything a benchmark prints goes to stderr
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with quiet, tqdm(chosen, desc="labkit bench", unit="technique", disable=args.json) as bar:
+        for t in bar:
+            bar.set_postfix_str(t.key)
+            found += t.run_benchmark(store=store, progress=not args.json)
     if args.json:
         for r in found:
             print(r.to_json())
@@ -191,8 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the outcomes as JSON")
     p.add_argument("--only", action="append", default=[], metavar="BACKEND", help="check only this backend")
     p.set_defaults(func=_doctor)
-    p = sub.add_parser("bench", help="run each lab's standard benchmark and store the Results")
-    p.add_argument("labs", nargs="*", metavar="LAB", help="labs to run (default: all): he, mpc, dp, tee, pqc, ...")
+    p = sub.add_parser("bench", help="run each technique's standard benchmark and store the Results")
+    p.add_argument("labs", nargs="*", metavar="TECHNIQUE", help="techniques to run (default: every registered one)")
     p.add_argument("--fast", action="store_true", help="shrunken workloads (LABKIT_FAST=1)")
     p.add_argument("--json", action="store_true", help="print the Results as JSON lines")
     p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
@@ -212,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="with merge: the other store file")
     p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
     p.set_defaults(func=_results)
-    p = sub.add_parser("cache", help="show what each lab caches (zk circuits and keys...), or --clear it")
+    p = sub.add_parser("cache", help="show what each lab caches (built circuits and keys...), or --clear it")
     p.add_argument("labs", nargs="*", metavar="LAB", help="only these labs' caches (default: all)")
     p.add_argument("--clear", action="store_true", help="delete the cached files; the next build makes them again")
     p.set_defaults(func=_cache)

@@ -76,7 +76,7 @@ NO_LINKS = {"notebook_links": False}  # the app serves its own notebook only: na
 VIEWS: tuple[View, ...] = (
     View("dashboard", "Overhead against what it protects, measured", "labkit.widgets.dashboard", "dashboard", NO_LINKS),
     View("capstone", "Layered defense: one federated round, layers on and off", "labkit.demo", "capstone_view"),
-    View("claims", "Techniques and their claimed costs", "labkit.widgets.start", "explorer", {"initial": "he"}),
+    View("claims", "Techniques and their claimed costs", "labkit.widgets.start", "explorer"),
 )
 
 

@@ -1,23 +1,24 @@
 """The claims check across labs: each claim, the figure measured here, the anchors, a verdict.
 
 ``labkit report`` reads the ResultStore that ``labkit bench`` (and the
-notebooks) filled and, for each claim of the catalogue
-(:mod:`labkit.claims`), lays out one row per reading: what was measured, the
-figure with its interquartile range, the published anchors, a verdict and the
-lab that measured it. A claim the store has no measurement for says so
+notebooks) filled and asks every registered technique (:mod:`labkit.techniques`)
+for its readings: one row per measured figure of one of its claims, with the
+interquartile range, the published anchors, a verdict and the lab that
+measured it. The techniques build their rows with :func:`reading`,
+:func:`missing` and :func:`comparison`; :func:`verdict` is the one rule that
+judges them. A claim the store has no measurement for says so
 ("not measured yet: run labkit bench LAB"); no number is ever filled in.
 
 Verdicts compare the interquartile range (IQR) of the paired ratios with the
 claimed range: "holds" when the whole IQR agrees with the claim, "off by a
 factor N" when the whole IQR is outside it, "inconclusive" when the IQR
-straddles a bound. For claims of a few percent (TEE 3-7%, PQC under 5%) the
+straddles a bound. For claims of a few percent ("3-7%", "under 5%") the
 factor compares the *extra* time (a ratio of 1.5 is +50%, 7x the claimed
 +7%); for the others it compares the ratios.
 
 References
 ----------
 Chen & Revels, "Robust benchmarking in noisy environments", 2016 (arXiv:1608.04295).
-The claims and anchors: the project's ``shared/CLAIMS.md``.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config
-from .claims import FURTHER_ANCHORS, FURTHER_CLAIMS, Claim, technique
+from . import config, techniques
+from .claims import Claim
 from .errors import InvalidInput
 from .results import Result, ResultStore
 
@@ -124,6 +125,7 @@ def verdict(claim: Claim, measured: float | None, low: float | None = None, high
 
 
 def iqr(r: Result, key: str) -> tuple[float | None, float | None]:
+    """The interquartile range stored beside metric ``key`` (``key_low``, ``key_high``), None where absent."""
     return r.metrics.get(f"{key}_low"), r.metrics.get(f"{key}_high")
 
 
@@ -136,6 +138,7 @@ def latest_by(results: Iterable[Result], key: Callable[[Result], object]) -> lis
 
 
 def missing(claim_key: str, claim: Claim, bench: str, lab: str, anchors, setting: str = "") -> Reading:
+    """The row of a claim the store has no measurement for: it says which benchmark to run, and invents nothing."""
     r = Reading(claim_key, claim.text, setting or "-", None, kind="-", bench=bench, lab=lab, anchors=tuple(anchors))
     r.verdict = f"{NOT_MEASURED}: run labkit bench {bench}"
     return r
@@ -157,6 +160,7 @@ def reading(
     anchors=(),
     note="",
 ) -> Reading:
+    """The row of ``claim`` measured by ``result``: the figure, its spread, and the verdict of :func:`verdict`."""
     out = Reading(
         claim_key,
         claim.text,
@@ -177,309 +181,6 @@ def reading(
     return out
 
 
-# -- one function per claim --------------------------------------------------------------------------------------
-
-
-def he_overhead(store: ResultStore) -> list[Reading]:
-    """Encrypted inference (and CKKS secure aggregation, notebook 03) against plaintext, same run."""
-    t = technique("he")
-    found = [r for r in store.query("he") if r.name.endswith("_inference") and "overhead" in r.metrics]
-    found = latest_by(found, lambda r: (r.name, r.params.get("backend"), r.params.get("mode")))
-    out = []
-    for r in sorted(found, key=lambda r: (r.name, r.params.get("mode", ""), r.params.get("backend", ""))):
-        p = r.params
-        setting = (
-            f"{p.get('backend')}: {r.name.replace('_inference', '')} on {r.artifacts.get('dataset', 'digits')}, "
-            f"{p.get('mode')} ({p.get('batch_size')} per ciphertext)"
-        )
-        out.append(
-            reading(
-                "he.overhead",
-                t.claim,
-                r,
-                setting,
-                r.metrics["overhead"],
-                low=r.metrics.get("overhead_low"),
-                high=r.metrics.get("overhead_high"),
-                bench="he",
-                lab=t.lab,
-                anchors=t.anchors,
-            )
-        )
-    agg = [
-        r
-        for r in store.query("inversion", "scenario")
-        if str(r.params.get("secure_aggregator") or "").startswith("ckks") and "aggregation_overhead" in r.metrics
-    ]
-    for r in latest_by(agg, lambda r: r.params.get("secure_aggregator"))[:2]:
-        low, high = iqr(r, "aggregation_overhead")
-        out.append(
-            reading(
-                "he.overhead",
-                t.claim,
-                r,
-                f"CKKS secure aggregation of {r.params.get('n_clients')} "
-                f"clients' gradients ({r.params['secure_aggregator']}) vs a plain sum",
-                r.metrics["aggregation_overhead"],
-                low=low,
-                high=high,
-                bench="he",
-                lab="03_gradient_inversion",
-                anchors=t.anchors,
-            )
-        )
-    return out or [missing("he.overhead", t.claim, "he", t.lab, t.anchors)]
-
-
-def he_openfhe_vs_seal(store: ResultStore) -> list[Reading]:
-    """The op-level race at matched parameters: geometric mean of OpenFHE/SEAL time ratios per scheme and N."""
-    from .he.bench import verdict as race_verdict
-
-    claim, anchors, lab = FURTHER_CLAIMS["he.openfhe_vs_seal"], FURTHER_ANCHORS["he.openfhe_vs_seal"], "02_he_inference"
-    races = latest_by(
-        store.query("he", "backend_race"),
-        lambda r: (r.params.get("scheme"), r.params.get("poly_modulus_degree"), r.params.get("op")),
-    )
-    groups: dict[tuple, list[Result]] = {}
-    for r in races:
-        groups.setdefault((r.params.get("scheme"), r.params.get("poly_modulus_degree")), []).append(r)
-    out = []
-    for (scheme, n), rs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "ckks", kv[0][0], kv[0][1])):
-        paired = [r for r in rs if "openfhe_over_seal" in r.metrics]
-        if not paired:
-            if scheme == "bgv":
-                reading = Reading(
-                    "he.openfhe_vs_seal",
-                    claim.text,
-                    f"BGV, N={n}: OpenFHE timed alone",
-                    None,
-                    unit="OpenFHE/SEAL",
-                    kind="-",
-                    bench="he",
-                    lab=lab,
-                    anchors=anchors,
-                    note="no SEAL side: TenSEAL does not expose SEAL's BGV",
-                )
-                reading.verdict = f"{INCONCLUSIVE}: SEAL's BGV is not reachable from Python here"
-                out.append(reading)
-            continue
-        logs = [math.log(r.metrics["openfhe_over_seal"]) for r in paired]
-        geo = math.exp(sum(logs) / len(logs))
-        lo = math.exp(sum(math.log(r.metrics["openfhe_over_seal_low"]) for r in paired) / len(paired))
-        hi = math.exp(sum(math.log(r.metrics["openfhe_over_seal_high"]) for r in paired) / len(paired))
-        faster = [r.params["op"] for r in paired if r.artifacts.get("verdict") == "OpenFHE faster"]
-        slower = [r.params["op"] for r in paired if r.artifacts.get("verdict") == "SEAL faster"]
-        setting = f"{scheme.upper()}, N={n}, {len(paired)} ops, single thread, matched parameters"
-        note = f"OpenFHE faster: {', '.join(faster) or 'none'}; SEAL faster: {', '.join(slower) or 'none'}"
-        reading = reading(
-            "he.openfhe_vs_seal",
-            claim,
-            paired[0],
-            setting,
-            geo,
-            low=lo,
-            high=hi,
-            unit="OpenFHE/SEAL",
-            bench="he",
-            lab=lab,
-            anchors=anchors,
-            note=note,
-        )
-        reading.result_id = None  # a summary of several Results
-        reading.spread = "geo-mean IQR"
-        overall = race_verdict(geo, lo, hi)  # the HE lab's own rule: a 10% tie band
-        counts = f"OpenFHE faster in {len(faster)} of {len(paired)} ops, SEAL in {len(slower)}"
-        if overall == "OpenFHE faster":
-            reading.verdict = HOLDS if len(faster) == len(paired) else f"{HOLDS} on the geometric mean ({counts})"
-        elif overall == "SEAL faster":
-            reading.verdict = f"{factor_text(geo)}: SEAL faster ({counts})"
-        else:
-            reading.verdict = f"{INCONCLUSIVE}: {overall} ({counts})"
-        out.append(reading)
-    if not any(r.params.get("scheme") == "bgv" for r in races):
-        bgv = missing("he.openfhe_vs_seal", claim, "he", lab, anchors, "BGV")
-        bgv.note = "TenSEAL does not expose SEAL's BGV: only OpenFHE's side can be timed"
-        out.append(bgv)
-    if not groups:
-        out.insert(0, missing("he.openfhe_vs_seal", claim, "he", lab, anchors, "CKKS and BFV op race"))
-    return out
-
-
-def zk_costs(store: ResultStore) -> list[Reading]:
-    """Prover time against plaintext inference, and verification time, from ``zk/costs`` Results."""
-    from .zk.costs import claims_check
-
-    t = technique("zk")
-    v_claim, v_anchors = FURTHER_CLAIMS["zk.verify"], FURTHER_ANCHORS["zk.verify"]
-    found = latest_by(store.query("zk", "costs"), lambda r: (r.params.get("model"), r.params.get("width")))[:3]
-    if not found:
-        return [
-            missing("zk.prover", t.claim, "zk", t.lab, t.anchors),
-            missing("zk.verify", v_claim, "zk", t.lab, v_anchors),
-        ]
-    out = []
-    for r in found:
-        check = claims_check(r)
-        what = f"{r.params.get('model', 'model')} (width {r.params.get('width', '?')}, logrows {r.metrics.get('logrows', 0):.0f})"
-        low, high = iqr(r, "overhead")
-        kind_note = f"against warm plaintext inference: {fmt(check['measured_ratio_warm_plaintext'])}x"
-        out.append(
-            reading(
-                "zk.prover",
-                t.claim,
-                r,
-                f"ezkl prove, {what}",
-                check["measured_ratio"],
-                low=low,
-                high=high,
-                bench="zk",
-                lab=t.lab,
-                anchors=t.anchors,
-                note=kind_note,
-            )
-        )
-        out.append(
-            reading(
-                "zk.verify",
-                v_claim,
-                r,
-                f"ezkl verify, {what}",
-                check["verify_ms"],
-                unit="ms",
-                bench="zk",
-                lab=t.lab,
-                anchors=v_anchors,
-            )
-        )
-    return out
-
-
-def tee_overhead(store: ResultStore) -> list[Reading]:
-    """Modelled hardware settings and the measured simulation boundary, each labelled."""
-    from .tee.costs import CostModel, claims_check
-
-    t = technique("tee")
-    modelled = store.latest("tee", "modelled_hardware_overhead")
-    boundary = latest_by(
-        store.query("tee", "boundary_overhead"), lambda r: (r.params.get("batch_size"), r.params.get("hidden"))
-    )
-    boundary.sort(key=lambda r: (r.params.get("hidden", 0), r.params.get("batch_size", 0)))
-    if modelled is None and not boundary:
-        return [missing("tee.overhead", t.claim, "tee", t.lab, t.anchors)]
-    model = (
-        CostModel(**{k: modelled.params[k] for k in ("mem_encryption", "epc_mb", "paging_max")}) if modelled else None
-    )
-    check = claims_check(boundary=boundary, model=model)
-    out = []
-    by_setting = {
-        f"simulation boundary, batch {r.params['batch_size']}, width {r.params['hidden']}": r for r in boundary
-    }
-    for row in check.artifacts["rows"]:
-        if row["kind"] == "modelled":
-            if modelled is None:
-                continue
-            src, low, high = modelled, None, None
-            kind, note = "modelled", "modelled, not measured: calibrated from published figures"
-        else:
-            src = by_setting[row["setting"]]
-            low, high = iqr(src, "overhead")
-            kind = "simulated"
-            note = "measured here: the simulation's encrypted process boundary, not TEE hardware"
-        out.append(
-            reading(
-                "tee.overhead",
-                t.claim,
-                src,
-                row["setting"],
-                row["ratio"],
-                low=low,
-                high=high,
-                kind=kind,
-                bench="tee",
-                lab=t.lab,
-                anchors=t.anchors,
-                note=note,
-            )
-        )
-    if modelled is None:
-        out.append(missing("tee.overhead", t.claim, "tee", t.lab, t.anchors, "modelled hardware settings"))
-    if not boundary:
-        out.append(missing("tee.overhead", t.claim, "tee", t.lab, t.anchors, "simulation boundary (measured)"))
-    return out
-
-
-def _cell_ratio(t, cand: Result, base: Result, setting: str) -> Reading:
-    """Two sweep cells, each timed interleaved against the same X25519 + ECDSA baseline: divide their ratios.
-
-    The interval combines the cells' IQRs conservatively (candidate low / baseline high ... high / low).
-    """
-    c, b = cand.metrics, base.metrics
-    ratio = c["overhead"] / b["overhead"]
-    low = c["overhead_low"] / b["overhead_high"] if "overhead_low" in c and "overhead_high" in b else None
-    high = c["overhead_high"] / b["overhead_low"] if "overhead_high" in c and "overhead_low" in b else None
-    out = reading(
-        "pqc.overhead",
-        t.claim,
-        cand,
-        setting + " (loopback; two sweep cells, same baseline)",
-        ratio,
-        low=low,
-        high=high,
-        bench="pqc",
-        lab=t.lab,
-        anchors=t.anchors,
-        note="interval: the two cells' IQRs combined",
-    )
-    out.spread = "range"
-    out.verdict = out.verdict.replace("(IQR ", "(range ")
-    return out
-
-
-def pqc_overhead(store: ResultStore) -> list[Reading]:
-    """Hybrid ML-KEM TLS against classical key exchange with RSA-2048 certificates."""
-    t = technique("pqc")
-    check = store.latest("pqc", "claims_check")
-    out = []
-    if check is not None:
-        m = check.metrics
-        for key, setting in (
-            ("handshake_overhead", "TLS 1.3 connection, X25519MLKEM768 vs X25519, RSA-2048 cert"),
-            ("transfer_overhead", "connection + transfer, X25519MLKEM768 vs X25519, RSA-2048 cert"),
-            ("pq_handshake_overhead", "TLS 1.3 connection, X25519MLKEM768 + ML-DSA-65 vs X25519 + RSA-2048"),
-            ("kem_vs_rsa", "primitive: ML-KEM-768 encaps+decaps vs RSA-2048 OAEP key transport"),
-        ):
-            if key in m:
-                low, high = iqr(check, key)
-                out.append(
-                    reading(
-                        "pqc.overhead",
-                        t.claim,
-                        check,
-                        setting + " (loopback)",
-                        m[key],
-                        low=low,
-                        high=high,
-                        bench="pqc",
-                        lab=t.lab,
-                        anchors=t.anchors,
-                    )
-                )
-    cells = latest_by(
-        [r for r in store.query("pqc", "sweep_cell")], lambda r: (r.params.get("group"), r.params.get("cert"))
-    )
-    cell = {(r.params.get("group"), r.params.get("cert")): r for r in cells}
-    if not out:
-        hybrid, classical = cell.get(("X25519MLKEM768", "rsa-2048")), cell.get(("X25519", "rsa-2048"))
-        if hybrid is not None and classical is not None:
-            out.append(_cell_ratio(t, hybrid, classical, "TLS 1.3 connection, X25519MLKEM768 vs X25519, RSA-2048 cert"))
-        full = cell.get(("X25519MLKEM768", "ml-dsa-65"))
-        if full is not None and classical is not None:
-            out.append(
-                _cell_ratio(t, full, classical, "TLS 1.3 connection, X25519MLKEM768 + ML-DSA-65 vs X25519 + RSA-2048")
-            )
-    return out or [missing("pqc.overhead", t.claim, "pqc", t.lab, t.anchors)]
-
-
 COMPARISON = "comparison only"
 
 
@@ -495,6 +196,7 @@ def comparison(
     lab: str,
     anchors,
 ) -> Reading:
+    """A row comparing a measured ratio with a published one, for a technique with no claim (no verdict)."""
     low, high = iqr(r, "overhead")
     out = Reading(
         claim_key,
@@ -513,72 +215,30 @@ def comparison(
     return out
 
 
-def mpc_anchor(store: ResultStore) -> list[Reading]:
-    """No guide claim for MPC: CrypTen's published 2-party figures beside ours (``labkit.mpc.benchmark``)."""
-    from .mpc.benchmark import PUBLISHED
-
-    t = technique("mpc")
-    out = []
-    for name, (label, plain_ms, mpc_ms) in PUBLISHED.items():
-        found = [r for r in store.query("mpc", f"{name}_inference") if r.params.get("parties") == 2]
-        text = (
-            f"published anchor (no guide claim): CrypTen 2-party {label} inference {plain_ms} -> {mpc_ms} ms "
-            f"(~{mpc_ms / plain_ms:.0f}x)"
-        )
-        if not found or "overhead" not in found[0].metrics:
-            out.append(missing("mpc.anchor", Claim(text, 0, 0), "mpc", t.lab, t.anchors, f"{name}, 2 parties"))
-            continue
-        r = found[0]
-        out.append(
-            comparison(
-                "mpc.anchor",
-                text,
-                r,
-                f"{name}, 2 parties, batch {r.params.get('n')}",
-                r.metrics["overhead"],
-                mpc_ms / plain_ms,
-                bench="mpc",
-                lab=t.lab,
-                anchors=t.anchors,
-            )
-        )
-    return out
-
-
-def dp_anchor(store: ResultStore) -> list[Reading]:
-    """No guide claim for DP: the DP/non-DP epoch time ratio beside Opacus's published ~1.6x (``labkit.dp.benchmark``)."""
-    t = technique("dp")
-    text = "published anchor (no guide claim): Opacus MNIST on CPU, a DP epoch ~1.6x a non-DP one"
-    r = store.latest("dp", "benchmark")
-    if r is None or "overhead" not in r.metrics:
-        return [missing("dp.anchor", Claim(text, 0, 0), "dp", t.lab, t.anchors, "DP-SGD epsilon sweep on digits")]
-    eps = r.params.get("epsilons") or []
-    setting = f"DP-SGD on digits, median over {len(eps)} epsilon targets"
-    out = comparison(
-        "dp.anchor", text, r, setting, r.metrics["overhead"], 1.6, bench="dp", lab=t.lab, anchors=t.anchors
-    )
-    out.spread = "min-max"
-    return [out]
-
-
-CHECKS: tuple[Callable[[ResultStore], list[Reading]], ...] = (
-    he_overhead,
-    he_openfhe_vs_seal,
-    zk_costs,
-    tee_overhead,
-    pqc_overhead,
-    mpc_anchor,
-    dp_anchor,
-)
-
-
 def readings(store: ResultStore | None = None) -> list[Reading]:
-    """Every claim's readings from ``store`` (default: the lab's store)."""
+    """Every registered technique's readings from ``store`` (default: the lab's store).
+
+    Techniques with a claimed cost come first, then those compared only with
+    published anchors (no claim of their own), each group in registry order.
+    """
     store = store if store is not None else ResultStore()
+    found = techniques.registry()
+    ordered = [t for t in found if t.claim is not None] + [t for t in found if t.claim is None]
     out: list[Reading] = []
-    for check in CHECKS:
-        out += check(store)
+    for t in ordered:
+        out += t.claim_readings(store)
     return out
+
+
+def claim_of(claim_key: str) -> Claim | None:
+    """The Claim a reading key names: a technique's further claim ("he.openfhe_vs_seal"), else its headline claim."""
+    key = claim_key.split(".", 1)[0]
+    if key not in techniques.known_keys():
+        return None
+    t = techniques.get(key)
+    if claim_key in t.further_claims:
+        return t.further_claims[claim_key][0]
+    return t.claim
 
 
 def table(rows: list[Reading], *, width: int = 56) -> str:
@@ -593,7 +253,7 @@ def table(rows: list[Reading], *, width: int = 56) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [head, *body]]
     lines.insert(1, "-" * len(lines[0]))
     claims = dict.fromkeys((r.claim, r.claim_text) for r in rows)
-    lines += ["", "claims (practitioner guide, 2025) and anchors (shared/CLAIMS.md; all anchors in the HTML report):"]
+    lines += ["", "claims (practitioner guide, 2025; the published anchors are in the HTML report):"]
     lines += [f"  {key}: {text}" for key, text in claims]
     return "\n".join(lines)
 
@@ -611,10 +271,9 @@ def claims_figure(rows: list[Reading]):
         if r.measured is not None and r.unit in ("x plaintext", "OpenFHE/SEAL") and not r.claim.endswith(".anchor")
     ]
     labels = [f"{r.claim}: {r.setting[:70]}" for r in plotted]
-    claims = {**{k: FURTHER_CLAIMS[k] for k in FURTHER_CLAIMS}}
-    for key in ("he", "zk", "tee", "pqc"):
-        claims[f"{key}.overhead" if key != "zk" else "zk.prover"] = technique(key).claim
-    ranges = [claims[r.claim] for r in plotted]
+    plotted = [r for r in plotted if claim_of(r.claim) is not None]
+    labels = [f"{r.claim}: {r.setting[:70]}" for r in plotted]
+    ranges = [claim_of(r.claim) for r in plotted]
     kinds = [r.kind for r in plotted]
     fig = go.Figure()
     fig.add_trace(
@@ -777,16 +436,16 @@ calibrated from published figures: neither is TEE hardware.</p>
 
 def write(out: str | Path = "report.html", *, store: ResultStore | None = None) -> tuple[Path, list[Reading]]:
     """Gather the readings from ``store``, write the HTML report to ``out``; returns (path, readings)."""
-    from .widgets import dashboard
+    from . import overview
 
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise InvalidInput(f"the report is an HTML file: give --out a name ending in .html, not {out.name!r}.")
     store = store if store is not None else ResultStore()
     rows = readings(store)
-    overview = dashboard.figure(dashboard.points(store))
+    chart = overview.figure(overview.points(store))
     out.parent.mkdir(parents=True, exist_ok=True)
     folder = config.repo_root() / "notebooks"
     notebooks = Path(os.path.relpath(folder, out.resolve().parent)).as_posix() if folder.is_dir() else None
-    out.write_text(to_html(rows, store=store, overview=overview, notebooks=notebooks), encoding="utf-8")
+    out.write_text(to_html(rows, store=store, overview=chart, notebooks=notebooks), encoding="utf-8")
     return out, rows

@@ -1,9 +1,6 @@
-import sys
-import types
-
 import pytest
 
-from labkit import benchmarks
+from labkit import benchmarks, techniques
 from labkit.errors import InvalidInput
 from labkit.results import Result, ResultStore
 
@@ -13,27 +10,31 @@ def test_select_rejects_unknown_labs_with_the_known_names():
         benchmarks.select(["astrology"])
 
 
-def test_select_defaults_to_every_installed_lab_in_order():
-    chosen = [b.lab for b in benchmarks.select(None)]
-    assert chosen == [lab for lab in benchmarks.LABS if lab in chosen]
-    assert {"he", "mpc", "dp", "tee", "pqc"} <= set(chosen)
+def test_select_defaults_to_every_registered_technique_in_order():
+    chosen = [t.key for t in benchmarks.select(None)]
+    assert chosen == list(techniques.known_keys())
+    assert [t.key for t in benchmarks.select(["pqc", "he"])] == ["he", "pqc"]
 
 
-def test_run_stores_results_once_and_passes_progress(tmp_path, monkeypatch):
+def test_run_stores_results_once_and_passes_progress(tmp_path):
     calls = {}
 
-    def run(*, store, progress):
+    def bench(*, store, progress):
         calls["progress"] = progress
-        return Result("fake", "bench", metrics={"overhead": 12.0, "accuracy": 0.9, "other": 1.0})
+        return [Result("fake", "bench", metrics={"overhead": 12.0, "accuracy": 0.9, "other": 1.0})]
 
-    module = types.ModuleType("labkit_fake_bench")
-    module.run = run
-    monkeypatch.setitem(sys.modules, "labkit_fake_bench", module)
-    store = ResultStore(tmp_path / "s.sqlite")
-    lab = benchmarks.LabBenchmark("fake", "labkit_fake_bench", "fake")
-    (r,) = lab.run(store=store, progress=True)
-    lab.run(store=store)
-    assert calls["progress"] is False and len(store) == 2  # two runs, two Results, none duplicated
+    fake = techniques.Technique(
+        "fake", "Fake", "in use", "-", "-", ("00_start_here",), "confidentiality in use", benchmark=bench
+    )
+    techniques.register(fake)
+    try:
+        store = ResultStore(tmp_path / "s.sqlite")
+        (r,) = benchmarks.run(["fake"], store=store, progress=True)
+        assert calls["progress"] is True
+        benchmarks.run(["fake"], store=store)
+        assert calls["progress"] is False and len(store) == 2  # two runs, two Results, none duplicated
+    finally:
+        techniques.unregister("fake")
     text = benchmarks.table([r])
     assert "overhead=12" in text and "accuracy=0.9" in text and "other" not in text
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from plotly.callbacks import Points
 
-from labkit.claims import PROTECTIONS, TECHNIQUES, technique
+from labkit import techniques
+from labkit.claims import PROTECTIONS
 from labkit.results import Result, ResultStore
 from labkit.widgets import dashboard
 
@@ -76,7 +77,9 @@ def test_points_one_per_pet_result_with_kind_and_protection(store):
     hover = by[("zk", "measured")].hover
     assert "zk / costs" in hover and "not for production" in hover and "verify 12 ms" in hover
     assert "AUC 0.6 -&gt; 0.51" in by[("dp", "measured")].hover
-    assert dashboard.missing(pts) == [f"{technique('inversion').name}: not measured yet: run labkit bench inversion"]
+    assert dashboard.missing(pts) == [
+        f"{techniques.get('inversion').title}: not measured yet: run labkit bench inversion"
+    ]
 
 
 def test_points_keep_only_the_newest_run_of_a_point(store):
@@ -93,11 +96,11 @@ def test_filters_by_data_state_and_threat(store):
     assert {p.technique for p in transit} == {"pqc"}
     in_use = dashboard.filter_points(pts, data_state="in use")
     assert {p.technique for p in in_use} == {"he", "mpc", "tee"}
-    curious = dashboard.filter_points(pts, threat=technique("he").threat)
-    assert {p.technique for p in curious} == {t.key for t in TECHNIQUES if t.threat == technique("he").threat} & {
-        p.technique for p in pts
-    }
-    assert dashboard.filter_points(pts, data_state="in transit", threat=technique("he").threat) == []
+    curious = dashboard.filter_points(pts, threat=techniques.get("he").adversary)
+    assert {p.technique for p in curious} == {
+        t.key for t in techniques.registry() if t.adversary == techniques.get("he").adversary
+    } & {p.technique for p in pts}
+    assert dashboard.filter_points(pts, data_state="in transit", threat=techniques.get("he").adversary) == []
     opts = dashboard.options()
     assert opts["data_state"][0] == "all" and "in use" in opts["data_state"] and len(opts["threat"]) > 3
 
@@ -109,17 +112,17 @@ def test_widget_filter_callback_redraws_the_figure(store):
     assert fig.layout.xaxis.type == "log" and counts["he"] == 1 and counts["tee"] == 4
     assert "9 of 9 points" in box.summary.value and "run labkit bench inversion" in box.summary.value
     box.data_state.value = "in transit"
-    assert {t.name: len(t.x) for t in fig.data} == {t.key: int(t.key == "pqc") for t in TECHNIQUES}
-    assert fig.data[[t.key for t in TECHNIQUES].index("pqc")].x == (pytest.approx(1.1),)
+    assert {t.name: len(t.x) for t in fig.data} == {t.key: int(t.key == "pqc") for t in techniques.registry()}
+    assert fig.data[[t.key for t in techniques.registry()].index("pqc")].x == (pytest.approx(1.1),)
     box.data_state.value = "all"
-    box.threat.value = technique("zk").threat
+    box.threat.value = techniques.get("zk").adversary
     assert {t.name: len(t.x) for t in fig.data if len(t.x)} == {"zk": 1}
     assert "1 of 9 points" in box.summary.value
 
 
 def test_click_shows_the_result_and_links_its_notebook(store):
     box = dashboard.dashboard(store)
-    tee = [t.key for t in TECHNIQUES].index("tee")
+    tee = [t.key for t in techniques.registry()].index("tee")
     trace = box.figure.data[tee]
     i = next(k for k, p in enumerate(box.shown["tee"]) if p.kind == "simulated")
     trace._dispatch_on_click(
@@ -143,7 +146,7 @@ def test_reload_picks_up_new_results(store):
         )
     )
     box.reload.click()
-    inv = box.figure.data[[t.key for t in TECHNIQUES].index("inversion")]
+    inv = box.figure.data[[t.key for t in techniques.registry()].index("inversion")]
     assert len(inv.x) == 1 and "PSNR 9.5 dB" in inv.hovertext[0]
     assert "not measured yet" not in box.summary.value
 
@@ -151,7 +154,7 @@ def test_reload_picks_up_new_results(store):
 def test_empty_store_draws_an_empty_chart_and_says_what_to_run(tmp_path):
     box = dashboard.dashboard(ResultStore(tmp_path / "e.sqlite"))
     assert all(len(t.x) == 0 for t in box.figure.data)
-    assert box.summary.value.count("not measured yet") == len(TECHNIQUES)
+    assert box.summary.value.count("not measured yet") == len(techniques.registry())
 
 
 def test_without_notebook_links_the_panel_names_the_notebook_and_how_to_open_it(store):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit import cli, report
-from labkit.claims import FURTHER_CLAIMS, Claim, technique
+from labkit import cli, report, techniques
+from labkit.claims import Claim
 from labkit.errors import InvalidInput
 from labkit.results import Result, ResultStore
 
@@ -108,6 +108,11 @@ def sample_results() -> list[Result]:
     return out
 
 
+def _claim(store: ResultStore, key: str) -> list:
+    """The readings of one claim, through its technique's readings door."""
+    return [r for r in techniques.get(key.split(".")[0]).claim_readings(store) if r.claim == key]
+
+
 @pytest.fixture
 def store(tmp_path) -> ResultStore:
     s = ResultStore(tmp_path / "r.sqlite")
@@ -116,12 +121,12 @@ def store(tmp_path) -> ResultStore:
 
 
 def test_verdicts_for_ratio_and_percent_claims():
-    he = technique("he").claim
+    he = techniques.get("he").claim
     assert report.verdict(he, 50.0, 40.0, 60.0) == "holds"
     assert report.verdict(he, 2000.0, 1900.0, 2100.0) == "off by a factor 20 (costlier than claimed)"
     assert report.verdict(he, 2.0, 1.5, 2.5) == "off by a factor 5 (cheaper than claimed)"
     assert report.verdict(he, 90.0, 80.0, 130.0).startswith("inconclusive")
-    tee = technique("tee").claim
+    tee = techniques.get("tee").claim
     assert report.verdict(tee, 1.05, 1.04, 1.06) == "holds"
     assert report.verdict(tee, 1.00) == "holds"  # "3-7%" bounds the cost from above
     assert report.verdict(tee, 1.35, 1.3, 1.4).startswith("off by a factor 5 (+35% against the claimed +7%)")
@@ -186,7 +191,7 @@ def test_pqc_falls_back_to_sweep_cells(tmp_path):
         )
 
     s.add_many([cell("X25519", "rsa-2048", 1.0), cell("X25519MLKEM768", "rsa-2048", 1.5)])
-    (row,) = report.pqc_overhead(s)
+    (row,) = techniques.get("pqc").claim_readings(s)
     assert row.measured == pytest.approx(1.5) and row.low == pytest.approx(1.5 * 0.95 / 1.05)
     assert row.verdict.startswith("off by a factor 10")
 
@@ -199,7 +204,7 @@ def test_html_is_self_contained_with_table_and_plots(store, tmp_path):
     # plotly.js is inlined: no script or stylesheet is fetched from anywhere
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=", text)
     assert "Plotly.newPlot" in text and len(text) > 1_000_000
-    assert FURTHER_CLAIMS["he.openfhe_vs_seal"].text in text
+    assert techniques.get("he").further_claims["he.openfhe_vs_seal"][0].text in text
     with pytest.raises(InvalidInput, match=r"\.html"):
         report.write(tmp_path / "r.pdf", store=store)
 
@@ -216,7 +221,7 @@ def test_cli_report_prints_table_and_writes_file(store, tmp_path, capsys):
 def test_exercise_extra_time_factor_matches_the_report_verdict():
     from labkit import exercises
 
-    expected = report.verdict(technique("tee").claim, 1.5)
+    expected = report.verdict(techniques.get("tee").claim, 1.5)
     assert expected.startswith("off by a factor 7.14")
     assert exercises.check("00.extra_time_factor", (1.5 - 1) / (1.07 - 1))
     assert not exercises.check("00.extra_time_factor", 1.5 / 1.07)  # ratio of ratios: the wrong reading
@@ -236,10 +241,10 @@ def test_mpc_and_dp_are_compared_with_their_published_anchors(tmp_path):
             _r("dp", "benchmark", {"epsilons": [1, 8]}, {"overhead": 3.2, "overhead_low": 2.0, "overhead_high": 4.0}),
         ]
     )
-    mlp, logreg = sorted(report.mpc_anchor(s), key=lambda r: r.measured is None)
+    mlp, logreg = sorted(techniques.get("mpc").claim_readings(s), key=lambda r: r.measured is None)
     assert mlp.measured == 230.0 and mlp.verdict.startswith("comparison only: 2 times the published 115x")
     assert logreg.measured is None and "run labkit bench mpc" in logreg.verdict
-    (dp,) = report.dp_anchor(s)
+    (dp,) = techniques.get("dp").claim_readings(s)
     assert dp.verdict == "comparison only: 2 times the published 1.6x" and "(min-max 2-4)" in dp.figure
 
 
@@ -259,7 +264,7 @@ def test_backend_race_uses_the_he_lab_tie_band(tmp_path):
                     },
                 )
             )
-    rows = {r.setting[:4]: r for r in report.he_openfhe_vs_seal(s)}
+    rows = {r.setting[:4]: r for r in _claim(s, "he.openfhe_vs_seal")}
     assert rows["CKKS"].verdict.startswith("off by a factor 1.55: SEAL faster")
     assert rows["BFV,"].verdict.startswith("inconclusive: tie")
     assert rows["BGV"].measured is None and "TenSEAL" in rows["BGV"].figure
@@ -304,6 +309,6 @@ def test_he_claim_also_reads_ckks_secure_aggregation_from_lab_03(tmp_path):
             ),
         ]
     )
-    (row,) = report.he_overhead(s)
+    (row,) = _claim(s, "he.overhead")
     assert row.lab == "03_gradient_inversion" and row.measured == 60.0 and row.verdict == "holds"
     assert "ckks_sum[seal]" in row.setting

@@ -29,9 +29,8 @@ from browserkit import (
     wait_plots_ready,
 )
 
-from labkit import demo
+from labkit import demo, techniques
 from labkit.capstone import LAYERS
-from labkit.claims import technique
 from labkit.results import ResultStore
 from labkit.widgets import start
 
@@ -155,7 +154,7 @@ def test_claims_chart_plots_the_catalogue_and_the_dropdown_moves_the_highlight(a
     assert bars["type"] == "bar" and bars["x"] == keys
     assert [k for k, c in zip(keys, bars["color"]) if c == "#d95f02"] == ["he"]
 
-    page.locator(".labkit-view-claims select").select_option(label=technique("zk").name)
+    page.locator(".labkit-view-claims select").select_option(label=techniques.get("zk").title)
     card = page.locator(".labkit-view-claims h4", has_text="Zero-knowledge")
     card.wait_for(timeout=ACTION_TIMEOUT_MS)
     assert "dishonest prover" in page.locator(".labkit-view-claims").inner_text()
