@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from labkit import techniques
 from labkit.dp import benchmark
 from labkit.dp.technique import PUBLISHED_EPOCH_RATIO, TECHNIQUE, points, readings
 from labkit.results import Result, ResultStore
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def test_benchmark_summary_reuses_stored_sweep(digits_sweep, dp_store):
@@ -40,17 +35,6 @@ def test_descriptor_and_its_doors():
     assert [c.name for c in t.checks] == ["Opacus"]
     claim, anchors = t.further_claims["dp.anchor"]
     assert claim.low < PUBLISHED_EPOCH_RATIO < claim.high and anchors == t.anchors
-
-
-def test_readings_on_the_fixture_store_match_the_golden_file(tmp_path):
-    store = ResultStore(tmp_path / "fixture.sqlite")
-    lines = (FIXTURES / "bench_fast.jsonl").read_text().splitlines()
-    store.add_many([Result.from_dict(json.loads(line)) for line in lines])
-    golden = json.loads((FIXTURES / "bench_fast_golden.json").read_text())
-    want = [g for g in golden["readings"] if g["claim"].startswith("dp.")]
-    got = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(r).items()} for r in readings(store)]
-    assert [{k: g[k] for k in w} for g, w in zip(got, want)] == want and len(got) == len(want)
-    assert points(store.query("dp")) == []  # the fixture holds no train_private Result
 
 
 def test_missing_reading_says_what_to_run(tmp_path):

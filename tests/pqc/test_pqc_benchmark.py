@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from pathlib import Path
-
 import pytest
 
 from labkit import techniques
-from labkit.results import Result, ResultStore, params_key
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+from labkit.results import Result, ResultStore
 
 
 @pytest.fixture
@@ -19,18 +13,6 @@ def only_pqc(monkeypatch):
     """The registry holding pqc alone (other packages may not declare their technique yet)."""
     monkeypatch.setattr(techniques, "MODULES", ("labkit.pqc.technique",))
     monkeypatch.delenv(techniques.ENV_EXTRA, raising=False)
-
-
-@pytest.fixture
-def golden_store(tmp_path):
-    store = ResultStore(tmp_path / "golden.sqlite")
-    rows = [json.loads(line) for line in (FIXTURES / "bench_fast.jsonl").read_text().splitlines() if line.strip()]
-    store.add_many([Result.from_dict(d) for d in rows])
-    return store
-
-
-def _plain(obj) -> dict:
-    return json.loads(json.dumps(dataclasses.asdict(obj)))
 
 
 def test_descriptor_identity_and_doors(only_pqc):
@@ -41,23 +23,6 @@ def test_descriptor_identity_and_doors(only_pqc):
     assert (TECHNIQUE.claim.low, TECHNIQUE.claim.high) == (1.0, 1.05)
     assert [c.name for c in TECHNIQUE.checks] == ["cryptography ML-KEM/ML-DSA", "pyOpenSSL X25519MLKEM768"]
     assert TECHNIQUE.benchmark.ref == "labkit.pqc.benchmark:benchmark"
-
-
-def test_readings_and_points_match_the_golden_run(only_pqc, golden_store):
-    from labkit.pqc.technique import TECHNIQUE
-
-    golden = json.loads((FIXTURES / "bench_fast_golden.json").read_text())
-    want_readings = [r for r in golden["readings"] if r["claim"].startswith("pqc.")]
-    want_points = [p for p in golden["points"] if p["technique"] == "pqc"]
-    assert want_readings and want_points
-    assert [_plain(r) for r in TECHNIQUE.claim_readings(golden_store)] == want_readings
-    newest, seen = [], set()
-    for r in golden_store.query("pqc"):
-        key = (r.name, params_key(r.params))
-        if key not in seen:
-            seen.add(key)
-            newest.append(r)
-    assert [_plain(p) for p in TECHNIQUE.chart_points(newest) if p.overhead > 0] == want_points
 
 
 def _cell(group, cert, ratio, low, high):
