@@ -6,7 +6,9 @@ LABKIT_FAST   "1" (also "true", "yes") shrinks every workload: fewer samples,
               iterations and sweep points, the same code path. Tests and CI set it.
 LABKIT_HOME   the lab's home folder (default ``~/.labkit``): the ResultStore
               (``results.sqlite``) and the cache (``cache/``) live there.
-LABKIT_SEED   the teaching seed (default 1234).
+LABKIT_SEED   the teaching seed (default 1234): every lab function's ``rng=None``.
+LABKIT_TECHNIQUES  extra technique modules (comma-separated) whose ``TECHNIQUE``
+              joins the registry (:mod:`labkit.techniques`).
 """
 
 from __future__ import annotations

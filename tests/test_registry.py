@@ -189,6 +189,7 @@ def _strings_and_names(tree: ast.AST):
 def test_central_modules_name_no_technique(path):
     keys = set(techniques.known_keys())
     tree = ast.parse((LABKIT / path).read_text())
+
     def names_one(kind: str, text: str) -> bool:
         if kind == "string":
             return text in keys or any(text.startswith(f"{k}.") for k in keys)
@@ -288,7 +289,43 @@ def test_report_on_the_fixture_store_is_unchanged(tmp_path):
 def test_overview_points_on_the_fixture_store_are_unchanged(tmp_path):
     golden = json.loads((ROOT / "tests" / "fixtures" / "bench_fast_golden.json").read_text())
     pts = overview.points(_fixture_store(tmp_path))
-    got = sorted((p.technique, p.label, p.overhead, p.kind, p.result_id, p.lab, p.hover) for p in pts)
-    keys = ("technique", "label", "overhead", "kind", "result_id", "lab", "hover")
+    keys = ("technique", "label", "overhead", "low", "high", "kind", "result_id", "lab", "hover")
+    got = sorted(tuple(getattr(p, k) for k in keys) for p in pts)
     want = sorted(tuple(g[k] for k in keys) for g in golden["points"])
     assert got == want
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    return ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+
+
+def test_no_private_name_is_used_across_modules():
+    """`from x import _name`, a private module, or `module._name` on another labkit module: each is a defect."""
+    modules = {_module_name(p) for p in LABKIT.rglob("*.py")}
+    found = []
+    for path in LABKIT.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rsplit(".", 1)[0]
+        aliases = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                if not target.startswith("labkit"):
+                    continue
+                found += [f"{path}: {target}" for part in target.split(".") if part.startswith("_")]
+                for a in node.names:
+                    if a.name.startswith("_") and not a.name.startswith("__"):
+                        found.append(f"{path}: from {target} import {a.name}")
+                    if f"{target}.{a.name}" in modules:
+                        aliases[a.asname or a.name] = f"{target}.{a.name}"
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.startswith("labkit") and any(part.startswith("_") for part in a.name.split(".")):
+                        found.append(f"{path}: import {a.name}")
+        for node in ast.walk(tree):
+            crosses = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+            if crosses and node.attr.startswith("_") and not node.attr.startswith("__"):
+                found.append(f"{path}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert not found, found

@@ -36,7 +36,7 @@ Abadi et al., "Deep Learning with Differential Privacy", CCS 2016.
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "LAYERS": "layers",

@@ -17,7 +17,7 @@ Importing this package does not import torch or Opacus; they load on first use.
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "train_private": "training",

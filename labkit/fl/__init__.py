@@ -35,7 +35,7 @@ Learning", CCS 2017.
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "ImageData": "data",

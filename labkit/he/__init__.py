@@ -13,7 +13,7 @@ context is created.
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from ..lazy import lazy_exports
 
 _LAZY = {
     "context": ("api", "context"),

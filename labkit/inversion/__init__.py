@@ -21,7 +21,7 @@ Geiping et al., "Inverting Gradients", NeurIPS 2020.
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "ATTACKS": "attacks",

@@ -20,7 +20,7 @@ descriptor).
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from ..lazy import lazy_exports
 
 _LAZY = {
     "private_inference": (".inference", "private_inference"),

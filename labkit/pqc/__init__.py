@@ -17,7 +17,7 @@ RFC 8446, TLS 1.3; IETF draft-ietf-tls-ecdhe-mlkem.
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "handshake": "handshakes",

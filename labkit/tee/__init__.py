@@ -18,7 +18,7 @@ Entry points: ``Platform``, ``EnclaveImage``, ``Enclave``, ``Policy``,
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "Platform": "platform",

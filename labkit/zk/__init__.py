@@ -19,7 +19,7 @@ arXiv:2210.08674 (2022).
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "ZKModel": "model",
