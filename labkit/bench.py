@@ -82,31 +82,38 @@ class Timing:
 
     @property
     def median(self) -> float:
+        """Median of the repeats, in seconds."""
         return float(np.median(self.samples))
 
     @property
     def q1(self) -> float:
+        """First quartile of the repeats, in seconds."""
         return float(np.percentile(self.samples, 25))
 
     @property
     def q3(self) -> float:
+        """Third quartile of the repeats, in seconds."""
         return float(np.percentile(self.samples, 75))
 
     @property
     def iqr(self) -> float:
+        """Interquartile range of the repeats, in seconds."""
         return self.q3 - self.q1
 
     @property
     def repeat(self) -> int:
+        """How many timed repeats there were."""
         return len(self.samples)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (what the ResultStore keeps)."""
         d = asdict(self)
         d["samples"] = list(self.samples)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Timing:
+        """The inverse of :meth:`to_dict`."""
         return cls(d["name"], tuple(d["samples"]), d.get("peak_rss"), dict(d.get("extra") or {}))
 
     def __str__(self) -> str:
@@ -128,10 +135,12 @@ class Overhead:
 
     @property
     def ratio_low(self) -> float:
+        """Lower quartile of the paired ratios."""
         return float(np.percentile(self.ratios, 25))
 
     @property
     def ratio_high(self) -> float:
+        """Upper quartile of the paired ratios."""
         return float(np.percentile(self.ratios, 75))
 
     @property
@@ -140,6 +149,7 @@ class Overhead:
         return (self.ratio - 1.0) * 100.0
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (what the ResultStore keeps)."""
         return {
             "candidate": self.candidate.to_dict(),
             "baseline": self.baseline.to_dict(),
@@ -148,6 +158,7 @@ class Overhead:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Overhead:
+        """The inverse of :meth:`to_dict`."""
         return cls(Timing.from_dict(d["candidate"]), Timing.from_dict(d["baseline"]), tuple(d["ratios"]))
 
     def __str__(self) -> str:

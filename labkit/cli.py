@@ -189,6 +189,7 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``labkit`` argument parser, one sub-command per action."""
     parser = argparse.ArgumentParser(prog="labkit", description="PET Lab helper command.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("doctor", help="check every backend with one real operation")
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``labkit`` command; returns its exit code (2 for a labkit error, printed as one line)."""
     args = build_parser().parse_args(argv)
     from .errors import LabkitError
 

@@ -45,22 +45,27 @@ class Dataset:
 
     @property
     def X_train(self) -> np.ndarray:
+        """Training features."""
         return self.X[self.train_idx]
 
     @property
     def y_train(self) -> np.ndarray:
+        """Training labels."""
         return self.y[self.train_idx]
 
     @property
     def X_test(self) -> np.ndarray:
+        """Test features."""
         return self.X[self.test_idx]
 
     @property
     def y_test(self) -> np.ndarray:
+        """Test labels."""
         return self.y[self.test_idx]
 
     @property
     def n_classes(self) -> int:
+        """How many classes the labels name."""
         return len(self.target_names)
 
     def __len__(self) -> int:
@@ -85,6 +90,7 @@ def manifest(root: Path | None = None) -> dict:
 
 
 def names() -> list[str]:
+    """The data sets listed in ``datasets/manifest.json``."""
     return sorted(manifest())
 
 

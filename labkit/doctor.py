@@ -52,6 +52,7 @@ def _version(dists: Iterable[str]) -> str:
 
 # -- the platform's own checks (each technique declares its checks in its descriptor) --
 def smoke_widgets() -> str:
+    """Build a plotly FigureWidget and update it (the widget stack the notebooks use)."""
     import plotly.graph_objects as go
 
     fig = go.FigureWidget(data=[go.Bar(y=[1, 2, 3])])
@@ -63,6 +64,7 @@ def smoke_widgets() -> str:
 
 
 def smoke_jupyter() -> str:
+    """Read a percent-format notebook with jupytext and find its JupyterLab extension."""
     import jupyterlab_jupytext
     import jupytext
 
@@ -168,6 +170,7 @@ def html_table(statuses: Iterable[Status]) -> str:
 
 
 def as_json(statuses: Iterable[Status]) -> str:
+    """The statuses as a JSON list (``labkit doctor --json``)."""
     return json.dumps([asdict(o) for o in statuses], indent=2)
 
 

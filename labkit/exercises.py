@@ -52,6 +52,8 @@ Checker = Callable[..., tuple[bool, str]]
 
 @dataclass(frozen=True)
 class Exercise:
+    """One exercise: its id, question, checker and hint."""
+
     id: str
     prompt: str
     checker: Checker
@@ -79,6 +81,7 @@ def exercises(prefix: str = "") -> list[Exercise]:
 
 
 def prompt(exercise_id: str) -> str:
+    """The question as the learner sees it."""
     return _get(exercise_id).prompt
 
 

@@ -39,14 +39,17 @@ class Point:
 
     @property
     def protection(self) -> str:
+        """The chart row of the point's technique."""
         return techniques.get(self.technique).protection
 
     @property
     def data_state(self) -> str:
+        """The data state the point's technique protects."""
         return techniques.get(self.technique).data_state
 
     @property
     def threat(self) -> str:
+        """The adversary the point's technique answers."""
         return techniques.get(self.technique).adversary
 
 

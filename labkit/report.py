@@ -90,6 +90,7 @@ def fmt(x: float) -> str:
 
 
 def factor_text(factor: float) -> str:
+    """How a verdict says a figure is outside its claim by ``factor``."""
     return f"off by a factor {fmt(factor)}"
 
 

@@ -188,6 +188,7 @@ class Result:
 
     @property
     def insecure(self) -> bool:
+        """True when the Result is flagged not for production."""
         return NOT_FOR_PRODUCTION in self.flags
 
     def add_overhead(self, key: str, ov: bench.Overhead) -> Result:
@@ -201,6 +202,7 @@ class Result:
 
     # -- serialisation -----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
         return {
             "id": self.id,
             "created": self.created,
@@ -215,10 +217,12 @@ class Result:
         }
 
     def to_json(self) -> str:
+        """The Result as one line of canonical JSON."""
         return canonical_json(self.to_dict())
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Result:
+        """The inverse of :meth:`to_dict`; checks the metrics again."""
         return cls(
             technique=d["technique"],
             name=d["name"],
@@ -452,6 +456,7 @@ class ResultStore:
         return found[0] if found else None
 
     def get(self, result_id: str) -> Result:
+        """The Result with this id; KeyError when the store has none."""
         rows = self._rows("SELECT payload FROM results WHERE id = ?", (result_id,))
         if not rows:
             raise KeyError(f"no Result with id {result_id!r} in {self.path}")

@@ -74,6 +74,7 @@ class Door:
         self._fn: Callable | None = None
 
     def resolve(self) -> Callable:
+        """Import the named function (once) and return it."""
         if self._fn is None:
             module, _, name = self.ref.partition(":")
             target: Any = importlib.import_module(module)
