@@ -124,7 +124,7 @@ def format_report(summary: Result) -> str:
     return "\n".join(lines)
 
 
-# Published anchors (../shared/CLAIMS.md): (source, epsilon, accuracy, non-private accuracy or None).
+# Published anchors (Opacus, Yousefpour et al. 2021): (source, epsilon, accuracy, non-private accuracy or None).
 PUBLISHED_ACCURACY = (
     ("Opacus MNIST (delta=1e-5)", 1.16, 0.9463, 0.9894),
     ("Opacus MNIST (delta=1e-5)", 2.91, 0.9678, 0.9894),

@@ -8,7 +8,7 @@ For each model (the digits MLP and the breast-cancer logistic regression)
 and each party count it runs :func:`labkit.mpc.private_inference` on a batch
 of the test split and reports rounds, bytes, online time and the overhead
 against plaintext measured in the same run, next to CrypTen's published
-2-party figures (:data:`labkit.mpc.technique.PUBLISHED`, from ``../shared/CLAIMS.md``). Points already in the ResultStore
+2-party figures (:data:`labkit.mpc.technique.PUBLISHED`). Points already in the ResultStore
 (same parameters) are reused, so an interrupted sweep resumes.
 
 References

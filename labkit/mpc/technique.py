@@ -11,7 +11,7 @@ References
 ----------
 Knott et al., "CrypTen: Secure Multi-Party Computation Meets Machine
 Learning", NeurIPS 2021 (arXiv:2109.00984), and CrypTen's benchmark suite
-(figures as quoted in the project's ``shared/CLAIMS.md``).
+(the figures of PUBLISHED).
 """
 
 from __future__ import annotations

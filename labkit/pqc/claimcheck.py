@@ -17,7 +17,7 @@ links and handshake +32% on slow links (2024 study, see CLAIMS.md).
 
 References
 ----------
-Practitioner guide (2025), as quoted in the project's shared/CLAIMS.md.
+Practitioner guide (2025); the anchors are declared in labkit.pqc.technique.
 NIST FIPS 203 (ML-KEM) and FIPS 204 (ML-DSA), 2024.
 Sikeridis, Kampanakis & Devetsikiotis, "Post-Quantum Authentication in TLS 1.3: A Performance Study", NDSS 2020.
 """

@@ -22,7 +22,7 @@ teaching model, not a prediction for a given machine.
 
 References
 ----------
-../shared/CLAIMS.md, "TEE" anchors: H100 CC under 7%; CPU TEEs <10% throughput, <20% latency;
+Published anchors (labkit.tee.technique): H100 CC under 7%; CPU TEEs <10% throughput, <20% latency;
 SGX with unmodified DNN and enclave paging up to 26x.
 Arnautov et al., "SCONE: Secure Linux Containers with Intel SGX", OSDI 2016 (EPC 128 MB, ~93 MB usable).
 Costan, Devadas, "Intel SGX Explained", IACR ePrint 2016/086, section 5.5 (EPC eviction).

@@ -8,7 +8,7 @@ check's readings (:func:`labkit.tee.costs.readings`, next to the cost model and
 
 References
 ----------
-The claim and anchors: the project's ``shared/CLAIMS.md`` ("TEE").
+The claim and anchors are declared here, with their sources.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A real third-party client: headless Chromium negotiates X25519MLKEM768 with labkit.pqc.serve.
 
-Needs Debian's ``chromium`` package and the ``playwright`` Python package (DESIGN.md section 6);
+Needs Debian's ``chromium`` package and the ``playwright`` Python package;
 skipped with the reason when either is missing.
 """
 
