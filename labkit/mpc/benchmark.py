@@ -16,7 +16,7 @@ References
 Knott et al., "CrypTen: Secure Multi-Party Computation Meets Machine
 Learning", NeurIPS 2021 (arXiv:2109.00984), and CrypTen's benchmark suite:
 logistic regression inference 0.11 -> 61 ms (~560x), 3-layer MLP inference
-2.3 -> 264 ms (~115x), 2 parties on CPU (figures as quoted in CLAIMS.md).
+2.3 -> 264 ms (~115x), 2 parties on CPU.
 """
 
 from __future__ import annotations

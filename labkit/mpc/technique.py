@@ -23,7 +23,7 @@ from ..techniques import Check, Technique
 
 KEY = "mpc"
 
-# CrypTen's published 2-party CPU inference figures (label, plaintext ms, private ms), as quoted in CLAIMS.md.
+# CrypTen's published 2-party CPU inference figures (label, plaintext ms, private ms): Knott et al. 2021 and its benchmark suite.
 PUBLISHED: dict[str, tuple[str, float, float]] = {
     "breast_cancer_logreg": ("logistic regression", 0.11, 61.0),
     "digits_mlp": ("3-layer MLP", 2.3, 264.0),

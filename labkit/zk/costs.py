@@ -11,8 +11,7 @@ judged by :func:`labkit.report.verdict`.
 
 References
 ----------
-ZKML-Benchmark (ezkl, MLP 784-56-10: prove 2.66 s in "resources" mode), as
-cited in the project's CLAIMS.md.
+ZKML-Benchmark (ezkl, MLP 784-56-10: prove 2.66 s in "resources" mode).
 Chen & Revels, "Robust benchmarking in noisy environments", arXiv:1608.04295.
 """
 

@@ -6,8 +6,7 @@ References
 ----------
 ezkl documentation, https://docs.ezkl.xyz/ (the circuit compiler).
 The Halo2 book, https://zcash.github.io/halo2/ (the proof system).
-ZKML-Benchmark (ezkl, MLP 784-56-10: prove 2.66 s in "resources" mode), as
-cited in the project's CLAIMS.md.
+ZKML-Benchmark (ezkl, MLP 784-56-10: prove 2.66 s in "resources" mode).
 """
 
 from __future__ import annotations
