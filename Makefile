@@ -19,7 +19,7 @@ python.org. To use another interpreter anyway: `make lab PYTHON=python3.11`.
 endef
 export PYTHON_HELP
 
-.PHONY: setup lab test notebooks lock binder-check browser-deps doctor report demo clean
+.PHONY: setup lab test notebooks docs lock binder-check browser-deps doctor report demo clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,11 @@ demo: setup
 report: setup
 	$(BIN)/labkit bench --fast
 	$(BIN)/labkit report --out build/report.html
+
+# docs/claims.md: the claims and anchors, generated from the technique registry (a test checks it is current).
+docs: setup
+	$(BIN)/python -c "from labkit import report; open('docs/claims.md', 'w').write(report.claims_markdown())"
+	@echo "wrote docs/claims.md"
 
 notebooks: setup
 	@# the "../build/notebooks//ipynb" format writes next to notebooks/, into build/notebooks/

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config, techniques
-from .claims import Claim
+from .claims import THREATS, Claim
 from .errors import InvalidInput
 from .results import Result, ResultStore
 
@@ -240,6 +240,41 @@ def claim_of(claim_key: str) -> Claim | None:
     if claim_key in t.further_claims:
         return t.further_claims[claim_key][0]
     return t.claim
+
+
+def claims_markdown() -> str:
+    """``docs/claims.md``: every registered technique's claims and published anchors, from the registry.
+
+    The descriptors are the one machine-readable copy; ``make docs`` writes this
+    page and a test checks the committed page equals it.
+    """
+    lines = [
+        "# The claims PET Lab checks, and their published anchors",
+        "",
+        "Generated from the technique registry (`labkit/<technique>/technique.py`) by `make docs`;",
+        "do not edit by hand. `labkit report` measures each claim on your machine and gives a verdict.",
+        "The claimed costs come from a widely shared 2025 practitioner guide on encryption for AI;",
+        "the anchors are published figures, each naming its source.",
+        "",
+        "| technique | data state | adversary | claim | claimed range | published anchors | notebook |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    for t in techniques.registry():
+        claims = [(t.key, t.claim, t.anchors)] + [(k, c, a) for k, (c, a) in t.further_claims.items()]
+        for key, claim, anchors in claims:
+            text = f"{cell(claim.text)} ({cell(claim.source)})" if claim else "no claim: compared with the anchors"
+            span = f"{fmt(claim.low)}-{fmt(claim.high)} ({cell(claim.unit)})" if claim else "-"
+            lines.append(
+                f"| {cell(t.title)} (`{key}`) | {t.data_state} | {cell(t.adversary)} | {text} | {span} | "
+                f"{'<br>'.join(cell(a) for a in anchors) or '-'} | `notebooks/{t.lab}.py` |"
+            )
+    lines += ["", "## Threat models", ""]
+    lines += [f"- **{name}**: {text}" for name, text in THREATS.items()]
+    return "\n".join(lines) + "\n"
 
 
 def table(rows: list[Reading], *, width: int = 56) -> str:

@@ -122,7 +122,7 @@ board
 #
 # `labkit report` (and `make report`) checks each claim of the practitioner guide
 # against what this machine measured, beside the published anchors from
-# `shared/CLAIMS.md`: homomorphic encryption "10x-100x", OpenFHE faster than SEAL,
+# `docs/claims.md`: homomorphic encryption "10x-100x", OpenFHE faster than SEAL,
 # zk proving "5x-50x" with millisecond verification, TEEs "3-7%", post-quantum key
 # exchange "under 5% vs RSA-2048". A verdict says *holds* when the whole interquartile
 # range of the paired ratios agrees with the claim, *off by a factor N* when all of it
@@ -145,7 +145,7 @@ print(f"{len(measured)} of {len(readings)} readings measured on this machine; `l
 # three to six orders of magnitude, not 5-50x; confidential computing on H100 GPUs stays
 # under 7% for most LLM queries, while SGX with an unmodified network and enclave paging
 # has been measured up to 26x slower; ML-KEM + ML-DSA TLS adds under 5% time-to-last-byte
-# on fast links and 32% to the handshake on slow ones (sources in `shared/CLAIMS.md`).
+# on fast links and 32% to the handshake on slow ones (sources in `docs/claims.md`).
 #
 # The claimed ranges alone, for reference (what the dashboard replaces with measurements):
 
@@ -212,5 +212,5 @@ exercises.check("00.extra_time_factor", answer_extra_factor)
 # - Knott et al., "CrypTen: Secure Multi-Party Computation Meets Machine Learning", NeurIPS 2021.
 # - Costan & Devadas, "Intel SGX Explained", IACR ePrint 2016/086.
 # - Chen & Revels, "Robust benchmarking in noisy environments", 2016 (arXiv:1608.04295).
-# - Published anchors of the claims check: the project's `shared/CLAIMS.md` (TenSEAL tutorial 4,
+# - Published anchors of the claims check: `docs/claims.md` (TenSEAL tutorial 4,
 #   ZKML-Benchmark, H100 confidential computing, the 2024 ML-KEM + ML-DSA TLS study).

@@ -278,7 +278,7 @@ for where in ("below", "inside", "above"):
 # it. So the claim describes the best case, well-packed batch work on a model with
 # substance, not HE in general.
 #
-# Compare with the published anchors (`shared/CLAIMS.md`): TenSEAL's encrypted MNIST conv
+# Compare with the published anchors (`docs/claims.md`): TenSEAL's encrypted MNIST conv
 # net takes 2 s per image (i7-3612QM) and LoLa about 2.2 s per single-image prediction;
 # CryptoNets amortised 3.4 ms per image over 8192-image batches and nGraph-HE2 reached
 # 1,998 images/s. The per-sample latencies and batched throughputs in sections 3 and 4 are

@@ -259,7 +259,7 @@ fig.update_layout(
 # %% [markdown]
 # ## 6. Secure aggregation: "apply HE to the aggregation step"
 #
-# The practitioner guide (`../shared/references/`) advises HE for "the sensitive aggregation
+# The practitioner guide (2025) advises HE for "the sensitive aggregation
 # step in federated learning". Here it is, for real: `fl.CKKSSum` has every client encrypt
 # its update under one CKKS public key (N = 8192, 128-bit security, through `labkit.he`),
 # the server adds ciphertexts it cannot read, and only the total is decrypted. (One context
@@ -326,7 +326,7 @@ views.defense_explorer(iterations=ITERS_IG, utility_rounds=UTILITY_ROUNDS)
 # %% [markdown]
 # ## 8. What the numbers say
 #
-# Claims and published figures from `../shared/CLAIMS.md`, against this run. Each claim's
+# Claims and published figures from `docs/claims.md`, against this run. Each claim's
 # band is declared once, in `labkit.inversion.technique` (the HE claim in the HE lab's), and
 # judged by the lab's one verdict rule, `labkit.report.verdict`:
 
@@ -466,4 +466,4 @@ check("03.smallest_noise", answer_smallest_noise, rows=noise_rows)
 # - Bonawitz et al., "Practical Secure Aggregation for Privacy-Preserving Machine Learning", CCS 2017.
 # - Abadi et al., "Deep Learning with Differential Privacy", CCS 2016; Opacus (Yousefpour et al. 2021).
 # - Wang et al., "Image quality assessment: from error visibility to structural similarity", IEEE TIP 2004.
-# - breaching (Geiping et al.), the gradient-inversion framework whose example figures CLAIMS.md quotes.
+# - breaching (Geiping et al.), the gradient-inversion framework whose example figures `docs/claims.md` quotes.

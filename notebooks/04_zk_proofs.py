@@ -404,7 +404,7 @@ explorer(width=SWEEP_WIDTHS[-1])
 # ## 9. What the numbers say
 #
 # The practitioner guide claims zk-SNARK provers cost **5x-50x** plaintext and that
-# verification takes **milliseconds** (`shared/CLAIMS.md`). The lab declares both
+# verification takes **milliseconds** (`docs/claims.md`). The lab declares both
 # claims once (`labkit.zk.technique.TECHNIQUE`) and judges them with the same rule as
 # `labkit report` (the interquartile range of the ratio against the claimed range).
 
@@ -422,7 +422,7 @@ pd.Series({**claims.metrics, **claims.artifacts})
 # That agrees with published measurements: ZKML-Benchmark reports ezkl proving a
 # 784-56-10 MLP in 2.66 s in its "resources" mode (38 s in "accuracy" mode), against
 # plaintext inference in the microseconds, a ratio of roughly 10^3-10^6 (as cited in
-# `shared/CLAIMS.md`). The claim may be comparing against something else (a
+# `docs/claims.md`). The claim may be comparing against something else (a
 # hand-written circuit of a tiny function, or inference on a slow stack); for
 # proving ML inference with ezkl on a CPU it does not hold.
 #
@@ -500,4 +500,4 @@ check("04.orders_above_claim", answer, measured=cost.metrics["overhead"])
 # * Sun, Kairouz, Suresh, McMahan, "Can you really backdoor federated learning?",
 #   arXiv:1911.07963 (2019) (norm bounding).
 # * ZKML-Benchmark figures and the practitioner guide's claims, as collected in the
-#   project's `shared/CLAIMS.md`.
+#   `docs/claims.md`.

@@ -380,7 +380,7 @@ pd.DataFrame(he_rows).round(4)
 # %% [markdown]
 # ## 10. What the numbers say
 #
-# CrypTen's own benchmarks (2 parties, CPU; as quoted in `../shared/CLAIMS.md` from Knott
+# CrypTen's own benchmarks (2 parties, CPU; as quoted in `docs/claims.md` from Knott
 # et al., NeurIPS 2021) report logistic-regression inference going from 0.11 ms to 61 ms
 # (about 555x) and a 3-layer MLP from 2.3 ms to 264 ms (about 115x), with equal accuracy.
 # The table puts this run next to them.

@@ -355,8 +355,8 @@ dp_widget.explorer(results["digits"])
 # %% [markdown]
 # ## 8. What the numbers say
 #
-# `../shared/CLAIMS.md` lists "DP trades accuracy for a privacy budget" and two published
-# anchors: Opacus' MNIST example on CPU (a DP epoch about 1.6x a non-DP one; accuracy 98.94%
+# The practitioner guide (2025) says "DP trades accuracy for a privacy budget"; two published
+# anchors (see also `docs/claims.md`): Opacus' MNIST example on CPU (a DP epoch about 1.6x a non-DP one; accuracy 98.94%
 # without DP, 97.09% at ε = 6.86, 96.78% at ε = 2.91, 94.63% at ε = 1.16, δ = 1e-5) and
 # Abadi et al. (2016, MNIST: 90/95/97% at ε = 0.5/2/8). The table pairs each with our
 # nearest digits point.

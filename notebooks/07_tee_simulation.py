@@ -359,7 +359,7 @@ tee_widgets.cost_explorer(initial_mb=64)
 # %% [markdown]
 # ## 8. What the numbers say: the "3-7%" claim
 #
-# The practitioner guide claims TEEs cost 3-7% over plaintext (`../shared/CLAIMS.md`). The
+# The practitioner guide claims TEEs cost 3-7% over plaintext (`docs/claims.md`). The
 # published anchors there: H100 confidential computing under 7% for most LLM queries; CPU TEEs
 # (TDX, SGX with AMX) under 10% throughput and 20% latency on Llama 2; SGX with an unmodified
 # DNN and enclave paging up to 26x slower.
@@ -494,5 +494,4 @@ print(store)
 # - Matetic et al., "ROTE: Rollback Protection for Trusted Execution", USENIX Security 2017.
 # - Arnautov et al., "SCONE: Secure Linux Containers with Intel SGX", OSDI 2016.
 # - NIST FIPS 203 (ML-KEM), FIPS 204 (ML-DSA); RFC 5869 (HKDF); RFC 7748 (X25519).
-# - Published figures and the practitioner guide's claims: `../shared/CLAIMS.md`; the guide's
-#   key-management advice: `../shared/references/`.
+# - Published figures and the practitioner guide's claims: `docs/claims.md`.

@@ -119,7 +119,7 @@ pd.DataFrame(hybrid.artifacts["messages"], columns=["direction", "message", "byt
 #
 # On an Ethernet path a TCP segment carries at most about 1,460 bytes. The published
 # observation is that an X25519MLKEM768 ClientHello usually needs two packets instead
-# of one (CLAIMS.md, "Post-quantum TLS"): browsers send an X25519 share *as well as*
+# of one: browsers send an X25519 share *as well as*
 # the hybrid one, plus GREASE and many extensions. OpenSSL sends a key share for the
 # first group only, unless a group is starred (`*X25519MLKEM768:*X25519`, the browser
 # style). Watch the sizes: one share fits a segment, two shares land exactly on the
@@ -311,7 +311,7 @@ pqc_view.explorer(group="X25519MLKEM768", cert="ml-dsa-65", repeat=REPEAT)
 # ## 8. What the numbers say: "under 5% vs RSA-2048"
 #
 # The practitioner guide claims post-quantum cryptography (ML-KEM) costs under 5%
-# against RSA-2048 (CLAIMS.md). The lab reads it three ways: hybrid against classical
+# against RSA-2048 (`docs/claims.md`). The lab reads it three ways: hybrid against classical
 # key exchange with the same RSA-2048 certificate (the migration most servers make
 # first); fully post-quantum (hybrid + ML-DSA-65) against X25519 + RSA-2048; and the
 # bare primitive, ML-KEM-768 against RSA-2048 key transport. Loopback hides network
@@ -333,7 +333,7 @@ model_table
 # %% [markdown]
 # How to read it, beside the published figure (a 2024 study of ML-KEM + ML-DSA in
 # TLS: time-to-last-byte under +5% on fast links, handshake +32% on slow links;
-# CLAIMS.md):
+# `docs/claims.md`):
 #
 # * **ML-KEM itself** beats RSA-2048 key transport by a wide margin: on the primitive,
 #   the claim holds with room to spare.
@@ -409,4 +409,4 @@ check("08.slow_link_ratio", slow_ratio, measured=claims.metrics["model.pq_slow 3
 # * M. Mosca, *Cybersecurity in an era with quantum computers: will we be ready?*, IEEE S&P, 2018.
 # * D. Sikeridis, P. Kampanakis, M. Devetsikiotis, *Post-Quantum Authentication in TLS 1.3: A
 #   Performance Study*, NDSS 2020.
-# * Published figures quoted from the project's `shared/CLAIMS.md`.
+# * Published figures quoted from `docs/claims.md`.

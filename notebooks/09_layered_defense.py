@@ -190,8 +190,8 @@ for name in ("secagg", "secagg+tee", "zk", "tls", "dp"):
     print(f"{name:>10}: overhead {by_name[name].metrics['overhead']:.3g}x")
 
 # %% [markdown]
-# **Gradient inversion works, and poisoning works.** The practitioner guide in
-# `CLAIMS.md` lists both as facts; here the plain round confirms them on a real
+# **Gradient inversion works, and poisoning works.** The practitioner guide (2025)
+# states both as facts; here the plain round confirms them on a real
 # round: the curious server rebuilds client 1's digit almost exactly (PSNR far above
 # the 23.4 dB that the `breaching` examples report for DLG on CIFAR-10 batch 1, since an
 # 8x8 digit through an MLP is a much easier target), and the Byzantine update drags
@@ -218,7 +218,7 @@ for name in ("secagg", "secagg+tee", "zk", "tls", "dp"):
 # cell and watch when the full stack starts admitting it.
 #
 # **The cost is the proofs.** The cell below puts each layer's measured overhead
-# next to the claim of the technique it runs (the practitioner guide's band from `CLAIMS.md`,
+# next to the claim of the technique it runs (the practitioner guide's band from `docs/claims.md`,
 # as each technique declares it in `labkit.techniques`). Mind what the baseline is:
 # the plain round here is a few milliseconds of arithmetic on 8x8 images, so any
 # fixed cost (a CKKS encryption, a TLS handshake, a proof) looks large in ratio. The
@@ -320,4 +320,4 @@ check("09.cheapest_safe_stack", cheapest_safe_stack, rows=rows)
 #   Learning", CCS 2017.
 # * Abadi et al., "Deep Learning with Differential Privacy", CCS 2016.
 # * NIST FIPS 203 (ML-KEM), 2024; RFC 8446 (TLS 1.3).
-# * ZKML-Benchmark and the `breaching` examples, as cited in `CLAIMS.md`.
+# * ZKML-Benchmark and the `breaching` examples, as cited in `docs/claims.md`.

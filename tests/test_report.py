@@ -312,3 +312,11 @@ def test_he_claim_also_reads_ckks_secure_aggregation_from_lab_03(tmp_path):
     (row,) = _claim(s, "he.overhead")
     assert row.lab == "03_gradient_inversion" and row.measured == 60.0 and row.verdict == "holds"
     assert "ckks_sum[seal]" in row.setting
+
+
+def test_docs_claims_page_is_generated_from_the_registry():
+    """docs/claims.md is the registry's claims and anchors, as `make docs` writes them (regenerate it if this fails)."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "claims.md").read_text()
+    assert page == report.claims_markdown()
+    for t in techniques.registry():
+        assert f"(`{t.key}`)" in page and all(a.replace("|", "\\|") in page for a in t.anchors)
