@@ -38,6 +38,11 @@ def label_positions(overhead: Sequence[float], psnr: Sequence[float]) -> list[st
 
     >>> label_positions([1.0, 10.0, 11.0, 2000.0], [80.0, 8.0, 7.5, 7.0])
     ['top center', 'top left', 'bottom right', 'top left']
+
+    A chain of neighbours (the third close to the second only) takes turns round the first:
+
+    >>> label_positions([1.0, 10**0.3, 10**0.6, 2000.0], [8.0, 8.0, 8.0, 8.0])
+    ['top left', 'bottom right', 'top right', 'top left']
     """
     logs = [math.log10(max(x, 1e-3)) for x in overhead]
     right = max(logs, default=0.0)
@@ -45,14 +50,17 @@ def label_positions(overhead: Sequence[float], psnr: Sequence[float]) -> list[st
     def close(i: int, j: int) -> bool:
         return abs(logs[i] - logs[j]) < CROWDED[0] and abs(psnr[i] - psnr[j]) < CROWDED[1]
 
-    out, turns = [], {}  # turns: labels placed so far round each neighbourhood's first point
+    # turns: labels placed so far round each neighbourhood's first point; leader: that first point, per point
+    # (a point close only to a later member of a neighbourhood joins that neighbourhood)
+    out, turns, leader = [], {}, {}
     for i in range(len(logs)):
         first = next((j for j in range(i) if close(i, j)), None)
         if first is not None:
-            turns[first] += 1
-            out.append(AROUND[turns[first] % len(AROUND)])
+            leader[i] = leader[first]
+            turns[leader[i]] += 1
+            out.append(AROUND[turns[leader[i]] % len(AROUND)])
         else:
-            turns[i] = 0
+            leader[i], turns[i] = i, 0
             crowded = any(close(i, j) for j in range(i + 1, len(logs)))
             out.append("top left" if logs[i] > right - 0.3 else (AROUND[0] if crowded else "top center"))
     return out
