@@ -53,7 +53,7 @@ class Point:
         return techniques.get(self.technique).adversary
 
 
-def when(r: Result) -> str:
+def _when(r: Result) -> str:
     """When and where a Result was measured, in one line."""
     env = r.environment or {}
     stamp = _dt.datetime.fromtimestamp(r.created, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -77,7 +77,7 @@ def _hover(r: Result, label: str, ratio: float, low, high, extra: str = "") -> s
         lines.append(f"claimed: {html.escape(claim.text)} ({html.escape(claim.source)})")
     lines.append(html.escape(headline(r, limit=3)))
     lines += [f"&#9888; {html.escape(f)}" for f in r.flags]
-    lines.append(html.escape(when(r)))
+    lines.append(html.escape(_when(r)))
     return "<br>".join(lines)
 
 

@@ -301,13 +301,15 @@ def claims_figure(rows: list[Reading]):
     """Measured time ratios (log scale, IQR bars) beside each claim's claimed range."""
     import plotly.graph_objects as go
 
+    # judged ratios only: comparisons with published anchors carry no claimed range to draw
     plotted = [
         r
         for r in rows
-        if r.measured is not None and r.unit in ("x plaintext", "OpenFHE/SEAL") and not r.claim.endswith(".anchor")
+        if r.measured is not None
+        and r.unit in ("x plaintext", "OpenFHE/SEAL")
+        and not r.verdict.startswith(COMPARISON)
+        and claim_of(r.claim) is not None
     ]
-    labels = [f"{r.claim}: {r.setting[:70]}" for r in plotted]
-    plotted = [r for r in plotted if claim_of(r.claim) is not None]
     labels = [f"{r.claim}: {r.setting[:70]}" for r in plotted]
     ranges = [claim_of(r.claim) for r in plotted]
     kinds = [r.kind for r in plotted]

@@ -95,13 +95,6 @@ def door(fn: str | Callable | None) -> Callable | None:
     return Door(fn) if isinstance(fn, str) else fn
 
 
-def ref(fn: Callable) -> str:
-    """The ``"module:function"`` name of a door, so another process can import it."""
-    if isinstance(fn, Door):
-        return fn.ref
-    return f"{fn.__module__}:{fn.__qualname__}"
-
-
 @dataclass(frozen=True)
 class Check:
     """One real operation ``labkit doctor`` runs (in its own process) to show a backend works.

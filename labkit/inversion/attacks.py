@@ -203,19 +203,14 @@ def _optimise(ctx, x, logits, steps, iterations, lr, record_every, true_images, 
 
 
 def _restarts(
+    ctx: _Context,
+    *,
     restarts,
     iterations,
     batch_size,
     input_shape,
     n_classes,
-    fixed,
     gen,
-    kind,
-    model,
-    params,
-    target,
-    target_norm,
-    tv,
     lr,
     record_every,
     true_images,
@@ -223,8 +218,6 @@ def _restarts(
     t_start,
     max_seconds,
     progress,
-    local_steps=1,
-    local_lr=0.1,
 ):
     """Run the restarts; return (loss, reconstruction, labels, history) of the lowest-loss one."""
     import torch
@@ -233,14 +226,13 @@ def _restarts(
     best = None
     for restart in range(restarts):
         x = torch.rand((batch_size, *input_shape), generator=gen).requires_grad_(True)
-        logits = torch.randn((batch_size, n_classes), generator=gen).requires_grad_(True) if fixed is None else None
-        ctx = _Context(kind, model, params, target, target_norm, fixed, tv, local_steps, local_lr)
-        bar = tqdm(range(iterations), desc=f"{kind} restart {restart + 1}/{restarts}", disable=not progress)
+        logits = torch.randn((batch_size, n_classes), generator=gen).requires_grad_(True) if ctx.fixed is None else None
+        bar = tqdm(range(iterations), desc=f"{ctx.kind} restart {restart + 1}/{restarts}", disable=not progress)
         loss_value, history = _optimise(
             ctx, x, logits, bar, iterations, lr, record_every, true_images, callback, t_start, max_seconds
         )
         if best is None or loss_value < best[0]:
-            found = fixed if logits is None else logits.detach().argmax(dim=1)
+            found = ctx.fixed if logits is None else logits.detach().argmax(dim=1)
             best = (loss_value, x.detach().clamp(0, 1).nan_to_num(0.5).numpy().copy(), found, history)
         if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
             break
@@ -371,29 +363,22 @@ def attack(
 
     try:
         with torch_threads(1):
+            ctx = _Context(kind, model, params, target, target_norm, fixed, tv, local_steps, local_lr)
             best = _restarts(
-                restarts,
-                iterations,
-                batch_size,
-                input_shape,
-                n_classes,
-                fixed,
-                gen,
-                kind,
-                model,
-                params,
-                target,
-                target_norm,
-                tv,
-                lr,
-                record_every,
-                true_images,
-                callback,
-                t_start,
-                max_seconds,
-                progress,
-                local_steps,
-                local_lr,
+                ctx,
+                restarts=restarts,
+                iterations=iterations,
+                batch_size=batch_size,
+                input_shape=input_shape,
+                n_classes=n_classes,
+                gen=gen,
+                lr=lr,
+                record_every=record_every,
+                true_images=true_images,
+                callback=callback,
+                t_start=t_start,
+                max_seconds=max_seconds,
+                progress=progress,
             )
     finally:
         model.train(was_training)
