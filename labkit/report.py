@@ -199,18 +199,17 @@ def comparison(
 ) -> Reading:
     """A row comparing a measured ratio with a published one, for a technique with no claim (no verdict)."""
     low, high = iqr(r, "overhead")
-    out = Reading(
+    out = reading(
         claim_key,
-        text,
+        Claim(text, 0.0, math.inf),  # a range no figure leaves: the verdict is the comparison below
+        r,
         setting,
-        float(measured),
-        low,
-        high,
+        measured,
+        low=low,
+        high=high,
         bench=bench,
         lab=lab,
-        result_id=r.id,
-        anchors=tuple(anchors),
-        fast=bool(r.environment.get("fast")),
+        anchors=anchors,
     )
     out.verdict = f"{COMPARISON}: {fmt(measured / published)} times the published {fmt(published)}x"
     return out
