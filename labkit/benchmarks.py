@@ -22,10 +22,17 @@ def select(names: Iterable[str] | None) -> list[Technique]:
 
 
 def run(names: Iterable[str] | None = None, *, store: ResultStore, progress: bool = False) -> list[Result]:
-    """Run the chosen techniques' benchmarks one after the other; every Result is stored and returned."""
+    """Run the chosen techniques' benchmarks one after the other; every Result is stored and returned.
+
+    ``progress``: a bar over the techniques, and each benchmark's own bars.
+    """
+    from tqdm.auto import tqdm
+
     found: list[Result] = []
-    for t in select(names):
-        found += t.run_benchmark(store=store, progress=progress)
+    with tqdm(select(names), desc="labkit bench", unit="technique", disable=not progress) as bar:
+        for t in bar:
+            bar.set_postfix_str(t.key)
+            found += t.run_benchmark(store=store, progress=progress)
     return found
 
 

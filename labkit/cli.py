@@ -88,20 +88,14 @@ def _bench(args: argparse.Namespace) -> int:
         os.environ["LABKIT_FAST"] = "1"
     import contextlib
 
-    from tqdm.auto import tqdm
-
     from . import benchmarks
     from .results import ResultStore
 
     store = ResultStore(args.store)
-    chosen = benchmarks.select(args.labs)
-    found = []
     # with --json, stdout carries Results only: anything a benchmark prints goes to stderr
     quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
-    with quiet, tqdm(chosen, desc="labkit bench", unit="technique", disable=args.json) as bar:
-        for t in bar:
-            bar.set_postfix_str(t.key)
-            found += t.run_benchmark(store=store, progress=not args.json)
+    with quiet:
+        found = benchmarks.run(args.labs, store=store, progress=not args.json)
     if args.json:
         for r in found:
             print(r.to_json())
