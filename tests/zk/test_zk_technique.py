@@ -28,7 +28,7 @@ def test_descriptor_identity_and_claims():
     assert (v_claim.low, v_claim.high) == (0.0, 1000.0) and "15 ms" in anchors[0]
     assert t.headline[:4] == ("prove_s", "verify_ms", "cached_speedup", "overhead")
     assert [c.name for c in t.checks] == ["ezkl"] and t.checks[0].required
-    assert techniques.ref(t.benchmark) == "labkit.zk.benchmark:benchmark"
+    assert t.benchmark.ref == "labkit.zk.benchmark:benchmark"
 
 
 def test_importing_the_descriptor_loads_no_backend():
