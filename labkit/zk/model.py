@@ -11,8 +11,10 @@ True or False, never raising on a proof that is merely invalid.
 
 What a proof covers is the list of public instances: public inputs and
 outputs as field elements, and Poseidon hashes for hashed parts. The
-"pretty" values ezkl also writes into a proof file are not checked by the
-verifier, so this module decodes what a proof claims from the instances only.
+"pretty" values and the ``hex_proof`` ezkl also writes into a proof file are
+not checked by ezkl's verifier, so this module decodes what a proof claims
+from the instances only, and :meth:`ZKModel.verify` refuses a file whose
+redundant encodings disagree (:meth:`ZKModel.check_consistency` says where).
 
 References
 ----------
@@ -36,7 +38,7 @@ import numpy as np
 
 from .. import validate
 from ..errors import InvalidInput, LabkitError
-from . import backend
+from . import backend, consistency
 from .circuit import DECOMPOSITION, Circuit, Visibility, build, export_onnx
 
 # Fixed-point values must stay well inside the field and lookup ranges: |x| * 2**scale below this.
@@ -276,12 +278,13 @@ class ZKModel:
         Returns
         -------
         bool
-            False for any invalid or mismatching proof; never raises on one.
+            False for any invalid or mismatching proof, and for a proof file whose
+            redundant encodings disagree (:meth:`check_consistency`); never raises on one.
         """
         if not isinstance(proof, Proof):
             raise InvalidInput(f"verify takes a Proof (from prove), not {type(proof).__name__}.")
         try:
-            if not self._snark_verifies(proof):
+            if self.check_consistency(proof) or not self.snark_verifies(proof):
                 return False
             if output is not None and not self._close(self.claimed_output(proof), output, atol):
                 return False
@@ -293,7 +296,54 @@ class ZKModel:
         except BaseException:  # a malformed proof is an invalid proof
             return False
 
-    def _snark_verifies(self, proof: Proof) -> bool:
+    def check_consistency(self, proof: Proof) -> list[str]:
+        """What disagrees between the redundant encodings of ``proof``'s file (empty: nothing).
+
+        ``hex_proof`` must be the proof bytes; each part of ``pretty_public_inputs``
+        must repeat the instances it stands for (see :mod:`labkit.zk.consistency`).
+        ezkl's verifier reads neither, so a file that passes the SNARK check can
+        still show a reader values the proof never bound; :meth:`verify` refuses it.
+
+        References
+        ----------
+        ezkl documentation, proof files: https://docs.ezkl.xyz/
+        """
+        if not isinstance(proof, Proof):
+            raise InvalidInput(f"check_consistency takes a Proof (from prove), not {type(proof).__name__}.")
+        data = proof.data
+        if not isinstance(data, dict) or consistency.instance_problems(data):
+            return consistency.problems(data, groups={}, rescaled={})
+        layout, inst = self.layout(proof), proof.instances
+        if layout["output"].start < layout["params"].stop or layout["params"].start > layout["params"].stop:
+            return [
+                *consistency.proof_bytes_problems(data),
+                f"the proof states {len(inst)} public values; this circuit states more",
+            ]
+        groups: dict[str, list[str]] = {}
+        rescaled: dict[str, tuple[np.ndarray, float]] = {}
+        for part, scale in (("input", self.circuit.input_scale), ("output", self.circuit.output_scale)):
+            felts, plural = inst[layout[part]], f"{part}s"
+            if getattr(self.visibility, part) == "public":
+                groups[plural] = felts
+                try:
+                    decoded = np.array([backend.felt_to_float(f, scale) for f in felts], dtype=float)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException:  # a Rust panic on a value outside the field
+                    return [f"a public {part} instance is not a field element"]
+                rescaled[f"rescaled_{plural}"] = (decoded, 2.0**-scale)
+            elif getattr(self.visibility, part) == "hashed":
+                groups[f"processed_{plural}"] = felts
+        if self.visibility.params == "hashed":
+            groups["processed_params"] = inst[layout["params"]]
+        return consistency.problems(data, groups=groups, rescaled=rescaled)
+
+    def snark_verifies(self, proof: Proof) -> bool:
+        """ezkl's own check alone: the proof bytes against the instances and this verifying key.
+
+        It ignores ``hex_proof`` and ``pretty_public_inputs``; use :meth:`verify`,
+        which also refuses a file whose encodings disagree.
+        """
         with tempfile.TemporaryDirectory(prefix="labkit-zk-") as tmp:
             path = Path(tmp) / "proof.json"
             path.write_text(json.dumps(proof.data))
