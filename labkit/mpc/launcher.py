@@ -9,10 +9,13 @@ imported torch and CrypTen once, or a fresh ``python -m labkit.mpc.worker``)
 that joins the others through a torch.distributed rendezvous over TCP (gloo
 backend) at ``host:port``: 127.0.0.1 by default. For parties on several
 machines, each machine calls :func:`run_parties` with party 0's address, the
-same port and its own ``local_ranks`` and private input. A party receives only its own owner's
-private input (a separate file the other processes never open) and secret
-shares it at its source; the parties then run a task function and return
-what it reveals.
+same port and its own ``local_ranks`` and private input; nothing else is
+configured: each machine finds the network interface that reaches party 0
+itself, and a machine without party 0 waits for party 0 to answer before it
+starts its parties (an unreachable host is an error at once, not a hang). A
+party receives only its own owner's private input (a separate file the other
+processes never open) and secret shares it at its source; the parties then
+run a task function and return what it reveals.
 
 The launcher never hangs: a party that exits with an error or dies
 (e.g. killed) stops the run, the others get a short grace period to notice
@@ -43,7 +46,7 @@ from typing import Any
 from .. import validate
 from ..errors import InvalidInput
 from .processes import PartyProcess, kill_all, shutdown, start_party
-from .rendezvous import RendezvousError, check_rendezvous, free_port
+from .rendezvous import RendezvousError, check_rendezvous, free_port, probe, resolve, route
 from .supervisor import PartyFailed, PartyTimeout, RendezvousUnreachable, Supervisor
 
 PROVIDERS = ("TTP", "TFP")
@@ -56,7 +59,8 @@ class PartyRun:
 
     ``outputs[r]`` is what party r's task returned; ``party_info[r]`` holds its
     start-up and task seconds as it measured them; ``pids`` are the processes
-    the run started (all exited).
+    the run started (all exited); ``interface`` is the network interface gloo
+    used (the one that reaches party 0).
     """
 
     outputs: list[Any]
@@ -66,6 +70,7 @@ class PartyRun:
     port: int
     provider: str
     pids: list[int] = field(default_factory=list)
+    interface: str | None = None
 
     @property
     def parties(self) -> int:
@@ -115,10 +120,14 @@ def run_parties(
     options : dict, optional
         Public parameters every party receives (shapes, model architecture, flags).
     host, port : str, int
-        The rendezvous (party 0 listens there). ``port=None`` picks a free port
-        (only when party 0 runs here).
+        The rendezvous: party 0's address (a name or an IP address) and port.
+        ``port=None`` picks a free port (only when party 0 runs here). On any
+        other machine this is all there is to give: the interface that routes
+        to ``host`` is found here and handed to gloo (``GLOO_SOCKET_IFNAME``,
+        unless already set).
     timeout : float
-        Seconds for the whole run, start-up included; then every party is killed.
+        Seconds for the whole run, start-up and waiting for party 0 included;
+        then every party is killed.
     provider : {"TTP", "TFP"}
         Where Beaver triples come from: "TTP" starts a separate dealer process
         (next to party 0) that never sees the parties' messages; "TFP" lets
@@ -146,6 +155,9 @@ def run_parties(
     Raises
     ------
     InvalidInput, RendezvousError, PartyFailed, PartyTimeout
+        :class:`RendezvousUnreachable` (a RendezvousError and a PartyTimeout) when
+        party 0's host cannot be reached (at once, before any party starts) or
+        does not answer on the port within ``timeout``.
     """
     parties = check_parties(len(private_inputs), allowed=(2, 3, 4, 5))
     validate.choice("provider", provider, PROVIDERS)
@@ -185,18 +197,28 @@ def _launch(
     task, private_inputs, options, host, port, timeout, provider, threads, local, fault, start_method, parties
 ) -> PartyRun:
     local = list(local)
+    started = time.perf_counter()
+    deadline = time.time() + timeout
     if 0 in local:
         address, port = check_rendezvous(host, port)
-    else:  # party 0 listens elsewhere: only resolve its address
+    else:  # party 0 listens elsewhere: resolve its address, never bind it here
         if port is None:
             raise InvalidInput("give the port party 0 listens on when party 0 runs on another host.")
-        address, _ = check_rendezvous(host, None)
+        port = validate.integer("port", port, low=1, high=65535)
+        address = resolve(host)
+    interface = _interface(address, port, local[0])
+    if 0 not in local:  # wait for party 0 before starting anything; an unreachable host fails at once
+        why = probe(address, port, deadline=deadline)
+        if why is not None:
+            raise RendezvousUnreachable(
+                f"party {local[0]} could not reach the rendezvous at tcp://{address}:{port} within "
+                f"{time.perf_counter() - started:.1f} s: {why}. No party process was started.",
+                rank=local[0],
+            )
     if 0 in local and provider == "TTP":
         local.append(parties)  # the dealer runs next to party 0
 
     jobdir = Path(tempfile.mkdtemp(prefix="labkit-mpc-"))  # mode 0700: only this user reads the inputs
-    started = time.perf_counter()
-    deadline = time.time() + timeout
     procs: dict[int, PartyProcess] = {}
     try:
         job = {
@@ -213,7 +235,7 @@ def _launch(
             if rank < parties:
                 (jobdir / f"input_{rank}.pkl").write_bytes(pickle.dumps(private_inputs[rank]))
         for rank in local:
-            procs[rank] = start_party(jobdir, rank, parties, address, port, threads, start_method)
+            procs[rank] = start_party(jobdir, rank, parties, address, port, threads, start_method, interface)
         sup = Supervisor(procs, jobdir, parties, fault, f"tcp://{address}:{port}")
         sup.wait(deadline, timeout)
         outputs: list[Any] = [None] * parties
@@ -233,10 +255,23 @@ def _launch(
             port=port,
             provider=provider,
             pids=[p.pid for p in procs.values()],
+            interface=interface,
         )
     finally:
         kill_all(list(procs.values()))
         shutil.rmtree(jobdir, ignore_errors=True)
+
+
+def _interface(address: str, port: int, rank: int) -> str | None:
+    """The interface that reaches party 0 (gloo advertises its address); no route is an error."""
+    try:
+        return route(address)[1]
+    except OSError as exc:
+        raise RendezvousUnreachable(
+            f"party {rank} could not reach the rendezvous at tcp://{address}:{port}: this machine has no route "
+            f"to {address} ({exc.strerror or exc}); check party 0's address and this machine's network.",
+            rank=rank,
+        ) from None
 
 
 def _check_fault(kill_party: Any, local: list[int]) -> tuple[int, float, str] | None:

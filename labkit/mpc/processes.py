@@ -144,14 +144,22 @@ def start_forked(target: Any, args: tuple) -> Any:
 
 
 def start_party(
-    jobdir: Path, rank: int, parties: int, address: str, port: int, threads: int, method: str
+    jobdir: Path,
+    rank: int,
+    parties: int,
+    address: str,
+    port: int,
+    threads: int,
+    method: str,
+    interface: str | None = None,
 ) -> PartyProcess:
     """Start party ``rank`` of the job in ``jobdir``, registered as live until reaped.
 
     ``method``: "forkserver" forks it from the fork server; "subprocess" runs
-    ``python -m labkit.mpc.worker JOBDIR RANK`` in a new session.
+    ``python -m labkit.mpc.worker JOBDIR RANK`` in a new session. ``interface``:
+    the network interface gloo uses (the one reaching party 0).
     """
-    env = rendezvous_environment(rank, parties, address, port, threads)
+    env = rendezvous_environment(rank, parties, address, port, threads, interface)
     if method == "forkserver":
         from . import worker
 

@@ -172,6 +172,16 @@ class Supervisor:
                 pids=self._pids(),
                 injected_at=self.injected_at,
             )
+        if "waiting for clients" in text and 0 in self.procs:  # party 0's store: the others never joined
+            raise PartyTimeout(
+                f"the other parties did not join party 0's rendezvous at {self.rendezvous} in time: start them "
+                "with that address and port (host=, port=), and check that they can reach this machine. "
+                "Every local party was ended.",
+                rank=0,
+                details=details,
+                pids=self._pids(),
+                injected_at=self.injected_at,
+            )
         raise PartyFailed(
             f"party {party_name(rank, self.parties)} {describe_exit(codes[rank])}; "
             "the run was stopped and every party process was ended.",
