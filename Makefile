@@ -19,7 +19,7 @@ python.org. To use another interpreter anyway: `make lab PYTHON=python3.11`.
 endef
 export PYTHON_HELP
 
-.PHONY: setup lab test notebooks docs lock binder-check browser-deps doctor report demo clean
+.PHONY: setup lab test notebooks docs lock binder-check browser-deps hub-deps doctor report demo clean
 
 setup: $(STAMP)
 
@@ -71,7 +71,7 @@ lock:
 	rm -rf build/lock-venv
 	$(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet --upgrade pip
-	build/lock-venv/bin/python -m pip install --quiet -e ".[dev]" "torch==$(TORCH_VERSION)"
+	build/lock-venv/bin/python -m pip install --quiet -e ".[dev,hub]" "torch==$(TORCH_VERSION)"
 	build/lock-venv/bin/python -m pip install --quiet --no-deps $(CRYPTEN)
 	{ echo "# Exact pins of the whole lab (Python 3.10, Linux x86_64). Regenerate with: make lock"; \
 	  build/lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^pip=='; } > constraints.txt
@@ -93,6 +93,17 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+# The workshop hub (deploy/hub, its test in tests/deploy): JupyterHub from PyPI into the
+# venv, and its proxy configurable-http-proxy from npm into the venv's bin/ (the test
+# skips without them). npm comes from Debian's packages where it is missing (root or sudo).
+CHP := configurable-http-proxy@4.6.3
+hub-deps: setup
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[hub]"
+	@command -v npm >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nodejs npm; }
+	@[ -x $(BIN)/configurable-http-proxy ] || npm install --global --prefix $(VENV) --no-fund --no-audit --loglevel=error $(CHP)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
