@@ -3,8 +3,10 @@
 Public entry points: :func:`private_inference` (a model owner and a data
 owner run a model neither shows the other), :func:`secure_sum` (clients'
 updates summed without any server seeing one), :func:`party_views` (what each
-party holds), :func:`smoke_add` (the doctor's one-second check) and
-:func:`run_parties` (the launcher: parties are OS processes over TCP).
+party holds), :func:`smoke_add` (the doctor's one-second check),
+:func:`run_parties` (the launcher: parties are OS processes over TCP) and, for
+parties on separate machines, :func:`join_inference` and :func:`join_sum` (one
+call per machine, given party 0's address and port).
 
 Importing ``labkit.mpc`` is light: torch and CrypTen load only inside the
 functions that need them (CrypTen through :func:`labkit.mpc.backend.load`,
@@ -14,8 +16,8 @@ Modules: ``backend`` (CrypTen on torch 2.x), ``rendezvous`` (where parties
 meet), ``processes`` (starting party processes), ``supervisor`` (watching
 them), ``launcher`` (a run, end to end), ``worker`` (one party), ``smoke``,
 ``models``, ``inference``, ``aggregation``, ``views``, ``attacks``,
-``faults``, ``network``, ``benchmark`` and ``technique`` (the registry
-descriptor).
+``faults``, ``network``, ``benchmark``, ``hosts`` (parties on several
+machines) and ``technique`` (the registry descriptor).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ _LAZY = {
     "load": (".backend", "load"),
     "smoke_add": (".smoke", "smoke_add"),
     "run_parties": (".launcher", "run_parties"),
+    "join_inference": (".hosts", "join_inference"),
+    "join_sum": (".hosts", "join_sum"),
     "shutdown": (".processes", "shutdown"),
     "PartyFailed": (".supervisor", "PartyFailed"),
     "PartyTimeout": (".supervisor", "PartyTimeout"),

@@ -237,6 +237,7 @@ def trainees():
         subprocess.run(["groupdel", group], capture_output=True)
 
 
+@pytest.mark.slow  # about 35 s: a hub, three servers, a notebook in each
 def test_hub_three_trainees_isolated_limited_and_stopped(trainees, tmp_path):
     from labkit.mpc.rendezvous import free_port
 
