@@ -17,7 +17,10 @@ The doors of a descriptor:
   once, judged by :func:`labkit.report.verdict`; ``readings(store)`` gives
   the measured figures for the claims check;
 - ``points(results)``: what it puts on the overhead-vs-protection chart;
-- ``assess(workload, ...)``: the technique on a user's model and data.
+- ``support(workload, *, budget_bytes) -> Support``: can it run this model, and
+  at what cost and memory (an estimate, in seconds, before any cryptography);
+- ``assess(workload, *, support, progress, fast) -> Result``: the technique on a
+  user's model and data (see :mod:`labkit.assess`).
 
 A door may be given as a callable or as a ``"module:function"`` string,
 imported on first use, so reading the registry imports no backend.
@@ -43,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .claims import Claim, Reading
     from .overview import Point
     from .results import Result, ResultStore
+    from .workload import Support
 
 # The lab's own techniques, in the order the report and the dashboard list them.
 MODULES: tuple[str, ...] = (
@@ -150,9 +154,10 @@ class Technique:
         The metrics ``labkit bench`` shows for its Results (default: chosen by name).
     checks : tuple of Check
         Its operations for ``labkit doctor``.
-    benchmark, readings, points, assess : callable or "module:function"
-        The doors (see the module docstring). ``assess`` left None answers
-        "not supported yet" with a reason.
+    benchmark, readings, points, support, assess : callable or "module:function"
+        The doors (see the module docstring). A technique without ``support``
+        and ``assess`` answers "not built yet" with a reason (and
+        :attr:`assessable` is False).
     """
 
     key: str
@@ -173,6 +178,7 @@ class Technique:
     benchmark: str | Callable[..., list[Result]] | None = None
     readings: str | Callable[[ResultStore], list[Reading]] | None = None
     points: str | Callable[[list[Result]], list[Point]] | None = None
+    support: str | Callable[..., Support] | None = None
     assess: str | Callable[..., Result] | None = None
 
     def __post_init__(self):
@@ -181,10 +187,15 @@ class Technique:
         if not self.notebooks:
             raise InvalidInput(f"technique {self.key!r} names no notebook.")
         object.__setattr__(self, "further_claims", MappingProxyType(dict(self.further_claims)))
-        for name in ("benchmark", "readings", "points", "assess"):
+        for name in ("benchmark", "readings", "points", "support", "assess"):
             object.__setattr__(self, name, door(getattr(self, name)))
         if self.assess is None:
             object.__setattr__(self, "assess", self._not_yet_assessed)
+
+    @property
+    def assessable(self) -> bool:
+        """True when it has both assess doors (support check and assess)."""
+        return self.support is not None and self.assess != self._not_yet_assessed
 
     @property
     def lab(self) -> str:

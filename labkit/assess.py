@@ -1,0 +1,223 @@
+"""Assess a workload (your model and data) with every technique that has the doors for it.
+
+:func:`check` asks each technique's ``support`` door (seconds, no
+cryptography); :func:`assess` then runs the ``assess`` door of each supported
+one, cheapest first (by its own time estimate), with a progress bar, and
+stores one Result per technique, tagged with the workload's name and digest.
+A technique that cannot run the model answers a Result with ``supported=0``
+and the reasons, never an exception.
+
+>>> from labkit.workload import examples
+>>> table = check(examples.workload("digits_mlp"), techniques=["he"])
+>>> table["he"].supported
+True
+
+This module names no technique: it iterates over :func:`labkit.techniques.registry`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import config
+from .errors import InvalidInput
+from .results import Result, ResultStore
+from .techniques import Technique, get, registry
+from .workload import Support, Workload, default_budget_bytes
+
+
+def _chosen(names: Iterable[str] | str | None) -> list[Technique]:
+    if names is None:
+        return [t for t in registry() if t.assessable]
+    if isinstance(names, str):
+        names = [n for n in names.split(",") if n.strip()]
+    names = [n.strip() for n in names]
+    if not names:
+        raise InvalidInput("name at least one technique, e.g. techniques=['he'].")
+    return [get(n) for n in names]
+
+
+def check(
+    workload: Workload, *, techniques: Iterable[str] | str | None = None, budget_bytes: int | None = None
+) -> dict[str, Support]:
+    """Each chosen technique's support answer (default: every technique with assess doors)."""
+    if not isinstance(workload, Workload):
+        raise InvalidInput(f"assess takes a labkit.workload.Workload, not {type(workload).__name__}.")
+    budget = default_budget_bytes() if budget_bytes is None else int(budget_bytes)
+    if budget <= 0:
+        raise InvalidInput(f"budget_bytes must be positive, not {budget_bytes}.")
+    table = {}
+    for t in _chosen(techniques):
+        if t.support is None:
+            table[t.key] = Support(t.key, problems=(_not_built(t),))
+        else:
+            table[t.key] = t.support(workload, budget_bytes=budget)
+    return table
+
+
+def _not_built(t: Technique):
+    from .workload import Problem
+
+    return Problem(
+        "(technique)",
+        t.key,
+        f"assessing your own model is not built yet for {t.title}",
+        f"the lab's own benchmark (labkit bench {t.key}) measures it on the built-in workloads",
+    )
+
+
+def unsupported_result(workload: Workload, support: Support) -> Result:
+    """The Result of a technique that cannot run the workload: ``supported=0`` and the reasons."""
+    return Result(
+        support.technique,
+        "assess",
+        params=workload.tag(),
+        metrics={"supported": 0},
+        artifacts={"unsupported": [p.as_dict() for p in support.problems], "support": support.as_dict()},
+    )
+
+
+@dataclass
+class Assessment:
+    """What :func:`assess` found: the support table and one Result per technique."""
+
+    workload: Workload
+    support: dict[str, Support]
+    results: list[Result] = field(default_factory=list)
+
+    def result(self, key: str) -> Result | None:
+        """The Result of technique ``key`` (None when it was not run)."""
+        return next((r for r in self.results if r.technique == key), None)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per technique: support, the reasons, and the headline numbers when it ran."""
+        rows = []
+        for key, s in self.support.items():
+            r = self.result(key)
+            m = r.metrics if r is not None else {}
+            rows.append(
+                {
+                    "technique": key,
+                    "supported": s.supported,
+                    "why not": "; ".join(str(p) for p in s.problems),
+                    "accuracy_plain": m.get("accuracy_plain"),
+                    "accuracy_private": m.get("accuracy_private"),
+                    "agreement": m.get("agreement"),
+                    "overhead": m.get("overhead"),
+                    "notes": "; ".join(s.notes),
+                }
+            )
+        return rows
+
+    def __str__(self) -> str:
+        lines = [f"workload {self.workload.name} ({self.workload.digest[:12]})"]
+        for row in self.rows():
+            if not row["supported"]:
+                lines.append(f"  {row['technique']:<10} not supported: {row['why not']}")
+                continue
+            numbers = ", ".join(
+                f"{k} {v:.3g}"
+                for k in ("accuracy_plain", "accuracy_private", "agreement", "overhead")
+                if (v := row[k]) is not None
+            )
+            lines.append(f"  {row['technique']:<10} supported{': ' + numbers if numbers else ''}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in (
+                "technique",
+                "supported",
+                "accuracy (plain / private)",
+                "agreement",
+                "overhead",
+                "why not / notes",
+            )
+        )
+        body = []
+        for row in self.rows():
+            acc = (
+                ""
+                if row["accuracy_plain"] is None
+                else f"{row['accuracy_plain']:.3f} / {row['accuracy_private'] or float('nan'):.3f}"
+            )
+            cells = (
+                row["technique"],
+                "yes" if row["supported"] else "no",
+                acc,
+                "" if row["agreement"] is None else f"{row['agreement']:.3f}",
+                "" if row["overhead"] is None else f"{row['overhead']:.3g}x",
+                row["why not"] or row["notes"],
+            )
+            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        return f"<p>workload <b>{html.escape(self.workload.name)}</b></p><table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def assess(
+    workload: Workload,
+    *,
+    techniques: Iterable[str] | str | None = None,
+    store: ResultStore | None = None,
+    progress: bool = False,
+    fast: bool | None = None,
+    check_only: bool = False,
+    budget_bytes: int | None = None,
+) -> Assessment:
+    """Run each chosen technique on ``workload``, cheapest first; store and return the Results.
+
+    Parameters
+    ----------
+    workload : Workload
+    techniques : names or comma-separated string, optional
+        Default: every technique with assess doors.
+    store : ResultStore, optional
+        Each Result is added as soon as its technique finishes (an interrupted run keeps what it has).
+    progress : bool
+        A progress bar over the techniques (each technique may show its own).
+    fast : bool, optional
+        Fewer samples and repeats (default: ``LABKIT_FAST``).
+    check_only : bool
+        Stop after the support check: Results only for the unsupported techniques.
+    budget_bytes : int, optional
+        Memory a technique may plan to use (default: :func:`labkit.workload.default_budget_bytes`).
+    """
+    fast = config.fast() if fast is None else bool(fast)
+    table = check(workload, techniques=techniques, budget_bytes=budget_bytes)
+    out = Assessment(workload, table)
+    for s in table.values():
+        if not s.supported:
+            out.results.append(unsupported_result(workload, s))
+    if store is not None and out.results:
+        store.add_many(out.results)
+    if check_only:
+        return out
+    runnable = sorted((k for k, s in table.items() if s.supported), key=lambda k: table[k].estimate.get("seconds", 0.0))
+    bar = None
+    if progress and runnable:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(runnable), desc=f"assess {workload.name}", unit="technique")
+    try:
+        for key in runnable:
+            if bar is not None:
+                bar.set_postfix_str(key)
+            start = time.perf_counter()
+            result = get(key).assess(workload, support=table[key], progress=progress, fast=fast)
+            result.params.update(workload.tag())
+            result.metrics.setdefault("supported", 1)
+            result.metrics.setdefault("assess_s", time.perf_counter() - start)
+            out.results.append(result)
+            if store is not None:
+                store.add(result)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
