@@ -2,6 +2,8 @@
 
 - ``labkit doctor [--json] [--only NAME]``: which backends work here, and why not
 - ``labkit bench [TECHNIQUE ...] [--fast] [--json]``: each registered technique's standard benchmark, stored
+- ``labkit assess (--model M.onnx --data D.npz|.csv | --example NAME) [--techniques he,mpc,zk] [--fast]
+  [--check-only] [--json] [--store FILE]``: your model and data under each technique, with the support check first
 - ``labkit report [--store FILE] [--out report.html]``: the claims check, printed and as one HTML file
 - ``labkit lab [--port N]``: JupyterLab on notebooks/, bound to 127.0.0.1
 - ``labkit setup-jupyter``: make .py notebooks open as notebooks (jupytext)
@@ -105,6 +107,56 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assess(args: argparse.Namespace) -> int:
+    if args.fast:
+        os.environ["LABKIT_FAST"] = "1"
+    import contextlib
+
+    from .assess import assess
+    from .errors import InvalidInput
+    from .results import ResultStore
+    from .workload import Workload, examples
+
+    if args.example:
+        if args.model or args.data:
+            raise InvalidInput("give either --example or --model with --data, not both.")
+        workload = examples.workload(args.example)
+    elif args.model and args.data:
+        label = int(args.label) if args.label and args.label.lstrip("-").isdigit() else args.label
+        workload = Workload.load(args.model, args.data, label=label, name=args.name)
+    else:
+        raise InvalidInput(
+            "give the model and its data: --model MODEL.onnx --data DATA.npz (or .csv), or --example NAME."
+        )
+    budget = int(args.budget_mb * 2**20) if args.budget_mb else None
+    store = ResultStore(args.store) if args.store or not args.check_only else None
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with quiet:
+        found = assess(
+            workload,
+            techniques=args.techniques,
+            store=store,
+            progress=not args.json,
+            check_only=args.check_only,
+            budget_bytes=budget,
+        )
+    if args.json:
+        for r in found.results:
+            print(r.to_json())
+        return 0
+    print(found)
+    if args.check_only:
+        for key, s in found.support.items():
+            if s.supported:
+                figures = ", ".join(f"{k} {v:,.4g}" for k, v in s.estimate.items())
+                print(f"  {key} estimate: {figures}")
+            for note in s.notes:
+                print(f"  {key} note: {note}")
+    if store is not None:
+        print(f"\n{len(found.results)} Results stored in {store.path}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from . import report
     from .results import ResultStore
@@ -196,6 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the Results as JSON lines")
     p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
     p.set_defaults(func=_bench)
+    p = sub.add_parser("assess", help="your model and data under each technique: support check, cost, accuracy")
+    p.add_argument("--model", help="the model as an .onnx file")
+    p.add_argument("--data", help="the data as .npz (X, y, optionally X_test, y_test) or .csv (label column last)")
+    p.add_argument("--label", help="with a .csv: the label column's name or index (default: the last column)")
+    p.add_argument("--name", help="the workload's name in reports (default: the model file's stem)")
+    p.add_argument("--example", help="a demonstration workload instead: digits_cnn, cryptonets or digits_mlp")
+    p.add_argument("--techniques", help="comma-separated (default: every technique that can assess a model)")
+    p.add_argument("--fast", action="store_true", help="fewer samples and repeats (LABKIT_FAST=1)")
+    p.add_argument("--check-only", action="store_true", help="the support check and estimates only, in seconds")
+    p.add_argument("--budget-mb", type=float, help="memory a technique may plan to use (default: half the free RAM)")
+    p.add_argument("--json", action="store_true", help="print one Result per line as JSON")
+    p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
+    p.set_defaults(func=_assess)
     p = sub.add_parser("report", help="the claims check: measured vs claimed, printed and written as HTML")
     p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
     p.add_argument("--out", default="report.html", help="HTML file to write (default: report.html)")

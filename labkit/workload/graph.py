@@ -137,7 +137,13 @@ class _Reader:
 
         self.model = model
         self.consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-        self.nodes = list(model.graph.node)
+        # Constant nodes depend on nothing: take their values first, so patterns read as contiguous nodes
+        self.nodes = []
+        for node in model.graph.node:
+            if node.op_type == "Constant" and len(node.attribute) == 1 and node.attribute[0].name == "value":
+                self.consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+            else:
+                self.nodes.append(node)
         self.layers: list[Layer] = []
         self.notes: list[str] = []
         self.problems: list[Problem] = []
@@ -168,7 +174,8 @@ def read(model: Any) -> tuple[Program | None, list[Problem]]:
         if node.op_type == "Constant":
             from onnx import numpy_helper
 
-            r.consts[node.output[0]] = numpy_helper.to_array(r.attrs(node)["value"])
+            value = next(iter(r.attrs(node).values()))  # value_float, value_ints...
+            r.consts[node.output[0]] = numpy_helper.to_array(value) if hasattr(value, "dims") else np.asarray(value)
             i += 1
             continue
         if current not in node.input:

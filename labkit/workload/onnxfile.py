@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -169,7 +170,8 @@ def export_torch(model: Any, input_shape: tuple[int, ...]) -> bytes:
     sample = torch.zeros((1, *input_shape), dtype=torch.float32)
     buffer = io.BytesIO()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is chosen on purpose
             torch.onnx.export(
                 model,
                 (sample,),
