@@ -1,0 +1,136 @@
+"""labkit assess: a model from outside the lab, end to end through the CLI; unsupported ops named per technique."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from labkit import assess as assessing
+from labkit import techniques
+from labkit.results import ResultStore
+from labkit.workload import Workload
+
+nn = torch.nn
+ASSESSABLE = [t.key for t in techniques.registry() if t.assessable]
+
+
+def _cli(*args, env=None, timeout=900):
+    return subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "assess", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def iris_files(tmp_path_factory):
+    """An MLP trained on scikit-learn's iris data, exported by torch itself, and the data as CSV."""
+    from sklearn.datasets import load_iris
+
+    folder = tmp_path_factory.mktemp("iris")
+    data = load_iris()
+    X = ((data.data - data.data.mean(0)) / data.data.std(0)).astype(np.float32)
+    y = data.target
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(150):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(torch.from_numpy(X)), torch.from_numpy(y)).backward()
+        opt.step()
+    torch.onnx.export(model.eval(), (torch.zeros(1, 4),), str(folder / "iris.onnx"), dynamo=False, opset_version=17)
+    header = ",".join(["sepal_l", "sepal_w", "petal_l", "petal_w", "species"])
+    np.savetxt(folder / "iris.csv", np.column_stack([X, y]), delimiter=",", header=header, comments="")
+    return folder / "iris.onnx", folder / "iris.csv"
+
+
+def test_check_only_answers_in_seconds_for_every_technique(iris_files):
+    model, data = iris_files
+    start = time.perf_counter()
+    out = _cli("--model", str(model), "--data", str(data), "--check-only", "--json")
+    seconds = time.perf_counter() - start
+    assert out.returncode == 0, out.stderr
+    assert seconds < 30  # the issue's target is 10 s; the closing note has the measured figure
+    assert out.stdout.strip() == ""  # every technique supports it: no unsupported Result to print
+
+
+@pytest.mark.slow
+def test_iris_mlp_assessed_end_to_end_through_the_cli(iris_files, tmp_path):
+    model, data = iris_files
+    store_path = tmp_path / "s.sqlite"
+    out = _cli(
+        "--model", str(model), "--data", str(data), "--label", "species", "--fast", "--json", "--store", str(store_path)
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    assert sorted(r["technique"] for r in rows) == sorted(ASSESSABLE)
+    for r in rows:
+        m = r["metrics"]
+        assert r["name"] == "assess" and r["params"]["workload"] == "iris"
+        assert m["supported"] == 1, r
+        for key in ("accuracy_plain", "accuracy_private", "agreement", "agreement_original", "overhead"):
+            assert key in m, (r["technique"], key)
+        assert m["accuracy_plain"] > 0.8
+        assert m["agreement"] >= 0.9, (r["technique"], m["agreement"])
+        assert m["overhead"] > 1
+    stored = ResultStore(store_path).query(name="assess")
+    assert len(stored) == len(rows)
+
+
+def _maxpool_workload():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2 * 3 * 3, 3))
+    X = np.random.default_rng(0).uniform(0, 1, (24, 1, 8, 8)).astype(np.float32)
+    return Workload.from_torch(model, X, np.arange(24) % 3, name="maxpool")
+
+
+def test_an_op_one_technique_cannot_run_is_named_for_it_alone():
+    table = assessing.check(_maxpool_workload())
+    assert set(table) == set(ASSESSABLE)
+    he = table.get("he")
+    if he is not None:
+        assert not he.supported
+        assert [p.op for p in he.problems] == ["MaxPool"] and "AvgPool" in he.problems[0].suggestion
+    for key in set(ASSESSABLE) - {"he"}:
+        assert table[key].supported, (key, table[key].problems)
+
+
+def test_lstm_and_topk_are_named_by_every_technique(tmp_path):
+    class Top(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(5, 4)
+
+        def forward(self, x):
+            return torch.topk(self.fc(x), 3).values
+
+    w = Workload.from_torch(Top(), np.ones((8, 5), np.float32), np.arange(8) % 3, name="topk")
+    store = ResultStore(tmp_path / "s.sqlite")
+    found = assessing.assess(w, store=store, check_only=True)
+    refused = [k for k in ASSESSABLE if not found.support[k].supported]
+    assert {"he", "mpc"} & set(ASSESSABLE) <= set(refused)  # no circuit of ours sorts; ezkl's may (then it runs)
+    for key in refused:
+        r = found.result(key)
+        assert r is not None and r.metrics["supported"] == 0
+        assert any(row["op"] == "TopK" and row["suggestion"] for row in r.artifacts["unsupported"]), key
+    assert len(store.query(name="assess")) == len(refused)
+
+
+def test_unknown_technique_and_wrong_input_are_refused():
+    from labkit.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        assessing.check(_maxpool_workload(), techniques="nope")
+    with pytest.raises(InvalidInput, match="Workload"):
+        assessing.check("model.onnx")
+    out = _cli("--model", "missing.onnx", "--data", "missing.npz")
+    assert out.returncode == 2 and "does not exist" in out.stderr
