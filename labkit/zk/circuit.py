@@ -20,7 +20,6 @@ ONNX operator specification: https://onnx.ai/onnx/operators/
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import os
@@ -36,12 +35,11 @@ import numpy as np
 from .. import config
 from ..errors import InvalidInput
 from ..results import canonical_json
-from . import backend
+from . import backend, footprint
 from .srs import ReferenceString, reference_string
 
 VISIBILITIES = ("public", "private", "hashed")
 TARGETS = ("resources", "accuracy")
-OPSET = 17  # ezkl's ONNX front end (tract) is tested on opsets 9 to 18
 FILES = {"onnx": "model.onnx", "settings": "settings.json", "compiled": "model.ezkl", "pk": "pk.key", "vk": "vk.key"}
 _META = "meta.json"
 MIN_SEARCH_LOGROWS, MAX_SEARCH_LOGROWS = 10, 20
@@ -99,32 +97,60 @@ class Visibility:
 
 
 def export_onnx(model: Any, sample: np.ndarray) -> bytes:
-    """ONNX bytes of ``model`` traced on ``sample`` (TorchScript exporter, opset 17)."""
-    import torch
+    """ONNX bytes of ``model`` at the shape of ``sample`` (batch of one).
 
-    if not isinstance(model, torch.nn.Module):
-        raise InvalidInput(f"model must be a torch.nn.Module, not {type(model).__name__}.")
-    model = model.eval()
-    buffer = io.BytesIO()
+    The workload intake's exporter (:func:`labkit.workload.onnxfile.export_torch`:
+    TorchScript exporter, opset 17, static batch of one), so the zk lab's
+    models and a user's model become ONNX along one code path.
+    """
+    from ..workload.onnxfile import export_torch
+
+    shape = tuple(np.shape(sample))
+    if len(shape) < 2 or shape[0] != 1:
+        raise InvalidInput(f"the sample must be one input with a batch axis of 1, shape (1, ...), not {shape}.")
+    return export_torch(model, shape[1:])
+
+
+def static_batch(onnx_bytes: bytes) -> bytes:
+    """The graph with a symbolic first (batch) dimension of its input and output fixed to 1.
+
+    ezkl lays out a circuit for one shape; a model exported with a dynamic batch
+    axis proves one sample at a time. Other dimensions are left as they are.
+    """
+    import onnx
+
     try:
-        with torch.no_grad():
-            torch.onnx.export(
-                model,
-                (torch.as_tensor(sample, dtype=torch.float32),),
-                buffer,
-                input_names=["input"],
-                output_names=["output"],
-                opset_version=OPSET,
-                dynamo=False,
-            )
-    except Exception as exc:
-        op = re.search(r"operator '([\w:.]+)'", str(exc))
-        what = f"operator {op.group(1)}" if op else type(exc).__name__
+        model = onnx.load_from_string(bytes(onnx_bytes))
+    except Exception as exc:  # protobuf raises its own DecodeError
+        raise InvalidInput(f"these bytes are not an ONNX model ({type(exc).__name__}).") from None
+    weights = {t.name for t in model.graph.initializer}
+    changed = False
+    for value in [*(i for i in model.graph.input if i.name not in weights), *model.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        if dims and not dims[0].dim_value:
+            dims[0].dim_value = 1  # clears dim_param (a oneof)
+            changed = True
+    return model.SerializeToString() if changed else bytes(onnx_bytes)
+
+
+def onnx_shapes(onnx_bytes: bytes) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The static (input, output) shapes of a one-input, one-output ONNX graph, batch axis included."""
+    import onnx
+
+    try:
+        graph = onnx.load_from_string(bytes(onnx_bytes)).graph
+    except Exception as exc:  # protobuf raises its own DecodeError
+        raise InvalidInput(f"these bytes are not an ONNX model ({type(exc).__name__}).") from None
+    weights = {t.name for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in weights]
+    if len(inputs) != 1 or len(graph.output) != 1:
         raise InvalidInput(
-            f"the model cannot be exported to ONNX ({what}): {str(exc).splitlines()[0]}. "
-            "Use layers with an ONNX equivalent (Linear, Conv, ReLU, pooling...)."
-        ) from None
-    return buffer.getvalue()
+            f"the graph has {len(inputs)} inputs and {len(graph.output)} outputs; the zk pipeline proves one of each."
+        )
+    shapes = tuple(tuple(d.dim_value for d in v.type.tensor_type.shape.dim) for v in (inputs[0], graph.output[0]))
+    if any(not shape or any(d <= 0 for d in shape) for shape in shapes):
+        raise InvalidInput("the graph's shapes are not static; export it with fixed shapes (batch of one).")
+    return shapes[0], shapes[1]
 
 
 def onnx_ops(onnx_bytes: bytes) -> list[str]:
@@ -245,11 +271,15 @@ def build(
     srs_path: str | os.PathLike | None = None,
     decomposition: tuple[int, int] = DECOMPOSITION,
     cache: bool = True,
+    budget_bytes: int | None = None,
 ) -> Circuit:
     """Settings, calibration, compile, reference string and setup for one ONNX model (or the cached result).
 
     ``calibration`` holds one or more sample inputs (first axis = samples)
-    used to pick the fixed-point scale and the circuit size.
+    used to pick the fixed-point scale and the circuit size. After calibration,
+    before the reference string and the keys, a circuit whose prover would not
+    fit in ``budget_bytes`` (None: the lab's default budget) is refused with
+    the estimate (:func:`labkit.zk.footprint.check_budget`).
     """
     if target not in TARGETS:
         raise InvalidInput(f"target must be one of {', '.join(TARGETS)}, not {target!r}.")
@@ -273,7 +303,7 @@ def build(
     work.mkdir(parents=True)
     try:
         timings = _run_pipeline(
-            work, onnx_bytes, calibration, visibility, scale, logrows, target, srs_path, (base, legs)
+            work, onnx_bytes, calibration, visibility, scale, logrows, target, srs_path, (base, legs), budget_bytes
         )
         settings = json.loads((work / FILES["settings"]).read_text())
         (work / _META).write_text(
@@ -314,28 +344,23 @@ def _run_pipeline(
     target: str,
     srs_path,
     decomposition: tuple[int, int],
+    budget_bytes: int | None,
 ) -> dict[str, float]:
-    ezkl = backend.ezkl()
     paths = {name: work / fname for name, fname in FILES.items()}
-    paths["onnx"].write_bytes(onnx_bytes)
-    _data_json(work / "calibration.json", list(calibration))
-    timings: dict[str, float] = {}
-
-    start = time.perf_counter()
-    run_args = ezkl.PyRunArgs()
-    run_args.input_visibility = visibility.ezkl("input")
-    run_args.param_visibility = visibility.ezkl("params")
-    run_args.output_visibility = visibility.ezkl("output")
-    if scale is not None:
-        run_args.input_scale = run_args.param_scale = scale
-    run_args.decomp_base, run_args.decomp_legs = decomposition
-    try:
-        backend.call("gen_settings", paths["onnx"], paths["settings"], py_run_args=run_args)
-    except RuntimeError as exc:
-        raise _ezkl_error(exc, onnx_bytes, "settings") from None
-    _calibrate(work, paths, onnx_bytes, scale, logrows, target)
+    timings = {
+        "settings": settle(
+            work,
+            onnx_bytes,
+            calibration,
+            visibility=visibility,
+            scale=scale,
+            logrows=logrows,
+            target=target,
+            decomposition=decomposition,
+        )
+    }
     settings = json.loads(paths["settings"].read_text())
-    timings["settings"] = time.perf_counter() - start
+    footprint.check_budget(footprint.from_settings(settings), budget_bytes)
 
     start = time.perf_counter()
     try:
@@ -352,6 +377,43 @@ def _run_pipeline(
     backend.call("setup", paths["compiled"], paths["vk"], paths["pk"], srs_path=srs.path)
     timings["setup"] = time.perf_counter() - start
     return timings
+
+
+def settle(
+    work: Path,
+    onnx_bytes: bytes,
+    calibration: np.ndarray,
+    *,
+    visibility: Visibility,
+    scale: int | None,
+    logrows: int | None,
+    target: str,
+    decomposition: tuple[int, int],
+) -> float:
+    """Write the ONNX model and its calibrated settings into ``work``; returns the seconds taken.
+
+    The first steps of :func:`build`, and all that :mod:`labkit.zk.preflight` runs:
+    ``gen_settings`` with the visibility and decomposition asked for, then
+    calibration of the scale and the circuit size.
+    """
+    ezkl = backend.ezkl()
+    paths = {name: work / fname for name, fname in FILES.items()}
+    paths["onnx"].write_bytes(onnx_bytes)
+    _data_json(work / "calibration.json", list(calibration))
+    start = time.perf_counter()
+    run_args = ezkl.PyRunArgs()
+    run_args.input_visibility = visibility.ezkl("input")
+    run_args.param_visibility = visibility.ezkl("params")
+    run_args.output_visibility = visibility.ezkl("output")
+    if scale is not None:
+        run_args.input_scale = run_args.param_scale = scale
+    run_args.decomp_base, run_args.decomp_legs = decomposition
+    try:
+        backend.call("gen_settings", paths["onnx"], paths["settings"], py_run_args=run_args)
+    except RuntimeError as exc:
+        raise _ezkl_error(exc, onnx_bytes, "settings") from None
+    _calibrate(work, paths, onnx_bytes, scale, logrows, target)
+    return time.perf_counter() - start
 
 
 def _calibrate(

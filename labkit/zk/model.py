@@ -38,8 +38,8 @@ import numpy as np
 
 from .. import validate
 from ..errors import InvalidInput, LabkitError
-from . import backend, consistency
-from .circuit import DECOMPOSITION, Circuit, Visibility, build, export_onnx
+from . import backend, consistency, footprint, prover
+from .circuit import DECOMPOSITION, Circuit, Visibility, build, export_onnx, onnx_shapes
 
 # Fixed-point values must stay well inside the field and lookup ranges: |x| * 2**scale below this.
 _MAX_FIXED_POINT = 2**20
@@ -89,17 +89,25 @@ def as_array(x: Any, what: str) -> np.ndarray:
     return validate.finite_array(what, x.detach().cpu().numpy() if hasattr(x, "detach") else x)
 
 
+def _is_torch_module(model: Any) -> bool:
+    import torch
+
+    return isinstance(model, torch.nn.Module)
+
+
 class ZKModel:
-    """A torch model compiled to a zk-SNARK circuit (ezkl), ready to prove and verify.
+    """A torch model (or an ONNX graph) compiled to a zk-SNARK circuit (ezkl), ready to prove and verify.
 
     Parameters
     ----------
-    model : torch.nn.Module
+    model : torch.nn.Module or bytes
         A feed-forward model whose operators ezkl supports (Linear, Conv,
-        ReLU, pooling, ...). It is exported once with the TorchScript exporter.
+        ReLU, pooling, ...), exported once by the workload intake's exporter
+        (TorchScript, batch of one); or the bytes of an ONNX graph with static
+        shapes (a :class:`labkit.workload.Workload`'s ``onnx_bytes``).
     sample_input : array-like
         One input with the exact shape every later input must have (batch
-        axis included, e.g. ``(1, 64)``); also used for calibration.
+        axis of one included, e.g. ``(1, 64)``); also used for calibration.
     visibility : dict or Visibility, optional
         ``{"input": ..., "params": ..., "output": ...}``, each "public",
         "private" or "hashed" (default: all public).
@@ -120,6 +128,9 @@ class ZKModel:
         looked up in a table of ``base`` rows); see ``circuit.DECOMPOSITION``.
     cache : bool
         Reuse the compiled circuit and keys of an identical earlier build.
+    budget_bytes : int, optional
+        Memory the prover may use; a circuit estimated above it is refused
+        after calibration, before setup (default: the lab's memory budget).
     """
 
     def __init__(
@@ -135,27 +146,36 @@ class ZKModel:
         srs_path: str | os.PathLike | None = None,
         decomposition: tuple[int, int] = DECOMPOSITION,
         cache: bool = True,
+        budget_bytes: int | None = None,
     ):
-        import torch
-
-        if not isinstance(model, torch.nn.Module):
-            raise InvalidInput(f"model must be a torch.nn.Module, not {type(model).__name__}.")
+        is_onnx = isinstance(model, (bytes, bytearray))
+        if not is_onnx and not _is_torch_module(model):
+            raise InvalidInput(
+                f"model must be a torch.nn.Module or the bytes of an ONNX model, not {type(model).__name__}."
+            )
         sample = as_array(sample_input, "sample_input")
         if sample.ndim < 2:
             raise InvalidInput(f"sample_input needs a batch axis: shape (1, ...), not {sample.shape}.")
         if scale is not None:
             scale = validate.integer("scale", scale, low=0, high=20)
         self.visibility = Visibility.of(visibility)
-        self.model = model.eval()
         self.input_shape = tuple(sample.shape)
         calib = sample[None] if calibration is None else as_array(calibration, "calibration")
         if calib.shape[1:] != self.input_shape:
             raise InvalidInput(f"calibration samples must each have shape {self.input_shape}, not {calib.shape[1:]}.")
         start = time.perf_counter()
-        self.onnx = export_onnx(self.model, sample)
+        if is_onnx:
+            self.model = None
+            self.onnx = bytes(model)
+            shape_in, shape_out = onnx_shapes(self.onnx)
+            if shape_in != self.input_shape:
+                raise InvalidInput(f"sample_input has shape {self.input_shape}; the ONNX graph takes {shape_in}.")
+        else:
+            self.model = model.eval()
+            self.onnx = export_onnx(self.model, sample)
+            shape_out = onnx_shapes(self.onnx)[1]
         export_seconds = time.perf_counter() - start
-        with torch.no_grad():
-            self.output_size = int(np.prod(self.model(torch.as_tensor(sample, dtype=torch.float32)).shape))
+        self.output_size = int(np.prod(shape_out))
         self.circuit: Circuit = build(
             self.onnx,
             calib,
@@ -166,9 +186,11 @@ class ZKModel:
             srs_path=srs_path,
             decomposition=decomposition,
             cache=cache,
+            budget_bytes=budget_bytes,
         )
         self.timings = {"export": export_seconds, **self.circuit.timings}
         self._commitment: str | None = None
+        self._evaluator: Any = None
 
     # -- facts -------------------------------------------------------------------------
     @property
@@ -209,10 +231,17 @@ class ZKModel:
         return arr
 
     def plaintext(self, x: Any) -> np.ndarray:
-        """The model's ordinary (float) output on ``x``."""
+        """The model's ordinary (float) output on ``x`` (torch, or ONNX's reference evaluator for a graph)."""
+        arr = self.check_input(x)
+        if self.model is None:
+            from onnx.reference import ReferenceEvaluator
+
+            if self._evaluator is None:
+                self._evaluator = ReferenceEvaluator(self.onnx)
+            name = self._evaluator.input_names[0]
+            return np.asarray(self._evaluator.run(None, {name: arr.astype(np.float32)})[0], dtype=float).ravel()
         import torch
 
-        arr = self.check_input(x)
         with torch.no_grad():
             return self.model(torch.as_tensor(arr, dtype=torch.float32)).numpy().ravel()
 
@@ -225,30 +254,43 @@ class ZKModel:
         backend.call("gen_witness", data, self.circuit.path("compiled"), out)
         return json.loads(out.read_text())
 
-    def prove(self, x: Any) -> Proof:
-        """A proof that this circuit, run on ``x``, gives the output it states."""
+    def prove(self, x: Any, *, isolated: bool = False, timeout: float | None = None) -> Proof:
+        """A proof that this circuit, run on ``x``, gives the output it states.
+
+        ``isolated=True`` proves in a child process (:mod:`labkit.zk.prover`): a
+        prover that hangs is stopped after ``timeout`` seconds (default: 30 times
+        the estimated proving time, at least two minutes), and ``proof.meta``
+        gets the prover's measured ``prover_ram_bytes``.
+        """
         arr = self.check_input(x)
+        meta: dict[str, Any] = {}
         with tempfile.TemporaryDirectory(prefix="labkit-zk-") as tmp:
             folder = Path(tmp)
             start = time.perf_counter()
             wit = self.witness(arr, folder)
             witness_seconds = time.perf_counter() - start
+            paths = {
+                "witness": folder / "witness.json",
+                "compiled": self.circuit.path("compiled"),
+                "pk": self.circuit.path("pk"),
+                "proof": folder / "proof.json",
+            }
             start = time.perf_counter()
-            backend.call(
-                "prove",
-                folder / "witness.json",
-                self.circuit.path("compiled"),
-                self.circuit.path("pk"),
-                folder / "proof.json",
-                srs_path=self.circuit.srs.path,
-            )
-            seconds = time.perf_counter() - start
+            if isolated:
+                if timeout is None:
+                    estimated = footprint.from_settings(self.circuit.settings).prove_seconds
+                    timeout = max(prover.MIN_TIMEOUT, 30 * estimated)
+                run = prover.prove_in_child(**paths, srs=self.circuit.srs.path, timeout=timeout)
+                seconds = run.pop("seconds")
+                meta.update(run)
+            else:
+                backend.call("prove", *paths.values(), srs_path=self.circuit.srs.path)
+                seconds = time.perf_counter() - start
             # The file, not the returned dict: the file is what ezkl's verifier reads back.
             data = json.loads((folder / "proof.json").read_text())
         outputs = wit.get("pretty_elements", {}).get("rescaled_outputs") or [[]]
-        proof = Proof(
-            data, self.circuit.key, seconds, witness_seconds, meta={"circuit_output": [float(v) for v in outputs[0]]}
-        )
+        meta["circuit_output"] = [float(v) for v in outputs[0]]
+        proof = Proof(data, self.circuit.key, seconds, witness_seconds, meta=meta)
         self._check_layout(proof, wit)
         return proof
 
@@ -459,6 +501,7 @@ class ZKModel:
         other.circuit = circuit
         other.timings = {}
         other._commitment = None
+        other._evaluator = None
         return other
 
     def __repr__(self) -> str:

@@ -179,4 +179,6 @@ TECHNIQUE = Technique(
     benchmark="labkit.zk.benchmark:benchmark",
     readings=readings,
     points=points,
+    support="labkit.zk.assess:support",
+    assess="labkit.zk.assess:assess",
 )
