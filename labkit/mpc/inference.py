@@ -32,8 +32,9 @@ from .. import bench, config, datasets, validate
 from ..errors import InsecureParameters, InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Outcome, Result
 from . import network
+from .circuit import build_crypten_model, torch_forward
 from .launcher import PROVIDERS, check_parties, run_parties
-from .models import PlainModel, predictions, torch_forward
+from .models import PlainModel, predictions
 from .models import load as load_model
 
 REVEALS = ("logits", "probabilities", "label")
@@ -46,33 +47,6 @@ SECURITY_MODEL = (
 
 
 # -- party side -------------------------------------------------------------------------------
-def build_crypten_model(crypten: Any, torch: Any, arch: list[dict[str, Any]], weights: list[dict] | None):
-    """A ``crypten.nn.Sequential`` with the architecture's layers; weights only where given (the owner)."""
-    nn = crypten.nn
-    modules = []
-    for i, spec in enumerate(arch):
-        kind = spec["kind"]
-        if kind == "linear":
-            out_f, in_f = spec["weight_shape"]
-            module = nn.Linear(in_f, out_f)
-        elif kind == "conv2d":
-            out_c, in_c, k, _ = spec["weight_shape"]
-            module = nn.Conv2d(in_c, out_c, k, stride=spec.get("stride", 1), padding=spec.get("padding", 0))
-        elif kind == "relu":
-            module = nn.ReLU()
-        elif kind == "flatten":
-            module = nn.Flatten()
-        else:
-            raise ValueError(f"unsupported layer kind {kind!r}")
-        for name in ("weight", "bias"):
-            if f"{name}_shape" in spec:
-                shape = tuple(spec[f"{name}_shape"])
-                value = torch.from_numpy(weights[i][name]) if weights is not None else torch.zeros(shape)
-                module.set_parameter(name, value)  # the others hold zeros: only the shape is used
-        modules.append(module)
-    return nn.Sequential(*modules)
-
-
 def _reveal(y: Any, reveal: str, output: str, dst: int):
     if reveal == "probabilities":
         y = y.sigmoid() if output == "sigmoid" else y.softmax(dim=1)

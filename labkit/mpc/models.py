@@ -1,21 +1,29 @@
-"""The plaintext models the MPC lab runs privately, trained on the lab's data sets.
+"""The plaintext models the MPC lab runs privately: made from a workload, the one intake of every model.
 
 A :class:`PlainModel` is a list of layers held as numpy arrays: what the
 model owner knows. Its public part (:meth:`PlainModel.architecture`: layer
-kinds and shapes, no weights) is what every party must agree on to run the
-same circuit; its private part (:meth:`PlainModel.weights`) goes to the model
-owner's process only. The feature standardisation learnt at training time is
-folded into the first layer, so the data owner shares raw features and the
-scaler's statistics stay with the model owner.
+kinds, hyper-parameters and shapes, no weights) is what every party must
+agree on to run the same circuit; its private part (:meth:`PlainModel.weights`)
+goes to the model owner's process only.
 
-Models: ``digits_mlp`` (64-32-10 with ReLU, softmax output), ``digits_cnn``
-(Conv2d 1->4 3x3, ReLU, Linear 144->10) and ``breast_cancer_logreg``
-(30 -> 1, sigmoid output).
+:func:`plain_model` makes one from any :class:`labkit.workload.Workload`: the
+ONNX graph read as a feed-forward program, each batch normalisation folded
+into the layer before it, a final softmax (or the sigmoid of a one-score
+model) kept apart as :attr:`PlainModel.output`, so the data owner may reveal
+logits, CrypTen's approximate probabilities, or only the label.
+
+The lab's three models come in the same way (:func:`load`): ``digits_mlp``
+(64-32-10 with ReLU), ``digits_cnn`` (Conv2d 1->4 3x3, ReLU, Linear
+144->10) and ``breast_cancer_logreg`` (30 -> 1, sigmoid output) are trained
+with torch, the feature standardisation folded into their first layer (the
+data owner shares raw features; the scaler stays with the model owner), and
+taken in by :meth:`Workload.from_torch` before :func:`plain_model`.
 
 References
 ----------
 Knott et al., "CrypTen: Secure Multi-Party Computation Meets Machine
 Learning", NeurIPS 2021 (the same model families in their benchmarks).
+Ioffe & Szegedy, "Batch Normalization", ICML 2015 (folding at inference).
 """
 
 from __future__ import annotations
@@ -28,9 +36,10 @@ import numpy as np
 
 from .. import config, datasets, validate
 from ..errors import InvalidInput
+from .circuit import KINDS, torch_forward
 
 MODELS = ("digits_mlp", "digits_cnn", "breast_cancer_logreg")
-KINDS = ("linear", "conv2d", "relu", "flatten")
+OUTPUTS = ("softmax", "sigmoid")
 
 
 @dataclass(eq=False)
@@ -45,11 +54,13 @@ class PlainModel:
     input_shape : tuple
         Shape of one sample as the layers see it ((64,) or (1, 8, 8)).
     layers : list of dict
-        ``{"kind": "linear", "weight": (out, in), "bias": (out,)}``,
-        ``{"kind": "conv2d", "weight": (out, in, k, k), "bias": (out,), "stride": 1, "padding": 0}``,
-        ``{"kind": "relu"}`` or ``{"kind": "flatten"}``.
+        One dict per layer: ``kind`` (see :data:`labkit.mpc.circuit.KINDS`), ``in_shape`` (one
+        sample), the hyper-parameters (``stride``, ``padding`` (top, left, bottom, right),
+        ``dilation``, ``groups``, ``kernel``, ``count_include_pad``, ``shape``) and, for
+        ``linear``, ``conv2d`` and ``affine``, the arrays ``weight`` and ``bias``.
     output : {"softmax", "sigmoid"}
-        How logits become probabilities.
+        How logits become probabilities: softmax over several scores, sigmoid of one score
+        (the model's own final softmax or sigmoid, when it has one, is this step).
     test_accuracy : float
         Plaintext accuracy on the data set's test split.
     """
@@ -80,6 +91,8 @@ class PlainModel:
     @property
     def n_outputs(self) -> int:
         """Number of output logits."""
+        if "n_outputs" in self.info:
+            return int(self.info["n_outputs"])
         return int(next(layer["bias"].shape[0] for layer in reversed(self.layers) if "bias" in layer))
 
     @property
@@ -103,7 +116,8 @@ class PlainModel:
         import torch
 
         with torch.no_grad():
-            return torch_forward(torch, self.layers, torch.from_numpy(self.prepare(X))).numpy()
+            out = torch_forward(torch, self.layers, torch.from_numpy(self.prepare(X)))
+            return out.reshape(out.shape[0], -1).numpy()
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Plaintext class labels of a batch of raw features."""
@@ -122,25 +136,6 @@ def predictions(logits: np.ndarray, output: str) -> np.ndarray:
     if output == "sigmoid":
         return (logits.reshape(len(logits), -1)[:, 0] > 0).astype(np.int64)
     return logits.argmax(axis=1).astype(np.int64)
-
-
-def torch_forward(torch: Any, layers: list[dict[str, Any]], x: Any) -> Any:
-    """Run plain layers on a torch tensor (numpy weights converted on the fly)."""
-    F = torch.nn.functional
-    for layer in layers:
-        kind = layer["kind"]
-        if kind == "linear":
-            x = F.linear(x, torch.as_tensor(layer["weight"]), torch.as_tensor(layer["bias"]))
-        elif kind == "conv2d":
-            w, b = torch.as_tensor(layer["weight"]), torch.as_tensor(layer["bias"])
-            x = F.conv2d(x, w, b, stride=layer.get("stride", 1), padding=layer.get("padding", 0))
-        elif kind == "relu":
-            x = torch.relu(x)
-        elif kind == "flatten":
-            x = x.reshape(x.shape[0], -1)
-        else:
-            raise InvalidInput(f"unknown layer kind {kind!r}; known: {', '.join(KINDS)}.")
-    return x
 
 
 def load(name: str, *, rng: int | np.random.Generator | None = None, epochs: int | None = None) -> PlainModel:
@@ -167,9 +162,24 @@ def load(name: str, *, rng: int | np.random.Generator | None = None, epochs: int
 
 @lru_cache(maxsize=8)
 def _train(name: str, seed: int, epochs: int) -> PlainModel:
-    import torch
+    from ..workload import Workload
 
     ds = datasets.load("breast_cancer" if name.startswith("breast") else "digits")
+    net, shape = _trained_module(name, ds, seed, epochs)
+    X_train, X_test = (ds.X_train.reshape(-1, *shape), ds.X_test.reshape(-1, *shape))
+    workload = Workload.from_torch(
+        net, X_train.astype(np.float32), ds.y_train, X_test=X_test.astype(np.float32), y_test=ds.y_test, name=name
+    )
+    model = plain_model(workload, dataset=ds.name)
+    model.info.update(epochs=epochs, seed=seed)
+    model.test_accuracy = float((model.predict(ds.X_test) == ds.y_test).mean())
+    return model
+
+
+def _trained_module(name: str, ds: Any, seed: int, epochs: int):
+    """The torch module, trained on standardised features, with the standardisation folded into its first layer."""
+    import torch
+
     if name == "digits_cnn":  # one scale for every pixel, so it folds into the convolution
         mean = np.full(ds.X.shape[1], ds.X_train.mean(), dtype=np.float32)
         std = np.full(ds.X.shape[1], ds.X_train.std(), dtype=np.float32)
@@ -179,18 +189,15 @@ def _train(name: str, seed: int, epochs: int) -> PlainModel:
     Xtr = torch.from_numpy((ds.X_train - mean) / std).float()
     ytr = torch.from_numpy(ds.y_train.astype(np.int64))
     gen = torch.Generator().manual_seed(seed)
+    nn = torch.nn
     if name == "digits_mlp":
-        net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
-        shape, output = (64,), "softmax"
+        net, shape, output = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)), (64,), "softmax"
     elif name == "digits_cnn":
         Xtr = Xtr.reshape(-1, 1, 8, 8)
-        net = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 10)
-        )
+        net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
         shape, output = (1, 8, 8), "softmax"
     else:
-        net = torch.nn.Sequential(torch.nn.Linear(30, 1))
-        shape, output = (30,), "sigmoid"
+        net, shape, output = nn.Sequential(nn.Linear(30, 1)), (30,), "sigmoid"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny full-batch steps: one thread is fastest and spares the other cores
     try:
@@ -210,49 +217,108 @@ def _train(name: str, seed: int, epochs: int) -> PlainModel:
                 opt.step()
     finally:
         torch.set_num_threads(threads)
-    layers = _fold_standardisation(_to_layers(net), mean, std, shape)
-    model = PlainModel(name, ds.name, shape, layers, output, info={"epochs": epochs, "seed": seed})
-    model.test_accuracy = float((model.predict(ds.X_test) == ds.y_test).mean())
+    _fold_standardisation(torch, net[0], mean, std)
+    return net.eval(), shape
+
+
+def _fold_standardisation(torch: Any, first: Any, mean: np.ndarray, std: np.ndarray) -> None:
+    """Fold ``(x - mean) / std`` into the first (linear or unpadded conv) layer, in place: raw features go in."""
+    with torch.no_grad():
+        if isinstance(first, torch.nn.Linear):
+            w = first.weight / torch.from_numpy(std.astype(np.float32))[None, :]
+            first.bias.copy_(first.bias - w @ torch.from_numpy(mean.astype(np.float32)))
+            first.weight.copy_(w)
+        else:  # conv2d without padding, trained with one mean and scale for all pixels
+            m, s = float(mean[0]), float(std[0])
+            first.weight.div_(s)
+            first.bias.sub_(first.weight.sum(dim=(1, 2, 3)) * m)
+
+
+# -- any workload -------------------------------------------------------------------------------
+def plain_model(workload: Any, *, dataset: str | None = None) -> PlainModel:
+    """The MPC layers of a workload's model (batch normalisation folded; see the module docstring).
+
+    Parameters
+    ----------
+    workload : labkit.workload.Workload
+    dataset : str, optional
+        The labkit data set it belongs to (default: the workload's name).
+
+    Returns
+    -------
+    PlainModel
+        Its ``test_accuracy`` is that of these layers on the workload's test split.
+
+    Raises
+    ------
+    InvalidInput
+        When the graph is not a feed-forward program or a layer has no MPC form
+        (:func:`labkit.mpc.assess.support` lists each with a suggestion).
+    """
+    from ..workload import Workload
+
+    if not isinstance(workload, Workload):
+        raise InvalidInput(f"plain_model takes a labkit.workload.Workload, not {type(workload).__name__}.")
+    if workload.program is None:
+        raise InvalidInput(
+            f"{workload.name} is not a feed-forward program MPC can run: " + "; ".join(map(str, workload.problems))
+        )
+    program = workload.program.folded()
+    layers = []
+    for layer in program.layers:
+        converted = layer_dict(layer)
+        if isinstance(converted, str):
+            raise InvalidInput(f"{layer.op} {layer.name!r} has no MPC form here: {converted}.")
+        layers.append(converted)
+    output = "sigmoid" if program.n_outputs == 1 else "softmax"
+    final = program.final if program.final in ("softmax", "sigmoid") else None
+    if final == "softmax" or (final == "sigmoid" and program.n_outputs == 1):
+        layers.pop()  # argmax (or the 0 threshold) is unchanged; reveal="probabilities" applies it under MPC
+    else:
+        final = None
+    info = {"n_outputs": program.n_outputs, "final": final, "notes": list(program.notes), "workload": workload.tag()}
+    model = PlainModel(workload.name, dataset or workload.name, tuple(workload.input_shape), layers, output, info=info)
+    model.test_accuracy = float((model.predict(workload.X_test) == workload.y_test).mean())
     return model
 
 
-def _to_layers(net: Any) -> list[dict[str, Any]]:
-    import torch
+def layer_dict(layer: Any) -> dict[str, Any] | str:
+    """One :class:`labkit.workload.layers.Layer` as an MPC layer dict, or why it has none."""
+    p, shape = layer.params, tuple(layer.in_shape)
+    if layer.kind == "linear":
+        return {"kind": "linear", "in_shape": shape, "weight": _f32(p["weight"]), "bias": _f32(p["bias"])}
+    if layer.kind == "conv":
+        if len(shape) != 3:
+            return f"only 2-D convolutions (inputs C x H x W) run here, not inputs of shape {shape}"
+        return {
+            "kind": "conv2d", "in_shape": shape, "weight": _f32(p["weight"]), "bias": _f32(p["bias"]),
+            "stride": _ints(p["strides"]), "padding": _ints(p["pads"]), "dilation": _ints(p.get("dilations", (1, 1))),
+            "groups": int(p.get("group", 1)),
+        }  # fmt: skip
+    if layer.kind in ("avgpool", "maxpool"):
+        if len(shape) != 3:
+            return f"only 2-D pooling (inputs C x H x W) runs here, not inputs of shape {shape}"
+        return {
+            "kind": layer.kind, "in_shape": shape, "kernel": _ints(p["kernel"]), "stride": _ints(p["strides"]),
+            "padding": _ints(p["pads"]), "count_include_pad": bool(p.get("count_include_pad", False)),
+        }  # fmt: skip
+    if layer.kind == "batchnorm":
+        return {"kind": "affine", "in_shape": shape, "weight": _f32(p["scale"]), "bias": _f32(p["shift"])}
+    if layer.kind == "reshape":
+        out = tuple(layer.out_shape)
+        return (
+            {"kind": "flatten", "in_shape": shape}
+            if len(out) == 1
+            else {"kind": "reshape", "in_shape": shape, "shape": out}
+        )
+    if layer.kind == "activation" and p["fn"] in KINDS:
+        return {"kind": p["fn"], "in_shape": shape}
+    return f"the layer kind {layer.kind} {dict(p).get('fn', '')} is not one of {', '.join(KINDS)}"
 
-    layers = []
-    for m in net:
-        if isinstance(m, torch.nn.Linear):
-            layers.append({"kind": "linear", "weight": _np(m.weight), "bias": _np(m.bias)})
-        elif isinstance(m, torch.nn.Conv2d):
-            layers.append(
-                {
-                    "kind": "conv2d",
-                    "weight": _np(m.weight),
-                    "bias": _np(m.bias),
-                    "stride": int(m.stride[0]),
-                    "padding": int(m.padding[0]),
-                }
-            )
-        elif isinstance(m, torch.nn.ReLU):
-            layers.append({"kind": "relu"})
-        elif isinstance(m, torch.nn.Flatten):
-            layers.append({"kind": "flatten"})
-    return layers
+
+def _f32(a: Any) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(a, dtype=np.float32))
 
 
-def _np(t: Any) -> np.ndarray:
-    return t.detach().numpy().astype(np.float32).copy()
-
-
-def _fold_standardisation(layers, mean, std, shape) -> list[dict[str, Any]]:
-    """Fold ``(x - mean) / std`` into the first layer so raw features go in."""
-    first = dict(layers[0])
-    if first["kind"] == "linear":
-        w = first["weight"] / std[None, :]
-        first["bias"] = (first["bias"] - w @ mean).astype(np.float32)
-        first["weight"] = w.astype(np.float32)
-    else:  # conv2d without padding, trained with one mean and scale for all pixels
-        m, s = float(mean[0]), float(std[0])
-        first["weight"] = (first["weight"] / s).astype(np.float32)
-        first["bias"] = (first["bias"] - first["weight"].sum(axis=(1, 2, 3)) * m).astype(np.float32)
-    return [first, *layers[1:]]
+def _ints(values: Any) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
