@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
+
 # The parts of ``pretty_public_inputs`` holding field elements, and those holding decoded numbers.
 FELT_GROUPS = ("inputs", "processed_inputs", "processed_params", "processed_outputs", "outputs")
 RESCALED_GROUPS = ("rescaled_inputs", "rescaled_outputs")
@@ -123,6 +125,36 @@ def pretty_problems(
             worst = int(np.argmax(np.where(np.isfinite(values), np.abs(values - decoded), math.inf)))
             out.append(f"pretty_public_inputs.{key}[{worst}] says {got[worst]}; the instances say {decoded[worst]:.6g}")
     return out
+
+
+def expected_copies(
+    instances: list[str], *, layout: dict[str, slice], visibility: dict[str, str], scales: dict[str, int]
+) -> tuple[dict[str, list[str]], dict[str, tuple[np.ndarray, float]]]:
+    """What ``pretty_public_inputs`` must repeat, given where each part sits among the instances.
+
+    Returns the ``groups`` and ``rescaled`` arguments of :func:`pretty_problems`:
+    public parts repeat their field elements and decoded numbers (at the part's
+    fixed-point ``scales``), hashed parts their Poseidon hashes. Raises ValueError
+    when a public instance is not a field element.
+    """
+    groups: dict[str, list[str]] = {}
+    rescaled: dict[str, tuple[np.ndarray, float]] = {}
+    for part in ("input", "output"):
+        felts, plural = instances[layout[part]], f"{part}s"
+        if visibility[part] == "public":
+            groups[plural] = felts
+            try:
+                decoded = np.array([backend.felt_to_float(f, scales[part]) for f in felts], dtype=float)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # a Rust panic on a value outside the field
+                raise ValueError(f"a public {part} instance is not a field element") from None
+            rescaled[f"rescaled_{plural}"] = (decoded, 2.0 ** -scales[part])
+        elif visibility[part] == "hashed":
+            groups[f"processed_{plural}"] = felts
+    if visibility["params"] == "hashed":
+        groups["processed_params"] = instances[layout["params"]]
+    return groups, rescaled
 
 
 def problems(data: Any, *, groups: dict[str, list[str]], rescaled: dict[str, tuple[np.ndarray, float]]) -> list[str]:

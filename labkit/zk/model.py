@@ -361,23 +361,13 @@ class ZKModel:
                 *consistency.proof_bytes_problems(data),
                 f"the proof states {len(inst)} public values; this circuit states more",
             ]
-        groups: dict[str, list[str]] = {}
-        rescaled: dict[str, tuple[np.ndarray, float]] = {}
-        for part, scale in (("input", self.circuit.input_scale), ("output", self.circuit.output_scale)):
-            felts, plural = inst[layout[part]], f"{part}s"
-            if getattr(self.visibility, part) == "public":
-                groups[plural] = felts
-                try:
-                    decoded = np.array([backend.felt_to_float(f, scale) for f in felts], dtype=float)
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except BaseException:  # a Rust panic on a value outside the field
-                    return [f"a public {part} instance is not a field element"]
-                rescaled[f"rescaled_{plural}"] = (decoded, 2.0**-scale)
-            elif getattr(self.visibility, part) == "hashed":
-                groups[f"processed_{plural}"] = felts
-        if self.visibility.params == "hashed":
-            groups["processed_params"] = inst[layout["params"]]
+        scales = {"input": self.circuit.input_scale, "output": self.circuit.output_scale}
+        try:
+            groups, rescaled = consistency.expected_copies(
+                inst, layout=layout, visibility=self.visibility.as_dict(), scales=scales
+            )
+        except ValueError as exc:
+            return [str(exc)]
         return consistency.problems(data, groups=groups, rescaled=rescaled)
 
     def snark_verifies(self, proof: Proof) -> bool:
