@@ -48,6 +48,8 @@ SECURITY_MODEL = (
 
 # -- party side -------------------------------------------------------------------------------
 def _reveal(y: Any, reveal: str, output: str, dst: int):
+    if y.dim() > 2:  # maps (a model ending in a conv or pool): the scores of a sample are one row
+        y = y.reshape(y.size(0), -1)
     if reveal == "probabilities":
         y = y.sigmoid() if output == "sigmoid" else y.softmax(dim=1)
     elif reveal == "label":
@@ -251,6 +253,8 @@ def private_inference(
     )
     outs = run.outputs
     revealed = outs[DATA_OWNER]["revealed"]
+    if reveal != "label":
+        revealed = revealed.reshape(len(X), -1)  # a model ending in a conv or pool reveals maps: one row each
     plain = expected(model, X, reveal)
     if reveal == "label":
         preds = revealed.astype(np.int64).reshape(-1)

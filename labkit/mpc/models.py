@@ -133,6 +133,7 @@ class PlainModel:
 def predictions(logits: np.ndarray, output: str) -> np.ndarray:
     """Class labels from logits: argmax, or logit > 0 for a single sigmoid output."""
     logits = np.asarray(logits)
+    logits = logits.reshape(len(logits), -1)
     if output == "sigmoid":
         return (logits.reshape(len(logits), -1)[:, 0] > 0).astype(np.int64)
     return logits.argmax(axis=1).astype(np.int64)

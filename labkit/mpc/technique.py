@@ -141,6 +141,8 @@ TECHNIQUE = Technique(
         ),
     ),
     benchmark="labkit.mpc.benchmark:benchmark",
+    support="labkit.mpc.assess:support",
+    assess="labkit.mpc.assess:assess",
     readings=readings,
     points=points,
 )
