@@ -108,13 +108,18 @@ print("same proof offered for digit #2 :", audit.verify(proof, input=digits.X_te
 # %% [markdown]
 # The stated output is decoded from the proof's **instances**, the public values
 # the verifier actually checks. ezkl also writes a human-readable copy
-# (`pretty_public_inputs`) into the proof file; the verifier ignores it. Edit it and
-# the proof still verifies, which is why nothing in this lab reads it:
+# (`pretty_public_inputs`) into the proof file, and the proof bytes a second time as
+# `hex_proof`; ezkl's verifier reads neither. Edit the pretty copy: ezkl's own check
+# still passes, so a reader who trusted the pretty values would be fooled. The lab's
+# `verify` also checks that every redundant copy agrees with what the SNARK binds, and
+# refuses the edited file:
 
 # %%
 edited = proof.copy()
 edited.data["pretty_public_inputs"]["rescaled_outputs"][0] = ["9.99"] * 10  # claim all classes scored 9.99
-print("pretty values edited, proof still verifies:", audit.verify(edited))
+print("ezkl's check alone              :", audit.snark_verifies(edited))
+print("the lab's verify                :", audit.verify(edited))
+print("why                             :", audit.check_consistency(edited)[:1])
 print("sizes on disk (bytes):", audit.sizes())
 
 # %% [markdown]
