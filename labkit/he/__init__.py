@@ -37,6 +37,10 @@ _SUBMODULES = {
     "models",
     "benchmark",
     "technique",
+    "compiler",
+    "planner",
+    "packing",
+    "assess",
     "seal_backend",
     "openfhe_backend",
 }

@@ -426,6 +426,22 @@ class HEContext:
         out = cts[0].derive(self.impl.linear_combination([c.raw for c in cts], w), max(len(c) for c in cts), used)
         return out + bias if bias else out
 
+    def align(self, cts) -> list[Ciphertext]:
+        """The ciphertexts brought down to the lowest level among them (CKKS; others unchanged).
+
+        Dropping RNS limbs is exact and makes later sums cheaper: a weighted sum over many
+        ciphertexts (:meth:`linear_combination`) then needs no level switch per term.
+        """
+        cts = [self._own(c) for c in cts]
+        if self.scheme != "ckks" or len(cts) < 2:
+            return cts
+        lefts = [self.levels_left(c) for c in cts]
+        low = min(lefts)
+        return [
+            c if left == low else c.derive(self.impl.drop_levels(c.raw, left - low), used=self.depth - low)
+            for c, left in zip(cts, lefts)
+        ]
+
     def matmul(self, a: Ciphertext, matrix) -> Ciphertext:
         """``x @ matrix`` for a replicated ciphertext x (see ``encrypt(..., replicate=True)``)."""
         from .linalg import matvec

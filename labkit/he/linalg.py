@@ -66,7 +66,7 @@ def bsgs_split(n: int) -> tuple[int, int]:
     return baby, n // baby
 
 
-_CACHE_LIMIT = 1024  # encoded diagonals kept per context (a few hundred KB each at N=8192)
+_CACHE_LIMIT = 4096  # encoded diagonals kept per context (a few hundred KB each at N=8192)
 
 
 def _encoded_diagonals(ctx, ct, w, p_in, p_out, baby, giant) -> list:

@@ -263,6 +263,10 @@ class OpenFHEBackend:
             acc = term if acc is None else self.cc.EvalAdd(acc, term)
         return acc
 
+    def drop_levels(self, a, levels: int):
+        """The ciphertext with ``levels`` fewer RNS limbs (exact; OpenFHE's LevelReduce)."""
+        return self.cc.LevelReduce(a, None, int(levels))
+
     def rotate(self, a, steps: int):
         """Cyclic left rotation by ``steps`` within rows of N/2 slots (rotation key made on first use)."""
         steps %= self.row

@@ -254,26 +254,42 @@ class SealBackend:
             self.evaluator.rescale_to_next_inplace(a)
         return a
 
+    def drop_levels(self, a, levels: int):
+        """The ciphertext with ``levels`` fewer RNS limbs (exact: SEAL's mod_switch_to_next, scale kept)."""
+        out = a
+        for _ in range(int(levels)):
+            nxt = self._new()
+            self.evaluator.mod_switch_to_next(out, nxt)
+            out = nxt
+        return out
+
     def linear_combination(self, cts, weights):
-        """sum_i w_i * ct_i with scalar weights: products left unrescaled, one rescale at the end."""
+        """sum_i w_i * ct_i with scalar weights: products left unrescaled, one rescale at the end.
+
+        In CKKS each weight is encoded at the scale that brings its product to one common
+        scale, so ciphertexts whose scales differ (x and x^2 after rescaling by different
+        primes) add exactly; one plaintext and one product buffer are reused for every term.
+        """
         level = min(self.chain_index(c) for c in cts)
-        acc = None
+        target = max(c.scale for c in cts) * self.scale if self.ckks else None
+        pt, term, acc = self._s.Plaintext(), self._new(), None
+        anchor = None
         for ct, w in zip(cts, weights):
             if w == 0:
                 continue
             if self.chain_index(ct) != level:
-                ct = self._align(ct, next(c for c in cts if self.chain_index(c) == level))[0]
+                anchor = anchor or next(c for c in cts if self.chain_index(c) == level)
+                ct = self._align(ct, anchor)[0]
             if self.ckks:
-                pt = self._encode(float(w), ct)
+                self.encoder.encode(float(w), ct.parms_id(), target / ct.scale, pt)
             else:
-                pt = self._encode([int(w)] * self.slots)
+                self.encoder.encode([int(w)] * self.slots, pt)
             if pt.is_zero():  # a weight below the encoding precision contributes nothing
                 continue
             if acc is None:
                 acc = self._new()
                 self.evaluator.multiply_plain(ct, pt, acc)
             else:
-                term = self._new()
                 self.evaluator.multiply_plain(ct, pt, term)
                 self.evaluator.add_inplace(acc, term)
         if acc is None:

@@ -1,0 +1,234 @@
+"""A compiled plan (:mod:`labkit.he.compiler`) evaluated on ciphertexts, in two packings.
+
+- ``single``: one sample per ciphertext, replicated across the slots; each
+  block of a stage is a matrix-vector product by the diagonal method
+  (:func:`labkit.he.linalg.matvec`, baby-step giant-step, encoded diagonals
+  cached on the context). Latency.
+- ``batched``: SIMD across samples (CryptoNets): ciphertext j holds value j
+  of up to N/2 samples; each output of a stage is a weighted sum over the
+  *nonzero* weights of its row of the stage's sparse matrix (a convolution
+  row has kernel-size terms, not the whole image). No rotation at all.
+  Throughput.
+
+Both run the same stages as :meth:`Plan.simulate`, so the plaintext polynomial
+model and the encrypted one differ only by CKKS's approximation error. Each
+pass is split in the protocol's phases: the client encrypts, the server
+evaluates, the client decrypts; ``phases`` (a dict) receives each one's time.
+
+References
+----------
+Gilad-Bachrach et al., "CryptoNets", ICML 2016 (SIMD packing across samples).
+Halevi & Shoup, "Algorithms in HElib", CRYPTO 2014 (diagonal method).
+Brutzkus, Oren & Gilad-Bachrach, "LoLa", ICML 2019 (single-sample latency).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .compiler import Plan, power_recipe
+
+MODES = ("single", "batched")
+
+
+def _record(phases: dict | None, t0: float, t1: float, t2: float, t3: float) -> None:
+    if phases is not None:
+        for name, seconds in (("encrypt", t1 - t0), ("evaluate", t2 - t1), ("decrypt", t3 - t2)):
+            phases.setdefault(name, []).append(seconds)
+
+
+class Drift:
+    """How far each rescale moves a value, per level, so the evaluators can compensate.
+
+    SEAL tracks every ciphertext's exact scale, so nothing drifts there. OpenFHE's
+    FIXEDMANUAL scaling assumes every prime equals the scale 2^p; a rescale by the real
+    prime q_l multiplies the value by rho_l = 2^p / q_l (about 1% at p = 24, N = 8192).
+    rho_l is measured once per level (a product by 1.0 and a rescale, decrypted and
+    averaged over the slots); the evaluators then divide each weight by the drift of its
+    input times rho_l, so every affine output has no drift and its bias adds exactly.
+    """
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.rho = [1.0] * (ctx.depth + 1)
+        if ctx.backend == "openfhe" and ctx.scheme == "ckks":
+            impl = ctx.impl
+            ones = impl.encrypt(np.ones(ctx.slots))
+            for level in range(ctx.depth):
+                ct = impl.drop_levels(ones, level) if level else ones
+                self.rho[level] = float(np.mean(impl.decrypt(impl.multiply_plain(ct, np.asarray(1.0)))))
+
+    def level(self, ct) -> int:
+        """Rescales the ciphertext has gone through."""
+        return self.ctx.depth - self.ctx.levels_left(ct)
+
+    def product(self, a, fa: float, b, fb: float) -> float:
+        """The drift of ``a * b`` (ciphertexts with drifts ``fa``, ``fb``)."""
+        return fa * fb * self.rho[max(self.level(a), self.level(b))]
+
+
+def _powers(ctx, y, wanted, drift: Drift) -> tuple[dict, dict]:
+    """({k: y^k}, {k: drift of y^k}) on ciphertexts (or lists), by the compiler's recipe (depth ceil(log2 k))."""
+    have, drifts = {1: y}, {1: 1.0}
+
+    def get(k):
+        if k not in have:
+            a, b = power_recipe(k)
+            ya, yb = get(a), get(b)
+            if isinstance(y, list):
+                have[k] = [ctx.multiply(p, p) if a == b else ctx.multiply(p, q) for p, q in zip(ya, yb)]
+            else:
+                have[k] = ctx.multiply(ya, ya) if a == b else ctx.multiply(ya, yb)
+            pa, pb = (ya[0], yb[0]) if isinstance(y, list) else (ya, yb)
+            drifts[k] = drift.product(pa, drifts[a], pb, drifts[b])
+        return have[k]
+
+    return {k: get(k) for k in wanted}, {k: drifts[k] for k in wanted}
+
+
+# -- one sample per ciphertext -------------------------------------------------------------------------------
+def dense_blocks(plan: Plan) -> list[list[tuple[int, np.ndarray]]]:
+    """Each stage's blocks as dense (in x out) arrays, the layout the diagonal method takes."""
+    return [[(k, np.ascontiguousarray(m.T.toarray())) for k, m in s.blocks] for s in plan.stages]
+
+
+def evaluate_single(ctx, plan: Plan, ct, dense=None, drift: Drift | None = None):
+    """The plan on one replicated ciphertext; returns the output ciphertext."""
+    from .linalg import matvec
+
+    dense = dense if dense is not None else dense_blocks(plan)
+    drift = drift or Drift(ctx)
+    values, drifts = {1: ct}, {1: 1.0}
+    out = ct
+    for stage, blocks in zip(plan.stages, dense):
+        out = None
+        for k, matrix in blocks:
+            factor = drifts[k] * drift.rho[drift.level(values[k])]
+            term = matvec(ctx, values[k], matrix if factor == 1.0 else matrix / factor)
+            out = term if out is None else out + term
+        out = out + stage.bias
+        values, drifts = _powers(ctx, out, stage.powers, drift) if stage.powers else ({}, {})
+    if plan.final_poly is not None:
+        out = out.polyval(plan.final_poly)
+    return out
+
+
+def forward_single(
+    ctx, plan: Plan, x: np.ndarray, phases: dict | None = None, dense=None, drift: Drift | None = None
+) -> np.ndarray:
+    """One sample: encrypt replicated, evaluate, decrypt the outputs."""
+    t0 = time.perf_counter()
+    ct = ctx.encrypt(np.asarray(x, dtype=np.float64).ravel(), replicate=True)
+    t1 = time.perf_counter()
+    out = evaluate_single(ctx, plan, ct, dense, drift)
+    t2 = time.perf_counter()
+    values = ctx.decrypt(out)
+    _record(phases, t0, t1, t2, time.perf_counter())
+    return values
+
+
+# -- one slot per sample ----------------------------------------------------------------------------------
+def sparse_rows(plan: Plan) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """Each stage's rows as (input indices, weights) over the nonzero weights.
+
+    Inputs are numbered power-major: index p * n_in + j is power ``blocks[p]`` of input j.
+    """
+    from scipy import sparse
+
+    out = []
+    for s in plan.stages:
+        joined = sparse.hstack([m for _, m in s.blocks], format="csr")
+        joined.eliminate_zeros()
+        rows = []
+        for i in range(joined.shape[0]):
+            lo, hi = joined.indptr[i], joined.indptr[i + 1]
+            rows.append((joined.indices[lo:hi].copy(), joined.data[lo:hi].copy()))
+        out.append(rows)
+    return out
+
+
+def evaluate_batched(ctx, plan: Plan, cols: list, rows=None, drift: Drift | None = None) -> list:
+    """The plan on one ciphertext per input value; returns one ciphertext per output."""
+    rows = rows if rows is not None else sparse_rows(plan)
+    drift = drift or Drift(ctx)
+    values, drifts = {1: cols}, {1: 1.0}
+    outs = cols
+    for stage, stage_rows in zip(plan.stages, rows):
+        inputs = [ct for k, _ in stage.blocks for ct in values[k]]
+        inputs = ctx.align(inputs)  # one level for all: no per-product level switch
+        rho = drift.rho[drift.level(inputs[0])]
+        per_input = np.repeat([1.0 / (drifts[k] * rho) for k, _ in stage.blocks], len(values[stage.blocks[0][0]]))
+        values = {}
+        outs = []
+        for (idx, weights), b in zip(stage_rows, stage.bias):
+            if len(idx) == 0:  # a row without weights: the bias alone
+                outs.append(ctx.linear_combination(inputs[:1], [0.0], float(b)))
+                continue
+            outs.append(ctx.linear_combination([inputs[j] for j in idx], weights * per_input[idx], float(b)))
+        del inputs
+        if stage.powers:
+            values, drifts = _powers(ctx, outs, stage.powers, drift)
+    if plan.final_poly is not None:
+        outs = [o.polyval(plan.final_poly) for o in outs]
+    return outs
+
+
+def forward_batched(
+    ctx, plan: Plan, xb: np.ndarray, phases: dict | None = None, rows=None, drift: Drift | None = None
+) -> np.ndarray:
+    """Many samples (at most N/2): encrypt one ciphertext per input value, evaluate, decrypt (samples, outputs)."""
+    flat = np.asarray(xb, dtype=np.float64).reshape(len(xb), -1)
+    t0 = time.perf_counter()
+    cols = [ctx.encrypt(flat[:, j]) for j in range(flat.shape[1])]
+    t1 = time.perf_counter()
+    outs = evaluate_batched(ctx, plan, cols, rows, drift)
+    del cols
+    t2 = time.perf_counter()
+    values = np.stack([ctx.decrypt(o) for o in outs], axis=1)
+    _record(phases, t0, t1, t2, time.perf_counter())
+    return values
+
+
+class Runner:
+    """A plan bound to a context and a packing, its weight layouts prepared once.
+
+    >>> # runner = Runner(ctx, plan, "batched"); runner(X[:100])  -> (100, outputs)
+    """
+
+    def __init__(self, ctx, plan: Plan, mode: str):
+        self.ctx, self.plan, self.mode = ctx, plan, mode
+        self.layout = dense_blocks(plan) if mode == "single" else sparse_rows(plan)
+        self.drift = Drift(ctx)
+
+    def __call__(self, X: np.ndarray, phases: dict | None = None) -> np.ndarray:
+        """Outputs of the encrypted plan on ``X`` (single: one sample at a time)."""
+        if self.mode == "batched":
+            return forward_batched(self.ctx, self.plan, X, phases, self.layout, self.drift)
+        return np.stack([forward_single(self.ctx, self.plan, x, phases, self.layout, self.drift) for x in X])
+
+
+def backend_threads(ctx) -> int:
+    """Threads the backend computes with: 1 for SEAL, OpenFHE's fixed count (1 if unknown)."""
+    if ctx.backend != "openfhe":
+        return 1
+    from .openfhe_backend import threads
+
+    return threads() or 1
+
+
+def timed_with_matched_threads(candidate, baseline, ctx, **kw):
+    """:func:`labkit.bench.overhead` (interleaved, no warm-up) with numpy's BLAS held to the backend's threads.
+
+    SEAL runs single-threaded and OpenFHE with its fixed OpenMP count; letting the plaintext
+    baseline use every core would inflate the overhead ratio.
+    """
+    from .. import bench
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return bench.overhead(candidate, baseline, warmup=0, **kw)
+    with threadpool_limits(limits=backend_threads(ctx), user_api="blas"):
+        return bench.overhead(candidate, baseline, warmup=0, **kw)
