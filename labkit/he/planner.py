@@ -169,7 +169,8 @@ def cost(plan, params: dict, *, mode: str) -> dict[str, float]:
             p_out = 1 << (stage.n_out - 1).bit_length()
             baby, giant = bsgs_split(min(p_in, p_out))
             ops["plain_mul"] += len(stage.blocks) * baby * giant
-            ops["rotate"] += len(stage.blocks) * (baby + giant + max(0, int(math.log2(p_in // p_out))))
+            folds = max(0, (p_in // p_out).bit_length() - 1)
+            ops["rotate"] += len(stage.blocks) * (baby + giant + folds)
             ops["ct_mul"] += sum(1 for k in stage.powers if k > 1)
             peak = max(peak, (baby + 4) * ciphertext_bytes(n, level))
         level = max(1, level - stage.depth)

@@ -316,6 +316,8 @@ TECHNIQUE = Technique(
         ),
     ),
     benchmark="labkit.he.benchmark:benchmark",
+    support="labkit.he.assess:support",
+    assess="labkit.he.assess:assess",
     readings=readings,
     points=points,
 )
