@@ -58,6 +58,7 @@ FINALS = ("drop", "fit")
 _GRID = 2001
 _MARGIN = 0.05  # the fitted range is widened by 5% on each side (test data stray a little)
 _SAMPLES = 20000  # training pre-activations used by a fit (evenly subsampled)
+_DENSE = 0.25  # a block with more nonzeros than this share is multiplied as a dense array
 GRID_WEIGHT = 0.05  # share of a fit's weight on a uniform grid over the range (the rest on the data)
 
 
@@ -83,6 +84,7 @@ class Stage:
     bias: np.ndarray
     powers: tuple[int, ...] = ()
     activation: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_in(self) -> int:
@@ -101,9 +103,16 @@ class Stage:
 
     def affine(self, inputs: dict[int, np.ndarray]) -> np.ndarray:
         """The affine map on plaintext inputs {power: (batch, n_in)} -> (batch, n_out)."""
-        out = np.tile(self.bias, (len(next(iter(inputs.values()))), 1))
-        for k, matrix in self.blocks:
-            out += (matrix @ inputs[k].T).T
+        if "fast" not in self.cache:  # dense enough blocks as transposed numpy arrays (BLAS is faster)
+            self.cache["fast"] = [
+                (k, np.ascontiguousarray(m.T.toarray()) if m.nnz > _DENSE * m.shape[0] * m.shape[1] else m)
+                for k, m in self.blocks
+            ]
+        out = None
+        for k, matrix in self.cache["fast"]:
+            term = inputs[k] @ matrix if isinstance(matrix, np.ndarray) else (matrix @ inputs[k].T).T
+            out = term if out is None else out + term
+        out += self.bias
         return out
 
 
@@ -162,7 +171,8 @@ class Plan:
 
         ``trace``, when a list, receives every intermediate array (for magnitudes).
         """
-        x = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        x = X.reshape(len(X), -1) if isinstance(X, np.ndarray) and X.dtype == np.float64 else None
+        x = x if x is not None else np.asarray(X, dtype=np.float64).reshape(len(X), -1)
         values = {1: x}
         out = x
         for stage in self.stages:
@@ -259,7 +269,9 @@ def fit_activation(fn: str, lo: float, hi: float, degree: int, *, samples=None) 
         weights = np.concatenate([np.full(_GRID, GRID_WEIGHT * data.size / _GRID), np.ones(data.size)])
     values = activate(fn, points[:, None])[:, 0]
     cheb = np.polynomial.Chebyshev.fit(points, values, degree, domain=[lo, hi], w=np.sqrt(weights))
-    return cheb.convert(kind=np.polynomial.Polynomial).coef
+    coef = cheb.convert(kind=np.polynomial.Polynomial).coef
+    coef[np.abs(coef) < 1e-12 * np.max(np.abs(coef))] = 0.0  # rounding noise (an odd fit's even terms): no work
+    return coef
 
 
 def compile_program(program, X_train, *, degree: int = DEFAULT_DEGREE, final: str = "drop", rows: int = 2000):
@@ -329,20 +341,27 @@ def compile_program(program, X_train, *, degree: int = DEFAULT_DEGREE, final: st
         hi = float(max(y_poly.max(), y_orig.max()))
         width = hi - lo
         lo, hi = lo - _MARGIN * width, hi + _MARGIN * width
-        coef = fit_activation(fn, lo, hi, degree, samples=np.concatenate([y_orig.ravel(), y_poly.ravel()]))
+        output = index == last and fn == "sigmoid"
+        if output:  # the label is p(s) > 0.5: a uniform fit on [-R, R] keeps p(0) = 0.5 (sigmoid - 0.5 is odd)
+            radius = max(abs(lo), abs(hi))
+            lo, hi = -radius, radius
+        samples = None if output else np.concatenate([y_orig.ravel(), y_poly.ravel()])
+        coef = fit_activation(fn, lo, hi, degree, samples=samples)
         info = {"fn": fn, "node": layer.name, "degree": len(coef) - 1, "coefficients": coef.tolist(), "range": (lo, hi)}
-        if fn != "square":
+        if output:
             notes.append(
-                f"{layer.op} {layer.name!r} replaced by a degree-{degree} least-squares polynomial on [{lo:.3g}, {hi:.3g}]"
-            )
-        if index == last and fn == "sigmoid":
-            notes.append(
-                f"final Sigmoid {layer.name!r} replaced by a degree-{degree} polynomial on [{lo:.3g}, {hi:.3g}]"
+                f"final Sigmoid {layer.name!r} replaced by a degree-{degree} least-squares polynomial on "
+                f"[{lo:.3g}, {hi:.3g}] (uniform, symmetric: the 0.5 threshold stays at a score of 0)"
             )
             stages.append(stage)
             final_poly, final_kind = coef, "sigmoid"
             blocks = None
             break
+        if fn != "square":
+            notes.append(
+                f"{layer.op} {layer.name!r} replaced by a degree-{degree} least-squares polynomial on "
+                f"[{lo:.3g}, {hi:.3g}] (weighted by the training pre-activations)"
+            )
         shift, coef_z = _complete_square(coef, lo, hi)
         # normalise the variable, t = (y + shift) / r with |t| <= ~1, so powers stay small
         r = max(abs(lo + shift), abs(hi + shift), 1e-12)

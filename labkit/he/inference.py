@@ -1,9 +1,12 @@
 """Encrypted inference on real data, on either backend, one sample or many per ciphertext.
 
-Two models (see :mod:`labkit.he.models`):
+Two models (trained in :mod:`labkit.he.models`), each taken in as a torch
+module by :meth:`labkit.workload.Workload.from_torch` and compiled by
+:mod:`labkit.he.compiler`, the path a user's model takes (no special case):
 
-- ``logreg``: logistic regression on ``breast_cancer``, sigmoid replaced by a cubic;
-- ``mlp``: 64-32-10 MLP with a square activation on ``digits``.
+- ``logreg``: logistic regression on ``breast_cancer``, its output sigmoid
+  replaced by a least-squares cubic fitted over the training scores;
+- ``mlp``: 64-32-10 MLP with a square activation (x*x, exact) on ``digits``.
 
 Two packings:
 
@@ -27,6 +30,7 @@ Brutzkus, Oren & Gilad-Bachrach, "LoLa", ICML 2019 (single-image latency).
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 import numpy as np
 
@@ -34,71 +38,91 @@ from .. import bench, config, datasets, validate
 from ..errors import InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result
 from . import models
-from .security import plan_depth, require_depth
+from .packing import Runner, backend_threads, timed_with_matched_threads
+from .security import require_depth
 
 MODELS = {"logreg": "breast_cancer", "mlp": "digits"}
 MODES = ("single", "batched")
 
 
-def _model(name: str, rng):
-    return models.logistic_regression() if name == "logreg" else models.square_mlp(rng=rng)
+def torch_module(model: str, *, rng=None):
+    """The lab's trained model as a torch module: Linear + Sigmoid (logreg) or Linear, x*x, Linear (mlp).
+
+    The weights come from :mod:`labkit.he.models` (scikit-learn's logistic regression; the
+    square MLP trained in numpy); the module is what :meth:`labkit.workload.Workload.from_torch`
+    takes, exactly as a user's model.
+    """
+    import torch
+
+    nn = torch.nn
+
+    class Square(nn.Module):
+        """x * x, exported to ONNX as Mul(x, x) (read as the square activation)."""
+
+        def forward(self, x):
+            return x * x
+
+    def linear(weight: np.ndarray, bias) -> nn.Linear:
+        layer = nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(np.asarray(weight, dtype=np.float32)))
+            layer.bias.copy_(torch.from_numpy(np.atleast_1d(np.asarray(bias, dtype=np.float32))))
+        return layer
+
+    if model == "logreg":
+        m = models.logistic_regression()
+        return nn.Sequential(linear(m.weights[None, :], m.bias), nn.Sigmoid()).eval()
+    m = models.square_mlp(rng=rng)
+    return nn.Sequential(linear(m.w1.T, m.b1), Square(), linear(m.w2.T, m.b2)).eval()
+
+
+def workload(model: str = "mlp", *, rng=None):
+    """The lab model ``model`` and its data set as a :class:`~labkit.workload.Workload` (one code path)."""
+    validate.choice("model", model, tuple(MODELS))
+    return _workload(model, config.seed_from(rng))
+
+
+@lru_cache(maxsize=4)
+def _workload(model: str, seed: int):
+    from ..workload import Workload
+
+    ds = datasets.load(MODELS[model])
+    if model == "logreg":  # the features standardised as in training
+        m = models.logistic_regression()
+        xtr, xte = m.prepare(ds.X_train), m.prepare(ds.X_test)
+    else:
+        scale = models.square_mlp(rng=seed).input_scale
+        xtr, xte = ds.X_train / scale, ds.X_test / scale
+    return Workload.from_torch(
+        torch_module(model, rng=seed),
+        xtr.astype(np.float32),
+        ds.y_train,
+        X_test=xte.astype(np.float32),
+        y_test=ds.y_test,
+        name=f"he_lab_{model}",
+    )
+
+
+def plan(model: str = "mlp", *, rng=None):
+    """The lab model compiled for CKKS (:mod:`labkit.he.compiler`).
+
+    The logistic regression keeps its output sigmoid as a fitted cubic (``final="fit"``: the
+    lab shows the probability); the MLP's square activation is exact.
+    """
+    from .compiler import require_plan
+
+    validate.choice("model", model, tuple(MODELS))
+    w = workload(model, rng=rng)
+    return require_plan(w, degree=3, final="fit") if model == "logreg" else require_plan(w, degree=2)
 
 
 def needed_depth(model: str) -> int:
-    """Multiplicative depth each model needs (depth planner): 3 for both.
+    """Multiplicative depth each compiled model needs (the depth planner): 3 for both.
 
     >>> needed_depth("logreg"), needed_depth("mlp")
     (3, 3)
     """
-    return plan_depth(layers=1, final_degree=3) if model == "logreg" else plan_depth(layers=2, activation_degree=2)
-
-
-# -- encrypted forward passes ------------------------------------------------------------------------
-# Each pass is split in the three phases of the protocol: the client encrypts, the server
-# evaluates, the client decrypts. ``phases`` (a dict, optional) receives the time of each.
-def _forward_single(ctx, model, x: np.ndarray, phases: dict | None = None) -> np.ndarray:
-    """One sample: encrypt replicated, evaluate, decrypt the outputs (scores or logits)."""
-    t0 = time.perf_counter()
-    ct = ctx.encrypt(x, replicate=True)
-    t1 = time.perf_counter()
-    if isinstance(model, models.LinearModel):
-        out = (ct.matmul(model.weights[:, None]) + model.bias).polyval(model.sigmoid_poly)
-    else:
-        h = ct.matmul(model.w1) + model.b1
-        out = (h * h).matmul(model.w2) + model.b2
-    t2 = time.perf_counter()
-    values = ctx.decrypt(out)
-    _record(phases, t0, t1, t2, time.perf_counter())
-    return values
-
-
-def _forward_batched(ctx, model, xb: np.ndarray, phases: dict | None = None) -> np.ndarray:
-    """Many samples: one ciphertext per feature, one slot per sample; returns (samples, outputs)."""
-    t0 = time.perf_counter()
-    cols = [ctx.encrypt(xb[:, j]) for j in range(xb.shape[1])]
-    t1 = time.perf_counter()
-    if isinstance(model, models.LinearModel):
-        outs = [ctx.linear_combination(cols, model.weights, model.bias).polyval(model.sigmoid_poly)]
-    else:
-        hidden = [ctx.linear_combination(cols, model.w1[:, k], model.b1[k]) for k in range(model.w1.shape[1])]
-        squared = [h * h for h in hidden]
-        outs = [ctx.linear_combination(squared, model.w2[:, c], model.b2[c]) for c in range(model.w2.shape[1])]
-    t2 = time.perf_counter()
-    values = np.stack([ctx.decrypt(o) for o in outs], axis=1)
-    _record(phases, t0, t1, t2, time.perf_counter())
-    return values
-
-
-def _record(phases: dict | None, t0: float, t1: float, t2: float, t3: float) -> None:
-    if phases is not None:
-        for name, seconds in (("encrypt", t1 - t0), ("evaluate", t2 - t1), ("decrypt", t3 - t2)):
-            phases.setdefault(name, []).append(seconds)
-
-
-def _predict(model, outputs: np.ndarray) -> np.ndarray:
-    if isinstance(model, models.LinearModel):
-        return (outputs.reshape(-1) > 0.5).astype(int)
-    return np.argmax(outputs, axis=1)
+    return plan(model).depth
 
 
 # -- the lab function --------------------------------------------------------------------------------
@@ -163,44 +187,40 @@ def run(
     if n_samples is None and mode == "single":
         n_samples = config.pick(None, 20)
     repeat = repeat if repeat is not None else config.pick(5, 2)
-    ds = datasets.load(MODELS[model])
-    m = _model(model, rng)
+    w = workload(model, rng=rng)
+    compiled = plan(model, rng=rng)
     if ctx is None:
         ctx = context(backend, preset=preset, allow_insecure=allow_insecure, threads=threads)
     if ctx.scheme != "ckks":
         raise InvalidInput("encrypted inference uses real-valued weights: give a CKKS context.")
-    require_depth(needed_depth(model), ctx.depth, what=f"the {model} model")
-    x_all = ds.X_test
+    require_depth(compiled.depth, ctx.depth, what=f"the {model} model")
+    x_all = w.X_test
     n = min(n_samples or len(x_all), len(x_all))
-    x_raw, y = x_all[:n], ds.y_test[:n]
-    prepared = m.prepare(x_raw)
-    plain_out = (
-        np.polynomial.polynomial.polyval(prepared @ m.weights + m.bias, m.sigmoid_poly)[:, None]
-        if isinstance(m, models.LinearModel)
-        else m.logits(x_raw)
-    )
+    prepared, y = x_all[:n], w.y_test[:n]
+    plain_out = compiled.simulate(prepared)
     if np.max(np.abs(plain_out)) >= ctx.params.max_abs_value:
         raise InvalidInput("the model's outputs exceed what this CKKS context holds; widen first_mod_bits.")
     timings = {}
     phases: dict[str, list[float]] = {}
+    runner = Runner(ctx, compiled, mode)
     if mode == "batched":
         capacity = ctx.slots
         size = min(batch_size or capacity, capacity)
         if size < n:
             raise InvalidInput(f"batch_size={size} holds fewer than the {n} samples; raise it or lower n_samples.")
-        batch = np.resize(prepared, (size, prepared.shape[1]))  # repeat the samples to fill the slots
+        batch = np.resize(prepared, (size, *prepared.shape[1:]))  # repeat the samples to fill the slots
         start = time.perf_counter()
-        enc_out = _forward_batched(ctx, m, batch, phases)[:n]
+        enc_out = runner(batch, phases)[:n]
         first = time.perf_counter() - start
 
         def candidate():
-            return _forward_batched(ctx, m, batch)
+            return runner(batch)
 
         def baseline():
-            return _plain_forward_prepared(m, batch)
+            return compiled.simulate(batch)
 
         per_batch = size
-        input_bytes = ctx.encrypt(batch[:, 0]).size_bytes * batch.shape[1]
+        input_bytes = ctx.encrypt(batch[:, 0].ravel()).size_bytes * compiled.n_inputs
     else:
         size = 1
         outs, samples = [], []
@@ -211,7 +231,7 @@ def run(
             iterator = tqdm(iterator, desc=f"{ctx.backend} {model} single")
         for i in iterator:
             t0 = time.perf_counter()
-            outs.append(_forward_single(ctx, m, prepared[i], phases))
+            outs.append(runner(prepared[i : i + 1], phases)[0])
             samples.append(time.perf_counter() - t0)
         enc_out = np.stack(outs)
         first = float(np.sum(samples))
@@ -219,24 +239,24 @@ def run(
         one = prepared[:1]
 
         def candidate():
-            return _forward_single(ctx, m, one[0])
+            return runner(one)
 
         def baseline():
-            return _plain_forward_prepared(m, one)
+            return compiled.simulate(one)
 
         per_batch = 1
-        input_bytes = ctx.encrypt(prepared[0], replicate=True).size_bytes
-    used_threads = _backend_threads(ctx)
-    ov = _timed_with_matched_threads(
+        input_bytes = ctx.encrypt(prepared[0].ravel(), replicate=True).size_bytes
+    used_threads = backend_threads(ctx)
+    ov = timed_with_matched_threads(
         candidate,
         baseline,
-        used_threads,
+        ctx,
         repeat=repeat,
         names=(f"{ctx.backend} encrypted {mode}", "plaintext model"),
     )
-    enc_pred = _predict(m, enc_out)
-    plain_pred_poly = _predict(m, plain_out)
-    acc_plain = float(np.mean(m.predict(x_raw) == y))
+    enc_pred = compiled.labels(enc_out)
+    plain_pred_poly = compiled.labels(plain_out)
+    acc_plain = float(np.mean(w.predict(prepared) == y))
     acc_enc = float(np.mean(enc_pred == y))
     latency = ov.candidate.median
     metrics = {
@@ -270,7 +290,12 @@ def run(
         },
         metrics=metrics,
         timings=timings,
-        artifacts={"dataset": MODELS[model], "security": str(ctx.security)},
+        artifacts={
+            "dataset": MODELS[model],
+            "security": str(ctx.security),
+            "notes": list(compiled.notes),
+            "workload": w.tag(),
+        },
     )
     result.add_overhead("overhead", ov)
     for name, samples in phases.items():
@@ -283,34 +308,3 @@ def run(
     if ctx.insecure:
         result.flag(NOT_FOR_PRODUCTION)
     return result
-
-
-def _backend_threads(ctx) -> int:
-    """Threads the backend computes with: 1 for SEAL, OpenFHE's fixed count (1 if unknown)."""
-    if ctx.backend != "openfhe":
-        return 1
-    from .openfhe_backend import threads
-
-    return threads() or 1
-
-
-def _timed_with_matched_threads(candidate, baseline, threads: int, **kw) -> bench.Overhead:
-    """bench.overhead with numpy's BLAS held to the same thread count as the HE backend.
-
-    SEAL runs single-threaded and OpenFHE gets ``threads`` OpenMP threads; letting the
-    plaintext baseline use every core would inflate the overhead ratio.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn brings it
-        return bench.overhead(candidate, baseline, warmup=0, **kw)
-    with threadpool_limits(limits=threads, user_api="blas"):
-        return bench.overhead(candidate, baseline, warmup=0, **kw)
-
-
-def _plain_forward_prepared(m, prepared: np.ndarray) -> np.ndarray:
-    """The plaintext model on already-prepared inputs (the baseline of the overhead)."""
-    if isinstance(m, models.LinearModel):
-        return np.polynomial.polynomial.polyval(prepared @ m.weights + m.bias, m.sigmoid_poly)
-    h = prepared @ m.w1 + m.b1
-    return (h * h) @ m.w2 + m.b2
