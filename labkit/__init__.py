@@ -3,7 +3,8 @@
 Importing labkit is cheap: the cryptographic and ML backends (torch, TenSEAL,
 OpenFHE, CrypTen, ezkl, Opacus) load only when a lab function needs them.
 Submodules are reached as attributes (``labkit.bench``, ``labkit.datasets``...)
-and imported on first use.
+and imported on first use. ``labkit.assess(workload, ...)`` is
+:func:`labkit.assessment.assess`: your model and data under each technique.
 """
 
 from __future__ import annotations
@@ -30,14 +31,18 @@ _SUBMODULES = {
     "tee",
     "pqc",
     "report",
+    "assessment",
+    "workload",
 }
 
 
 def __getattr__(name: str):
+    if name == "assess":  # the function, from its module (loaded like the submodules below)
+        return importlib.import_module(f"{__name__}.assessment").assess
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+    return sorted(set(globals()) | _SUBMODULES | {"assess"})

@@ -112,7 +112,7 @@ def _assess(args: argparse.Namespace) -> int:
         os.environ["LABKIT_FAST"] = "1"
     import contextlib
 
-    from .assess import assess
+    from .assessment import assess
     from .errors import InvalidInput
     from .results import ResultStore
     from .workload import Workload, examples

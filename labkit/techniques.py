@@ -20,7 +20,7 @@ The doors of a descriptor:
 - ``support(workload, *, budget_bytes) -> Support``: can it run this model, and
   at what cost and memory (an estimate, in seconds, before any cryptography);
 - ``assess(workload, *, support, progress, fast) -> Result``: the technique on a
-  user's model and data (see :mod:`labkit.assess`).
+  user's model and data (see :mod:`labkit.assessment`).
 
 A door may be given as a callable or as a ``"module:function"`` string,
 imported on first use, so reading the registry imports no backend.

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from labkit import assess as assessing
+from labkit import assessment as assessing
 from labkit import techniques
 from labkit.results import ResultStore
 from labkit.workload import Workload

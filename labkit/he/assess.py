@@ -204,7 +204,7 @@ def assess(
     ----------
     Gilad-Bachrach et al., "CryptoNets", ICML 2016. Brutzkus, Oren & Gilad-Bachrach, "LoLa", ICML 2019.
     """
-    from ..assess import unsupported_result
+    from ..assessment import unsupported_result
     from .api import context
 
     fast = config.fast() if fast is None else bool(fast)

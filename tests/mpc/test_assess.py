@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from labkit import techniques
-from labkit.assess import check
+from labkit.assessment import check
 from labkit.mpc import assess, inference, models
 from labkit.workload import Workload, examples
 

@@ -1,4 +1,4 @@
-"""Assess a workload (your model and data) with every technique that has the doors for it.
+"""Assess a workload (your model and data) with every technique that has the doors for it (``labkit.assess``).
 
 :func:`check` asks each technique's ``support`` door (seconds, no
 cryptography); :func:`assess` then runs the ``assess`` door of each supported
