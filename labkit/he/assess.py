@@ -63,7 +63,7 @@ def _plan_and_params(workload, degree: int, backend: str):
 def _estimate(plan, params: dict, *, n_test: int) -> dict:
     """Numbers for the support table: sizes, memory of each packing, seconds of an assess run."""
     n, depth = params["poly_modulus_degree"], params["depth"]
-    keys = planner.key_bytes(n, depth, planner.rotation_steps(plan))
+    keys = planner.key_bytes(n, depth, planner.rotation_steps(plan, n))
     batched = planner.cost(plan, params, mode="batched")
     single = planner.cost(plan, params, mode="single")
     fixed = _OVERHEAD_BYTES + keys["public"] + keys["relin"]

@@ -70,19 +70,15 @@ class Drift:
 
 
 def _powers(ctx, y, wanted, drift: Drift) -> tuple[dict, dict]:
-    """({k: y^k}, {k: drift of y^k}) on ciphertexts (or lists), by the compiler's recipe (depth ceil(log2 k))."""
+    """({k: y^k}, {k: drift of y^k}) for one ciphertext, by the compiler's recipe (depth ceil(log2 k))."""
     have, drifts = {1: y}, {1: 1.0}
 
     def get(k):
         if k not in have:
             a, b = power_recipe(k)
             ya, yb = get(a), get(b)
-            if isinstance(y, list):
-                have[k] = [ctx.multiply(p, p) if a == b else ctx.multiply(p, q) for p, q in zip(ya, yb)]
-            else:
-                have[k] = ctx.multiply(ya, ya) if a == b else ctx.multiply(ya, yb)
-            pa, pb = (ya[0], yb[0]) if isinstance(y, list) else (ya, yb)
-            drifts[k] = drift.product(pa, drifts[a], pb, drifts[b])
+            have[k] = ctx.multiply(ya, ya) if a == b else ctx.multiply(ya, yb)
+            drifts[k] = drift.product(ya, drifts[a], yb, drifts[b])
         return have[k]
 
     return {k: get(k) for k in wanted}, {k: drifts[k] for k in wanted}
@@ -94,20 +90,23 @@ def dense_blocks(plan: Plan) -> list[list[tuple[int, np.ndarray]]]:
     return [[(k, np.ascontiguousarray(m.T.toarray())) for k, m in s.blocks] for s in plan.stages]
 
 
-def evaluate_single(ctx, plan: Plan, ct, dense=None, drift: Drift | None = None):
-    """The plan on one replicated ciphertext; returns the output ciphertext."""
+def evaluate_single(ctx, plan: Plan, ct, dense=None, drift: Drift | None = None, gathered=None):
+    """The plan on one replicated ciphertext (or, with ``gathered``, the client's gathered taps)."""
     from .linalg import matvec
 
     dense = dense if dense is not None else dense_blocks(plan)
     drift = drift or Drift(ctx)
     values, drifts = {1: ct}, {1: 1.0}
     out = ct
-    for stage, blocks in zip(plan.stages, dense):
-        out = None
-        for k, matrix in blocks:
-            factor = drifts[k] * drift.rho[drift.level(values[k])]
-            term = matvec(ctx, values[k], matrix if factor == 1.0 else matrix / factor)
-            out = term if out is None else out + term
+    for index, (stage, blocks) in enumerate(zip(plan.stages, dense)):
+        if index == 0 and gathered is not None:
+            out = gathered.evaluate(ctx, ct, drift)
+        else:
+            out = None
+            for k, matrix in blocks:
+                factor = drifts[k] * drift.rho[drift.level(values[k])]
+                term = matvec(ctx, values[k], matrix if factor == 1.0 else matrix / factor)
+                out = term if out is None else out + term
         out = out + stage.bias
         values, drifts = _powers(ctx, out, stage.powers, drift) if stage.powers else ({}, {})
     if plan.final_poly is not None:
@@ -115,14 +114,92 @@ def evaluate_single(ctx, plan: Plan, ct, dense=None, drift: Drift | None = None)
     return out
 
 
+class Gathered:
+    """The first stage as per-tap products: the client encrypts, for each tap t, the input value
+    each output reads at t (``x[cols[t]]``), so the server needs no rotation there.
+
+    A convolution's row reads only kernel-size inputs; T such taps (25 for a 5x5 kernel)
+    cost T plaintext products, where the diagonal method on the padded 1024 x 1024 matrix
+    costs about a thousand products and 60 rotations. This is the client-side layout LoLa
+    uses for a first convolution; any first stage whose rows have few nonzeros qualifies.
+
+    References
+    ----------
+    Brutzkus, Oren & Gilad-Bachrach, "LoLa", ICML 2019 (convolution representation).
+    """
+
+    def __init__(self, matrix):
+        matrix = matrix.tocsr()
+        n_out = matrix.shape[0]
+        counts = np.diff(matrix.indptr)
+        taps = int(counts.max()) if n_out else 0
+        self.cols = np.zeros((taps, n_out), dtype=np.int64)
+        self.weights = np.zeros((taps, n_out))
+        for i in range(n_out):
+            lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+            self.cols[: hi - lo, i] = matrix.indices[lo:hi]
+            self.weights[: hi - lo, i] = matrix.data[lo:hi]
+        self.n_out = n_out
+        self.encoded: dict = {}
+
+    @staticmethod
+    def worth_it(plan: Plan, slots_row: int) -> bool:
+        """True when the first stage's taps are far fewer than the diagonals the matrix method needs."""
+        stage = plan.stages[0]
+        matrix = stage.blocks[0][1].tocoo()
+        p_in = 1 << (stage.n_in - 1).bit_length()
+        p_out = 1 << (stage.n_out - 1).bit_length()
+        if p_out > slots_row or len(stage.blocks) != 1:
+            return False
+        diagonals = len(np.unique((matrix.col - matrix.row) % p_in)) if matrix.nnz else 0
+        taps = int(np.diff(stage.blocks[0][1].tocsr().indptr).max())
+        return 4 * taps < min(diagonals, p_out, p_in)
+
+    def encrypt(self, ctx, x: np.ndarray) -> list:
+        """The client's ciphertexts: one per tap, replicated (period: the output size's power of two)."""
+        flat = np.asarray(x, dtype=np.float64).ravel()
+        return [ctx.encrypt(flat[cols] * (w != 0), replicate=True) for cols, w in zip(self.cols, self.weights)]
+
+    def evaluate(self, ctx, cts: list, drift: Drift):
+        """sum_t ct_t * w_t (plaintext vectors, encoded once per level), one rescale."""
+        impl = ctx.impl
+        key = impl.level_key(cts[0].raw)
+        factor = drift.rho[drift.level(cts[0])]
+        if key not in self.encoded:
+            period = cts[0].period
+            self.encoded[key] = [
+                impl.encode_like(np.tile(np.pad(w / factor, (0, period - len(w))), ctx.slots // period), cts[0].raw)
+                if np.any(w)
+                else None
+                for w in self.weights
+            ]
+        acc = None
+        for ct, pt in zip(cts, self.encoded[key]):
+            if pt is None:
+                continue
+            term = impl.multiply_encoded(ct.raw, pt, rescale=False)
+            acc = term if acc is None else impl.add(acc, term)
+        used = cts[0].used + 1
+        return cts[0].derive(impl.rescale(acc), length=self.n_out, used=used)
+
+
 def forward_single(
-    ctx, plan: Plan, x: np.ndarray, phases: dict | None = None, dense=None, drift: Drift | None = None
+    ctx,
+    plan: Plan,
+    x: np.ndarray,
+    phases: dict | None = None,
+    dense=None,
+    drift: Drift | None = None,
+    gathered: Gathered | None = None,
 ) -> np.ndarray:
-    """One sample: encrypt replicated, evaluate, decrypt the outputs."""
+    """One sample: encrypt (replicated, or the gathered taps), evaluate, decrypt the outputs."""
     t0 = time.perf_counter()
-    ct = ctx.encrypt(np.asarray(x, dtype=np.float64).ravel(), replicate=True)
+    if gathered is not None:
+        ct = gathered.encrypt(ctx, x)
+    else:
+        ct = ctx.encrypt(np.asarray(x, dtype=np.float64).ravel(), replicate=True)
     t1 = time.perf_counter()
-    out = evaluate_single(ctx, plan, ct, dense, drift)
+    out = evaluate_single(ctx, plan, ct, dense, drift, gathered)
     t2 = time.perf_counter()
     values = ctx.decrypt(out)
     _record(phases, t0, t1, t2, time.perf_counter())
@@ -150,26 +227,40 @@ def sparse_rows(plan: Plan) -> list[list[tuple[np.ndarray, np.ndarray]]]:
 
 
 def evaluate_batched(ctx, plan: Plan, cols: list, rows=None, drift: Drift | None = None) -> list:
-    """The plan on one ciphertext per input value; returns one ciphertext per output."""
+    """The plan on one ciphertext per input value; returns one ciphertext per output.
+
+    Memory is streamed: ``cols`` is emptied once the first stage has read it, and each
+    output's powers are taken as soon as it is computed (the output itself is kept only
+    when the next stage reads power 1), so at most one stage's inputs and outputs live
+    at once (the peak :func:`labkit.he.planner.cost` estimates).
+    """
     rows = rows if rows is not None else sparse_rows(plan)
     drift = drift or Drift(ctx)
     values, drifts = {1: cols}, {1: 1.0}
     outs = cols
     for stage, stage_rows in zip(plan.stages, rows):
         inputs = [ct for k, _ in stage.blocks for ct in values[k]]
+        count = len(values[stage.blocks[0][0]])
+        values.clear()
+        cols.clear()  # the caller's input ciphertexts: read, no longer needed
         inputs = ctx.align(inputs)  # one level for all: no per-product level switch
         rho = drift.rho[drift.level(inputs[0])]
-        per_input = np.repeat([1.0 / (drifts[k] * rho) for k, _ in stage.blocks], len(values[stage.blocks[0][0]]))
-        values = {}
+        per_input = np.repeat([1.0 / (drifts[k] * rho) for k, _ in stage.blocks], count)
+        powers = {k: [] for k in stage.powers}
         outs = []
         for (idx, weights), b in zip(stage_rows, stage.bias):
             if len(idx) == 0:  # a row without weights: the bias alone
-                outs.append(ctx.linear_combination(inputs[:1], [0.0], float(b)))
+                out = ctx.linear_combination(inputs[:1], [0.0], float(b))
+            else:
+                out = ctx.linear_combination([inputs[j] for j in idx], weights * per_input[idx], float(b))
+            if not stage.powers:
+                outs.append(out)
                 continue
-            outs.append(ctx.linear_combination([inputs[j] for j in idx], weights * per_input[idx], float(b)))
+            taken, drifts = _powers(ctx, out, stage.powers, drift)
+            for k, ct in taken.items():
+                powers[k].append(ct)
         del inputs
-        if stage.powers:
-            values, drifts = _powers(ctx, outs, stage.powers, drift)
+        values = powers
     if plan.final_poly is not None:
         outs = [o.polyval(plan.final_poly) for o in outs]
     return outs
@@ -201,12 +292,17 @@ class Runner:
         self.ctx, self.plan, self.mode = ctx, plan, mode
         self.layout = dense_blocks(plan) if mode == "single" else sparse_rows(plan)
         self.drift = Drift(ctx)
+        self.gathered = None
+        if mode == "single" and Gathered.worth_it(plan, ctx.impl.row):
+            self.gathered = Gathered(plan.stages[0].blocks[0][1])
 
     def __call__(self, X: np.ndarray, phases: dict | None = None) -> np.ndarray:
         """Outputs of the encrypted plan on ``X`` (single: one sample at a time)."""
         if self.mode == "batched":
             return forward_batched(self.ctx, self.plan, X, phases, self.layout, self.drift)
-        return np.stack([forward_single(self.ctx, self.plan, x, phases, self.layout, self.drift) for x in X])
+        return np.stack(
+            [forward_single(self.ctx, self.plan, x, phases, self.layout, self.drift, self.gathered) for x in X]
+        )
 
 
 def backend_threads(ctx) -> int:

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .linalg import bsgs_split
 from .security import RING_DIMENSIONS, max_modulus_bits
 
@@ -45,15 +47,15 @@ OPENFHE_SPECIAL_BITS = 60
 OPENFHE_SLACK_BITS = 4
 MAX_DEPTH = 40  # labkit.he.params refuses deeper chains
 
-# Seconds per operation at N=8192 with 5 limbs on one core (measured here, SEAL and
-# OpenFHE within ~2x); scaled by N/8192 * limbs/5 for other parameters.
+# Seconds per operation at N=8192 with 5 RNS limbs on one core, measured here with SEAL
+# (OpenFHE within ~1.5x); scaled by N/8192 * limbs/5 for other parameters.
 _OP_SECONDS = {
-    "encrypt": 2.5e-3,
-    "decrypt": 0.4e-3,
-    "scalar_mul_add": 0.06e-3,
-    "plain_mul": 0.12e-3,
-    "ct_mul": 3.0e-3,
-    "rotate": 2.8e-3,
+    "encrypt": 5.5e-3,  # encode (FFT) and public-key encryption
+    "decrypt": 0.5e-3,
+    "scalar_mul_add": 0.4e-3,  # a plaintext-scalar product and an addition (the batched weighted sums)
+    "plain_mul": 0.35e-3,
+    "ct_mul": 6.0e-3,  # product, relinearisation, rescale
+    "rotate": 3.0e-3,
 }
 
 
@@ -130,61 +132,98 @@ def key_bytes(n: int, depth: int, rotations: int) -> dict[str, int]:
     return {"public": 2 * full * n * 8, "relin": switching, "galois": rotations * switching}
 
 
-def rotation_steps(plan) -> int:
-    """Distinct rotation keys single mode uses (baby steps, giant steps, folds of every block)."""
+def rotation_steps(plan, n: int = 8192) -> int:
+    """Distinct rotation keys single mode uses (baby steps, giant steps, folds of every block).
+
+    A first stage the client gathers (:class:`labkit.he.packing.Gathered`) needs none.
+    """
+    from .packing import Gathered
+
     steps: set[int] = set()
-    width_in = 1 << (plan.n_inputs - 1).bit_length()
-    for stage in plan.stages:
+    skip_first = Gathered.worth_it(plan, n // 2)
+    for index, stage in enumerate(plan.stages):
+        if index == 0 and skip_first:
+            continue
+        p_in = 1 << (stage.n_in - 1).bit_length()
         p_out = 1 << (stage.n_out - 1).bit_length()
-        baby, giant = bsgs_split(min(width_in, p_out))
+        baby, giant = bsgs_split(min(p_in, p_out))
         steps.update(range(1, baby))
         steps.update(g * baby for g in range(1, giant))
         step = p_out
-        while step < width_in:
+        while step < p_in:
             steps.add(step)
             step *= 2
-        width_in = p_out
     return len(steps)
 
 
 def cost(plan, params: dict, *, mode: str) -> dict[str, float]:
-    """Operation counts, seconds and peak bytes of one encrypted pass in ``mode`` (a model, not a measurement)."""
+    """Operation counts, seconds and peak bytes of one encrypted pass in ``mode`` (a model, not a measurement).
+
+    Each operation's time scales with N and with the RNS limbs its operands still hold;
+    the batched peak follows :func:`labkit.he.packing.evaluate_batched`'s streaming (one
+    stage's inputs and its outputs' powers alive at once), the single one counts the
+    rotated copies of the diagonal method.
+    """
+    from .packing import Gathered
+
     n, depth = params["poly_modulus_degree"], params["depth"]
-    unit = n / 8192
-    limbs_avg = (depth + 2) / 2 / 5  # limbs shrink along the chain: the average over it, relative to 5
-    ops = {k: 0 for k in _OP_SECONDS}
-    peak, level = 0, depth + 1
-    ops["encrypt"] = plan.n_inputs if mode == "batched" else 1
-    live_in = plan.n_inputs
-    for stage in plan.stages:
-        nnz = sum(m.nnz for _, m in stage.blocks)
+    ops = dict.fromkeys(_OP_SECONDS, 0)
+    work = dict.fromkeys(_OP_SECONDS, 0.0)  # operations x limbs / 5
+
+    def count(kind: str, number: int, limbs: int) -> None:
+        ops[kind] += number
+        work[kind] += number * limbs / 5
+
+    limbs = depth + 1
+    peak = 0
+    gathered = mode == "single" and Gathered.worth_it(plan, n // 2)
+    if mode == "batched":
+        count("encrypt", plan.n_inputs, limbs)
+    elif gathered:
+        count("encrypt", int(np.diff(plan.stages[0].blocks[0][1].tocsr().indptr).max()), limbs)
+    else:
+        count("encrypt", 1, limbs)
+    for index, stage in enumerate(plan.stages):
+        after = max(1, limbs - stage.depth)
+        squares = sum(1 for k in stage.powers if k > 1)
         if mode == "batched":
-            ops["scalar_mul_add"] += nnz
-            ops["ct_mul"] += stage.n_out * sum(1 for k in stage.powers if k > 1)
-            width = len(stage.blocks) * live_in
-            peak = max(peak, (width + stage.n_out) * ciphertext_bytes(n, level))
-            live_in = stage.n_out
+            count("scalar_mul_add", sum(m.nnz for _, m in stage.blocks), limbs)
+            count("ct_mul", stage.n_out * squares, limbs - 1)
+            width = len(stage.blocks) * stage.n_in
+            kept = stage.n_out * max(1, len(stage.powers))
+            peak = max(peak, width * ciphertext_bytes(n, limbs) + kept * ciphertext_bytes(n, after))
+        elif index == 0 and gathered:
+            count("plain_mul", ops["encrypt"], limbs)
+            peak = max(peak, (ops["encrypt"] + 4) * ciphertext_bytes(n, limbs))
         else:
             p_in = 1 << (stage.n_in - 1).bit_length()
             p_out = 1 << (stage.n_out - 1).bit_length()
             baby, giant = bsgs_split(min(p_in, p_out))
-            ops["plain_mul"] += len(stage.blocks) * baby * giant
             folds = max(0, (p_in // p_out).bit_length() - 1)
-            ops["rotate"] += len(stage.blocks) * (baby + giant + folds)
-            ops["ct_mul"] += sum(1 for k in stage.powers if k > 1)
-            peak = max(peak, (baby + 4) * ciphertext_bytes(n, level))
-        level = max(1, level - stage.depth)
-    ops["decrypt"] = plan.n_outputs if mode == "batched" else 1
-    seconds = sum(count * _OP_SECONDS[k] for k, count in ops.items()) * unit * max(limbs_avg, 0.4)
+            count("plain_mul", len(stage.blocks) * baby * giant, limbs)
+            count("rotate", len(stage.blocks) * (baby + giant + folds), limbs)
+            count("ct_mul", squares, limbs - 1)
+            peak = max(peak, (baby + 4) * ciphertext_bytes(n, limbs))
+        limbs = after
+    count("decrypt", plan.n_outputs if mode == "batched" else 1, limbs)
+    seconds = sum(work[k] * _OP_SECONDS[k] for k in ops) * n / 8192
     return {"ops": ops, "seconds": seconds, "peak_ciphertext_bytes": peak}
 
 
 def plaintext_cache_bytes(plan, params: dict) -> int:
-    """Encoded diagonals single mode keeps (one plaintext of N x limbs words per nonzero diagonal)."""
+    """Encoded weights single mode keeps: a plaintext (N x limbs words) per diagonal or gathered tap."""
+    from .packing import Gathered
+
     n, depth = params["poly_modulus_degree"], params["depth"]
-    total, width_in, level = 0, 1 << (plan.n_inputs - 1).bit_length(), depth + 1
-    for stage in plan.stages:
+    total, limbs = 0, depth + 1
+    gathered = Gathered.worth_it(plan, n // 2)
+    for index, stage in enumerate(plan.stages):
+        p_in = 1 << (stage.n_in - 1).bit_length()
         p_out = 1 << (stage.n_out - 1).bit_length()
-        total += len(stage.blocks) * min(width_in, p_out) * n * level * 8
-        width_in, level = p_out, max(1, level - stage.depth)
+        if index == 0 and gathered:
+            count = int(np.diff(stage.blocks[0][1].tocsr().indptr).max())
+        else:
+            count = len(stage.blocks) * min(p_in, p_out)
+        total += count * n * limbs * 8
+        limbs = max(1, limbs - stage.depth)
     return total

@@ -78,9 +78,9 @@ def test_memory_budget_falls_back_to_single_then_refuses():
 
 
 def test_the_registry_door_is_wired():
-    from labkit import assess
+    from labkit import assessment
 
-    table = assess.check(examples.workload("digits_mlp"), techniques=["he"])
+    table = assessment.check(examples.workload("digits_mlp"), techniques=["he"])
     assert table["he"].supported and table["he"].estimate["ring_dimension"] == 8192
 
 
