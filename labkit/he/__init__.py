@@ -3,9 +3,15 @@
 ``labkit.he.context(backend, scheme, ...)`` makes keys and returns an
 :class:`~labkit.he.api.HEContext`; its ciphertexts support ``+ - *``,
 rotation, sums, dot and matrix products. Parameters are checked against the
-HE Standard tables before any key is made. Inference labs live in
-``labkit.he.inference``; the SEAL vs OpenFHE benchmark in ``labkit.he.benchmark``
-(``labkit bench he``); the technique's descriptor in ``labkit.he.technique``.
+HE Standard tables before any key is made. A user's model (a
+:class:`labkit.workload.Workload`) is compiled to CKKS by ``labkit.he.compiler``
+(fitted polynomial activations, fused affine stages), planned by
+``labkit.he.planner`` (ring dimension, modulus chain, cost, memory) and run in
+either packing by ``labkit.he.packing``; ``labkit.he.assess`` holds the support
+and assess doors. Inference labs live in ``labkit.he.inference`` (their models
+go through the same compiler); the SEAL vs OpenFHE benchmark in
+``labkit.he.benchmark`` (``labkit bench he``); the technique's descriptor in
+``labkit.he.technique``.
 
 Importing this package loads neither TenSEAL nor OpenFHE: they load when a
 context is created.
@@ -38,6 +44,7 @@ _SUBMODULES = {
     "benchmark",
     "technique",
     "compiler",
+    "polynomials",
     "planner",
     "packing",
     "assess",

@@ -28,7 +28,8 @@ import time
 
 import numpy as np
 
-from .compiler import Plan, power_recipe
+from .compiler import Plan
+from .polynomials import power_chain, power_recipe
 
 MODES = ("single", "batched")
 
@@ -70,18 +71,17 @@ class Drift:
 
 
 def _powers(ctx, y, wanted, drift: Drift) -> tuple[dict, dict]:
-    """({k: y^k}, {k: drift of y^k}) for one ciphertext, by the compiler's recipe (depth ceil(log2 k))."""
+    """({k: y^k}, {k: drift of y^k}) for one ciphertext, by the compiler's recipe (depth ceil(log2 k)).
+
+    Iterative on purpose: a recursive closure would form a reference cycle holding the
+    ciphertexts until the garbage collector runs (never, while a benchmark has it off).
+    """
     have, drifts = {1: y}, {1: 1.0}
-
-    def get(k):
-        if k not in have:
-            a, b = power_recipe(k)
-            ya, yb = get(a), get(b)
-            have[k] = ctx.multiply(ya, ya) if a == b else ctx.multiply(ya, yb)
-            drifts[k] = drift.product(ya, drifts[a], yb, drifts[b])
-        return have[k]
-
-    return {k: get(k) for k in wanted}, {k: drifts[k] for k in wanted}
+    for k in power_chain(wanted):
+        a, b = power_recipe(k)  # a, b < k: already computed
+        have[k] = ctx.multiply(have[a], have[a]) if a == b else ctx.multiply(have[a], have[b])
+        drifts[k] = drift.product(have[a], drifts[a], have[b], drifts[b])
+    return {k: have[k] for k in wanted}, {k: drifts[k] for k in wanted}
 
 
 # -- one sample per ciphertext -------------------------------------------------------------------------------

@@ -112,3 +112,33 @@ def test_unsupported_workload_gives_a_result_not_an_exception():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(18, 2))
     r = he_assess.assess(_workload(model, (1, 8, 8)), fast=True)
     assert r.metrics["supported"] == 0 and r.artifacts["unsupported"][0]["op"] == "MaxPool"
+
+
+def test_the_lab_models_go_through_the_intake_and_the_compiler():
+    from labkit.he import inference
+
+    mlp = inference.workload("mlp")
+    assert mlp.source == "torch" and [layer.op for layer in mlp.program.layers] == ["Gemm", "Mul", "Gemm"]
+    assert mlp.program.layers[1].params["fn"] == "square"
+    plan = inference.plan("mlp")
+    assert plan.depth == 3 and [s.powers for s in plan.stages] == [(2,), ()]
+    logreg = inference.plan("logreg")
+    assert logreg.final == "sigmoid" and logreg.depth == 3
+    assert logreg.final_poly[0] == pytest.approx(0.5) and logreg.final_poly[2] == 0.0  # odd around 0.5
+
+
+def test_cryptonets_one_image_on_both_backends_agrees_with_the_polynomial_model():
+    w = examples.workload("cryptonets")
+    for backend in ["seal"] + (["openfhe"] if he.available("openfhe") else []):
+        r = he_assess.assess(w, backend=backend, mode="single", samples=2, repeat=1, fast=True)
+        assert r.metrics["agreement"] == 1.0 and r.metrics["max_abs_gap"] < 0.5
+        assert r.metrics["latency_s"] < 5.0  # measured 0.34 s (SEAL, N=8192) and 0.75 s (OpenFHE, N=16384)
+
+
+@pytest.mark.slow
+def test_cryptonets_batched_accuracy_within_one_point_of_the_polynomial_model():
+    w = examples.workload("cryptonets")
+    r = he_assess.assess(w, backend="seal", mode="batched", repeat=1, fast=True)
+    m = r.metrics
+    assert m["samples"] == len(w.X_test) and abs(m["accuracy_private"] - m["accuracy_polynomial"]) <= 0.01
+    assert m["agreement"] >= 0.99
