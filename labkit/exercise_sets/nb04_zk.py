@@ -18,8 +18,8 @@ register(
     choice(
         ["instances", "the instances", "public instances"],
         hints={
-            "pretty_public_inputs": "ezkl's verifier never reads those human-readable copies (the lab refuses a file "
-            "whose copies disagree); decode claims from the field the SNARK does bind.",
+            "pretty_public_inputs": "Those human-readable copies are never checked by ezkl's verifier (the lab refuses a "
+            "file whose copies disagree); decode claims from the field the SNARK does bind.",
             "proof": "The proof bytes are checked, yes; the question asks which other field is.",
         },
         default_hint="Look at which tampering made verification fail in the tamper table.",
