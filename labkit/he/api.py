@@ -332,13 +332,19 @@ class HEContext:
         arr = self._vector(arr, what="the plaintext operand", max_len=ct.period)
         return self._layout(arr, ct.period)
 
+    def _addend(self, ct: Ciphertext, value) -> np.ndarray:
+        """A CKKS scalar stays a 0-d array (the backends add it without encoding a full vector)."""
+        if self.scheme == "ckks" and np.ndim(value) == 0:
+            return np.asarray(self._vector(value, what="the plaintext operand")[0])
+        return self._plain_operand(ct, value)
+
     def add(self, a: Ciphertext, b) -> Ciphertext:
         """``a + b`` slot-wise, ``b`` a Ciphertext of this context, a plaintext vector or a scalar."""
         self._own(a)
         if isinstance(b, Ciphertext):
             self._own(b)
             return a.derive(self.impl.add(a.raw, b.raw), max(a.length, b.length), max(a.used, b.used))
-        return a.derive(self.impl.add_plain(a.raw, self._plain_operand(a, b)))
+        return a.derive(self.impl.add_plain(a.raw, self._addend(a, b)))
 
     def sub(self, a: Ciphertext, b) -> Ciphertext:
         """``a - b`` slot-wise, ``b`` a Ciphertext of this context, a plaintext vector or a scalar."""
@@ -346,7 +352,7 @@ class HEContext:
         if isinstance(b, Ciphertext):
             self._own(b)
             return a.derive(self.impl.sub(a.raw, b.raw), max(a.length, b.length), max(a.used, b.used))
-        return a.derive(self.impl.add_plain(a.raw, -self._plain_operand(a, b)))
+        return a.derive(self.impl.add_plain(a.raw, -self._addend(a, b)))
 
     def negate(self, a: Ciphertext) -> Ciphertext:
         """``-a`` slot-wise."""

@@ -217,7 +217,9 @@ class OpenFHEBackend:
         return self.cc.EvalNegate(a)
 
     def add_plain(self, a, values):
-        """Ciphertext + an encoded plaintext vector (at the ciphertext's level and scale)."""
+        """Ciphertext + a plaintext vector (encoded at the ciphertext's level and scale), or a CKKS scalar (0-d)."""
+        if self.ckks and values.ndim == 0:
+            return self.cc.EvalAdd(a, float(values))
         return self.cc.EvalAdd(a, self._plain(values, a))
 
     def multiply(self, a, b):

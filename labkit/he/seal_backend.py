@@ -183,7 +183,7 @@ class SealBackend:
         return out
 
     def add_plain(self, a, values):
-        """Ciphertext + an encoded plaintext vector (at the ciphertext's level and scale)."""
+        """Ciphertext + an encoded plaintext vector (at the ciphertext's level and scale), or a CKKS scalar (0-d)."""
         pt = self._encode(values.tolist(), a, a.scale if self.ckks else None)
         out = self._new()
         self.evaluator.add_plain(a, pt, out)
