@@ -33,7 +33,7 @@ import numpy as np
 from .. import bench, config, datasets, validate
 from ..errors import BackendUnavailable, InsecureParameters, InvalidInput
 from ..results import NOT_FOR_PRODUCTION, Result
-from . import accounting, audit
+from . import accounting, audit, reference
 from .data import DATASETS, split
 
 TECHNIQUE = "dp"
@@ -334,17 +334,14 @@ def train_planned(params: dict[str, Any], *, progress: bool | Callable[[int, int
     return result
 
 
-REFERENCE_MIN_BATCH = 64
-
-
 def _reference_losses(p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Mean per-example loss of ``n_reference`` non-private models trained on the public pool.
 
-    Each reference model trains with the target's recipe (at least
-    ``REFERENCE_MIN_BATCH`` examples per batch, to bound the cost) on the whole
-    public pool, which holds no member and no audited non-member. The losses
-    depend only on the data and the recipe, not on the privacy settings, so a
-    sweep computes them once per process.
+    Each reference model trains with the target's recipe (see
+    :func:`labkit.dp.reference.mean_losses`) on the whole public pool, which
+    holds no member and no audited non-member. The losses depend only on the
+    data and the recipe, not on the privacy settings, so a sweep computes them
+    once per process.
     """
     key = tuple(p[k] for k in ("dataset", "n_train", "seed", "hidden", "epochs", "batch_size", "lr", "n_reference"))
     return _reference_losses_cached(key)
@@ -352,26 +349,22 @@ def _reference_losses(p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=8)
 def _reference_losses_cached(key: tuple) -> tuple[np.ndarray, np.ndarray]:
-    import torch
-
     from . import models
 
     dataset, n_train, seed, hidden, epochs, batch_size, lr, n_reference = key
     s = split(dataset, n_train=n_train, rng=seed)
-    member, nonmember = [], []
-    with torch.random.fork_rng(), models.single_thread():
-        for i in range(n_reference):
-            torch.manual_seed(seed + 1 + i)
-            ref = models.mlp(s.n_features, s.n_classes, hidden)
-            models.train_plain(
-                ref, s.X_public, s.y_public, epochs=epochs, batch_size=max(batch_size, REFERENCE_MIN_BATCH), lr=lr
-            )
-            member.append(models.per_example_loss(ref, s.X_members, s.y_members))
-            nonmember.append(models.per_example_loss(ref, s.X_nonmembers, s.y_nonmembers))
-    out = np.mean(member, axis=0), np.mean(nonmember, axis=0)
-    for a in out:
-        a.setflags(write=False)
-    return out
+    members, nonmembers = reference.mean_losses(
+        lambda: models.mlp(s.n_features, s.n_classes, hidden),
+        s.X_public,
+        s.y_public,
+        [(s.X_members, s.y_members), (s.X_nonmembers, s.y_nonmembers)],
+        n_reference=n_reference,
+        seed=seed,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+    )
+    return members, nonmembers
 
 
 def retrain(result: Result, *, progress: bool | Callable[[int, int], None] = False) -> Result:
