@@ -28,6 +28,7 @@
 # %% tags=["parameters"]
 from labkit import config
 
+config.banner()  # which mode this run is in (fast or full), and how to switch
 N = 8192  # ring dimension used throughout (the fast and the full run agree: small enough for Binder)
 N_VALUES = config.pick(4096, 512)  # values per round trip
 REPEAT = config.pick(9, 3)  # timing repeats per operation

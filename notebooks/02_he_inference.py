@@ -30,6 +30,7 @@
 # %% tags=["parameters"]
 from labkit import config
 
+config.banner()  # which mode this run is in (fast or full), and how to switch
 N_SINGLE = config.pick(50, 5)  # test samples classified one per ciphertext (latency)
 REPEAT = config.pick(5, 1)  # timed repeats of each encrypted pipeline (overhead)
 RACE_RING_DIMENSIONS = config.pick((8192, 16384, 32768), (8192,))  # op-level race

@@ -46,6 +46,7 @@
 # %% tags=["parameters"]
 from labkit import config
 
+config.banner()  # which mode this run is in (fast or full), and how to switch
 ROUNDS = config.pick(15, 5)  # federated training rounds
 ITERS_LBFGS = config.pick(100, 40)  # DLG / iDLG iterations
 ITERS_IG = config.pick(300, 150)  # Inverting Gradients iterations (digits)

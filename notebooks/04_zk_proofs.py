@@ -33,6 +33,7 @@
 # %% tags=["parameters"]
 from labkit import config
 
+config.banner()  # which mode this run is in (fast or full), and how to switch
 WIDTH = config.pick(32, 16)  # hidden units of the digits MLP (64-WIDTH-10)
 SWEEP_WIDTHS = config.pick([8, 16, 32, 64], [4, 8])  # the cost curve over model size
 EXTRA_LOGROWS = config.pick([1, 2, 3], [1])  # circuit sizes above the smallest, for the logrows curve

@@ -31,6 +31,7 @@
 # %% tags=["parameters"]
 from labkit import config
 
+config.banner()  # which mode this run is in (fast or full), and how to switch
 N_INFER = config.pick(100, 50)  # test samples per private-inference run
 N_VIEW = config.pick(400, 200)  # digits shared to inspect what each party sees
 CLIENTS = config.pick(20, 8)  # federated clients in the secure sum

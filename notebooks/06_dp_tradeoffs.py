@@ -33,6 +33,7 @@
 from labkit import config
 from labkit.dp import sweeps
 
+config.banner()  # which mode this run is in (fast or full), and how to switch
 EPSILONS = config.pick(sweeps.SWEEP_EPSILONS, sweeps.FAST_EPSILONS)  # target budgets of the sweep
 DATASETS = ("digits", "breast_cancer")
 SINGLE_EPSILON = 2.0  # the budget of the first, single run

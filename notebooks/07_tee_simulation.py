@@ -44,6 +44,7 @@
 # %% tags=["parameters"]
 from labkit import config
 
+config.banner()  # which mode this run is in (fast or full), and how to switch
 N_SIDE_CHANNEL = config.pick(20, 6)  # client images the malicious host traces
 BOUNDARY_POINTS = config.pick(
     [(1, 32), (8, 32), (64, 32), (450, 32), (64, 512), (64, 2048)], [(1, 32), (64, 32), (450, 32), (64, 2048)]

@@ -34,6 +34,7 @@
 # %% tags=["parameters"]
 from labkit import config
 
+config.banner()  # which mode this run is in (fast or full), and how to switch
 REPEAT = config.pick(50, 5)  # handshakes per measurement (the benchmark uses at least 50 per cell)
 SWEEP_GROUPS = config.pick(
     ("X25519", "secp256r1", "X25519MLKEM768", "SecP256r1MLKEM768", "MLKEM768", "MLKEM1024"),

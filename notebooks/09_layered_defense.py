@@ -35,6 +35,7 @@
 # %% tags=["parameters"]
 from labkit import config
 
+config.banner()  # which mode this run is in (fast or full), and how to switch
 N_CLIENTS = config.pick(5, 3)  # clients in the round; client 0 is Byzantine, client 1 is the attack's target
 HIDDEN = config.pick(16, 8)  # MLP width: the update has 75 * HIDDEN + 10 values, all inside the ZK circuit
 NOISE_MULTIPLIER = 0.5  # DP-SGD z (per-sample clip C = 1)
