@@ -134,6 +134,47 @@ def missing(pts: Iterable[Point]) -> list[str]:
     ]
 
 
+def spread(pts: Iterable[Point]) -> str:
+    """One honest sentence on how far apart the stored time ratios are.
+
+    With nothing stored it says so; with one point it says a spread needs two;
+    otherwise it gives the smallest and largest ratio, how many orders of
+    magnitude lie between them, and the same within each chart row that holds
+    two points or more. Nothing is claimed that the store does not show.
+
+    >>> spread([])
+    'Nothing measured yet: run `labkit bench --fast` (or a lab) and reload.'
+    """
+    import math
+
+    pts = list(pts)
+    if not pts:
+        return "Nothing measured yet: run `labkit bench --fast` (or a lab) and reload."
+    if len(pts) == 1:
+        p = pts[0]
+        return (
+            f"One point so far ({p.technique}: {p.label}, {p.overhead:.3g}x): a spread needs two or more; "
+            "`labkit bench --fast` measures every lab."
+        )
+
+    def span(group: list[Point]) -> str:
+        lo, hi = min(group, key=lambda p: p.overhead), max(group, key=lambda p: p.overhead)
+        orders = math.log10(hi.overhead / lo.overhead)
+        return (
+            f"{lo.overhead:.3g}x ({lo.technique}: {lo.label}) to {hi.overhead:.3g}x ({hi.technique}: {hi.label}), "
+            f"{orders:.1f} orders of magnitude"
+        )
+
+    lines = [f"{len(pts)} points, from {span(pts)}."]
+    rows: dict[str, list[Point]] = {}
+    for p in pts:
+        rows.setdefault(p.protection, []).append(p)
+    for row, group in rows.items():
+        if len(group) > 1:
+            lines.append(f"  within '{row}': {span(group)}")
+    return "\n".join(lines)
+
+
 def filter_points(pts: Iterable[Point], *, data_state: str = ALL, threat: str = ALL) -> list[Point]:
     """The points whose technique protects ``data_state`` against ``threat`` ("all" keeps every one)."""
     return [p for p in pts if data_state in (ALL, p.data_state) and threat in (ALL, p.threat)]

@@ -186,4 +186,6 @@ TECHNIQUE = Technique(
     benchmark="labkit.pqc.benchmark:benchmark",
     readings=readings,
     points=points,
+    support="labkit.pqc.assess:support",
+    assess="labkit.pqc.assess:assess",
 )
