@@ -33,7 +33,22 @@ _EXPORTS = {
     "split": "data",
     "TECHNIQUE": "technique",
 }
-_SUBMODULES = {"accounting", "audit", "data", "training", "sweeps", "benchmark", "models", "technique"}
+_SUBMODULES = {
+    "accounting",
+    "audit",
+    "data",
+    "training",
+    "sweeps",
+    "benchmark",
+    "models",
+    "technique",
+    "reference",
+    "compat",
+    "runs",
+    "cost",
+    "findings",
+    "assess",
+}
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)

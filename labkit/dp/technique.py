@@ -121,6 +121,8 @@ TECHNIQUE = Technique(
     bench_title="DP-SGD epsilon sweep and audit",
     checks=(Check("Opacus", "one DP-SGD epoch and epsilon", ("opacus", "torch"), "labkit.dp.technique:smoke_opacus"),),
     benchmark="labkit.dp.benchmark:benchmark",
+    support="labkit.dp.assess:support",
+    assess="labkit.dp.assess:assess",
     readings=readings,
     points=points,
 )
