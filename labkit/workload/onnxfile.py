@@ -180,6 +180,9 @@ def export_torch(model: Any, input_shape: tuple[int, ...]) -> bytes:
                 output_names=["output"],
                 opset_version=OPSET,
                 do_constant_folding=True,
+                # PRESERVE (the model is in eval mode): BatchNormalization stays a node of its own instead of
+                # being fused into the convolution before it, so DP can see it and say what it replaces.
+                training=torch.onnx.TrainingMode.PRESERVE,
                 dynamo=False,
             )
     except Exception as exc:
