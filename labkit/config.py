@@ -115,3 +115,66 @@ def store_path() -> Path:
 def repo_root() -> Path:
     """The project folder when labkit runs from a checkout (holds ``datasets/``)."""
     return Path(__file__).resolve().parent.parent
+
+
+FAST_ON_TEXT = (
+    "Fast mode is on (LABKIT_FAST=1): every workload is shrunk for a quick pass, so the numbers are "
+    "noisier than a full run's. To switch: run `%env LABKIT_FAST=0` in a cell, then Run > Run All Cells "
+    "(full mode takes longer and needs more memory)."
+)
+FAST_OFF_TEXT = (
+    "Full mode (LABKIT_FAST is off): full-size workloads. For a quick pass: run `%env LABKIT_FAST=1` "
+    "in a cell, then Run > Run All Cells."
+)
+
+
+class Banner:
+    """The mode banner a notebook shows in its first cell (text in a terminal, a coloured box in Jupyter)."""
+
+    def __init__(self, is_fast: bool):
+        self.fast = is_fast
+        self.text = FAST_ON_TEXT if is_fast else FAST_OFF_TEXT
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        import html
+
+        colour = "#fff4ce; border-left: 4px solid #d9a400" if self.fast else "#eef3fb; border-left: 4px solid #5b7db1"
+        body = html.escape(self.text).replace("`%env", "<code>%env").replace("=0`", "=0</code>")
+        body = body.replace("=1`", "=1</code>")
+        return f'<div class="labkit-mode" style="background: {colour}; padding: 6px 10px">{body}</div>'
+
+
+def banner(*, show: bool = True) -> Banner:
+    """Show which mode the lab runs in, and how to switch (every notebook's first cell calls it).
+
+    Displayed in Jupyter (an HTML box with a plain-text fallback), printed elsewhere.
+
+    Parameters
+    ----------
+    show : bool, optional
+        Display it now (default); ``False`` only returns it.
+
+    Returns
+    -------
+    Banner
+        ``.fast`` is the mode, ``.text`` the message.
+
+    >>> b = banner(show=False)
+    >>> b.fast == fast() and ("Fast mode is on" in b.text) == fast()
+    True
+    """
+    result = Banner(fast())
+    if show:
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            get_ipython = None
+        if get_ipython is not None and get_ipython() is not None:
+            display(result)
+        else:
+            print(result.text)
+    return result
