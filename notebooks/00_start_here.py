@@ -115,9 +115,16 @@ board = dashboard.dashboard(store)
 board
 
 # %% [markdown]
-# The techniques above are not substitutes: they sit on different rows. Within a row
-# the spread is still orders of magnitude. Techniques with nothing measured yet are
-# listed under the chart with the command that measures them.
+# The techniques above are not substitutes: they sit on different rows. How far apart
+# the measured costs are, across the chart and within each row, depends on what this
+# store holds; the cell below says it from the points on the chart (one Result is not a
+# spread). Techniques with nothing measured yet are listed under the chart with the
+# command that measures them.
+
+# %%
+from labkit import overview
+
+print(overview.spread(dashboard.points(store)))
 #
 # ## 5. What the numbers say: the claims check
 #

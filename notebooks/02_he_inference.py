@@ -181,7 +181,9 @@ explorer
 # BFV at N = 8192 only fits 128 bits with BV key switching, which the table notes) and one
 # thread each. OpenFHE fixes its OpenMP thread count when it is first imported, so labkit
 # imports it single-threaded (set `LABKIT_OPENFHE_THREADS` before starting the kernel to
-# change that; on a busy two-core machine two threads made a multiplication 25x slower). Every op is called directly on the library (no labkit code on the timed path),
+# change that; not measured in this run: on the authors' two-core Linux server, busy with
+# other work, two threads once made a multiplication 25x slower). Every op is called
+# directly on the library (no labkit code on the timed path),
 # OpenFHE and SEAL interleaved, so machine noise hits both. BGV runs on OpenFHE alone: TenSEAL
 # does not expose SEAL's BGV.
 

@@ -439,9 +439,11 @@ pd.Series({**claims.metrics, **claims.artifacts})
 # Circuit engineering moves these numbers more than the model does: ezkl checks
 # value ranges by splitting numbers into digits looked up in a table. Its default
 # (base 16384, 2 digits) spreads that table over nine columns in a circuit this
-# small; labkit uses base 256 with 4 digits (one column). Measured while building
-# this lab on the 64-32-10 MLP (2 busy cores): prover CPU 7.4 s -> 1.2 s, proving
-# key 48 MB -> 14 MB (`ZKModel(..., decomposition=(16384, 2))` to compare).
+# small; labkit uses base 256 with 4 digits (one column). Not measured in this run:
+# the lab's authors measured it once, in full mode on the 64-32-10 MLP with ezkl 23,
+# on a two-core Linux x86_64 server shared with other work: prover CPU 7.4 s -> 1.2 s,
+# proving key 48 MB -> 14 MB. To measure it on your machine, build the same model with
+# `ZKModel(..., decomposition=(16384, 2))` and compare.
 # The right uses are where a proof is made once and checked many times or by many
 # parties: audit trails, published-model provenance, and gate checks like the
 # update bound, not per-request latency-critical inference.
