@@ -19,7 +19,7 @@ python.org. To use another interpreter anyway: `make lab PYTHON=python3.11`.
 endef
 export PYTHON_HELP
 
-.PHONY: setup lab test notebooks docs lock binder-check browser-deps hub-deps doctor report demo clean
+.PHONY: setup lab test notebooks docs lock binder-check browser-deps hub-deps doctor report demo clean student
 
 setup: $(STAMP)
 
@@ -58,6 +58,11 @@ report: setup
 docs: setup
 	$(BIN)/python -c "from labkit import report; open('docs/claims.md', 'w').write(report.claims_markdown())"
 	@echo "wrote docs/claims.md"
+
+# The student version: every notebook with its exercises' solutions left as `...` (labkit.student).
+STUDENT_DIR ?= build/student
+student: setup
+	STUDENT_DIR="$(STUDENT_DIR)" $(BIN)/labkit student --out "$(STUDENT_DIR)"
 
 notebooks: setup
 	@# the "../build/notebooks//ipynb" format writes next to notebooks/, into build/notebooks/

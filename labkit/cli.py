@@ -9,6 +9,7 @@
 - ``labkit setup-jupyter``: make .py notebooks open as notebooks (jupytext)
 - ``labkit results [--store FILE]``: what the ResultStore holds
 - ``labkit results merge FILE``: copy another machine's Results in
+- ``labkit student [--out DIR]``: the student version of the notebooks (answers left as ``...``)
 - ``labkit cache [LAB ...] [--clear]``: what each lab keeps under ``LABKIT_HOME/cache`` (built keys...), or delete it
 """
 
@@ -234,6 +235,14 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _student(args: argparse.Namespace) -> int:
+    from . import student
+
+    written = student.build(args.out)
+    print(f"wrote the student version of {len(written)} notebooks to {written[0].parent}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``labkit`` argument parser, one sub-command per action."""
     parser = argparse.ArgumentParser(prog="labkit", description="PET Lab helper command.")
@@ -276,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="with merge: the other store file")
     p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
     p.set_defaults(func=_results)
+    p = sub.add_parser("student", help="write the student version of the notebooks (solutions left out)")
+    p.add_argument("--out", help="folder to write (default: $STUDENT_DIR, else build/student)")
+    p.set_defaults(func=_student)
     p = sub.add_parser("cache", help="show what each lab caches (built circuits and keys...), or --clear it")
     p.add_argument("labs", nargs="*", metavar="LAB", help="only these labs' caches (default: all)")
     p.add_argument("--clear", action="store_true", help="delete the cached files; the next build makes them again")

@@ -166,22 +166,26 @@ for key, low, high in start.claimed_ranges():
 # %% [markdown]
 # ## 6. Exercises
 #
-# Fill in each answer and run the cell: the check says whether it is right, or what to
-# look at again.
+# Fill in each answer (replace the `...`) and run the cell: the check says whether it is
+# right, or what to look at again.
 #
 # **6.1** Which technique lets a server compute on data it can never read?
 
 # %%
 from labkit import exercises
 
-answer_in_use = "homomorphic encryption"  # your answer
+### BEGIN SOLUTION
+answer_in_use = "homomorphic encryption"
+### END SOLUTION
 exercises.check("00.protects_in_use", answer_in_use)
 
 # %% [markdown]
 # **6.2** Gradient inversion (lab 03) is an attack by which adversary from section 2?
 
 # %%
-answer_inversion = "honest-but-curious server"  # your answer
+### BEGIN SOLUTION
+answer_inversion = "honest-but-curious server"
+### END SOLUTION
 exercises.check("00.threat_for_inversion", answer_inversion)
 
 # %% [markdown]
@@ -189,7 +193,9 @@ exercises.check("00.threat_for_inversion", answer_inversion)
 # the worst claimed case?
 
 # %%
-answer_tee_ratio = 1.07  # your answer
+### BEGIN SOLUTION
+answer_tee_ratio = 1.07
+### END SOLUTION
 exercises.check("00.claimed_tee_ratio", answer_tee_ratio)
 
 # %% [markdown]
@@ -197,7 +203,9 @@ exercises.check("00.claimed_tee_ratio", answer_tee_ratio)
 # claimed 3-7%. By what factor is the claimed worst-case *extra* time off?
 
 # %%
-answer_extra_factor = (1.5 - 1) / (1.07 - 1)  # your answer
+### BEGIN SOLUTION
+answer_extra_factor = (1.5 - 1) / (1.07 - 1)
+### END SOLUTION
 exercises.check("00.extra_time_factor", answer_extra_factor)
 
 # %% [markdown]

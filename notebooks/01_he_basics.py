@@ -288,31 +288,40 @@ he_widgets.parameter_explorer()
 # ## 8. Exercises
 
 # %%
-from labkit.exercises import check, prompt
+from labkit.exercises import ask, check
 
-print(prompt("01.max_modulus_8192"))
-answer = HE_STANDARD_MAX_LOGQ[8192][128]  # replace with your answer
-check("01.max_modulus_8192", answer)
+ask("01.smallest_secure_n")
+### BEGIN SOLUTION
+answer = 16384
+### END SOLUTION
+check("01.smallest_secure_n", answer)
 
 # %%
-print(prompt("01.chain_depth"))
-answer = len([60, 40, 40, 40, 60]) - 2  # replace with your answer
+ask("01.chain_depth")
+### BEGIN SOLUTION
+answer = 3
+### END SOLUTION
 check("01.chain_depth", answer)
 
 # %%
-print(prompt("01.exact_scheme"))
-answer = "bfv"  # replace with your answer
+ask("01.exact_scheme")
+### BEGIN SOLUTION
+answer = "bfv"
+### END SOLUTION
 check("01.exact_scheme", answer)
 
 # %%
-print(prompt("01.wraparound"))
-wrap_ctx = he.context("seal", "bfv", poly_modulus_degree=N)
-answer = int(wrap_ctx.decrypt(wrap_ctx.encrypt([40000 - 65537]) * 2)[0])  # replace with your answer
+ask("01.wraparound")
+### BEGIN SOLUTION
+answer = 90000 - 65537
+### END SOLUTION
 check("01.wraparound", answer)
 
 # %%
-print(prompt("01.polynomial_depth"))
-answer = he.polynomial_depth(3)  # replace with your answer
+ask("01.polynomial_depth")
+### BEGIN SOLUTION
+answer = 4
+### END SOLUTION
 check("01.polynomial_depth", answer)
 
 # %% [markdown]

@@ -67,7 +67,7 @@ import plotly.graph_objects as go
 from IPython.display import display
 
 from labkit import fl, inversion
-from labkit.exercises import check
+from labkit.exercises import ask, check
 from labkit.inversion.scenario import describe, run_scenario
 from labkit.inversion.sweep import sweep
 from labkit.inversion.technique import THRESHOLD_DB, stopped
@@ -224,20 +224,30 @@ pd.DataFrame(steps_rows).round(3)
 # Opacus's accountant: compare it with the noise level at which the attack stops. Each
 # point is stored in the ResultStore: rerunning the notebook resumes instead of recomputing.
 
+# %% [markdown]
+# **Predict first** (checked in section 9 against this sweep): Gaussian noise is added to
+# every coordinate of the update before it leaves the client.
+
+# %%
+ask("03.noise_stops")
+### BEGIN SOLUTION
+prediction_noise_stops = "no"
+### END SOLUTION
+
 # %%
 frontier = []
+swept = {}
 for knob, values in SWEEPS.items():
-    frontier += inversion.rows(
-        sweep(
-            knob,
-            values,
-            attack_kind="ig",
-            iterations=ITERS_IG,
-            n_images=N_IMAGES,
-            utility_rounds=UTILITY_ROUNDS,
-            store=store,
-        )
+    swept[knob] = sweep(
+        knob,
+        values,
+        attack_kind="ig",
+        iterations=ITERS_IG,
+        n_images=N_IMAGES,
+        utility_rounds=UTILITY_ROUNDS,
+        store=store,
     )
+    frontier += inversion.rows(swept[knob])
 columns = ["knob", "value", "psnr", "ssim", "label_accuracy", "accuracy", "accuracy_cost", "epsilon_approx"]
 front = pd.DataFrame(frontier).reindex(columns=columns)
 front.round(3)
@@ -440,27 +450,41 @@ for knob, part in front.groupby("knob", sort=False):
 # %% [markdown]
 # ## 9. Exercises
 
+#
+# Replace each `...` with your answer and run the cell; the question is printed above the
+# check.
+
 # %%
-answer_label_entry = "smallest"  # 'largest', 'smallest' or 'closest to zero'?
+ask("03.label_entry")
+### BEGIN SOLUTION
+answer_label_entry = "smallest"
+### END SOLUTION
 check("03.label_entry", answer_label_entry)
 
 # %%
-answer_psnr = 30.0  # PSNR (dB) of a reconstruction with MSE 0.001 on pixels in [0, 1]
+ask("03.psnr_from_mse")
+### BEGIN SOLUTION
+answer_psnr = 30.0
+### END SOLUTION
 check("03.psnr_from_mse", answer_psnr)
 
 # %%
-answer_clipping = "b"  # a, b or c
+ask("03.clipping_letter")
+### BEGIN SOLUTION
+answer_clipping = "b"
+### END SOLUTION
 check("03.clipping_letter", answer_clipping)
 
 # %%
-answer_aggregate_batch = 8 * 4  # 8 clients, 4 images each, FedSGD, secure aggregation
-check("03.aggregate_batch", answer_aggregate_batch, n_clients=8, batch_size=4)
+ask("03.aggregate_batch")
+### BEGIN SOLUTION
+answer_aggregate_batch = 32
+### END SOLUTION
+check("03.aggregate_batch", answer_aggregate_batch)
 
 # %%
-noise_rows = [r for r in frontier if r["knob"] == "gaussian_noise"]
-stopping = [r["value"] for r in noise_rows if stopped(r["psnr"])]
-answer_smallest_noise = stopping[0] if stopping else "none"  # read it off the sweep table
-check("03.smallest_noise", answer_smallest_noise, rows=noise_rows)
+# your prediction from section 5, against the Gaussian-noise sweep
+check("03.noise_stops", prediction_noise_stops, results=swept["gaussian_noise"])
 
 # %% [markdown]
 # ## Summary

@@ -272,6 +272,16 @@ except tee.RollbackDetected as exc:
 # pages. Everything is encrypted and attested; yet the host, which manages page tables,
 # learns which page each lookup touches (Xu et al., 2015, did this on real SGX by unmapping
 # pages and watching the faults). Here the page number *is* the pixel.
+#
+# **Predict first** (checked in section 10 against this run):
+
+# %%
+from labkit.exercises import ask
+
+ask("07.leaked_fraction")
+### BEGIN SOLUTION
+prediction_leaked = 1.0
+### END SOLUTION
 
 # %%
 from labkit.tee import sidechannel
@@ -364,6 +374,14 @@ tee_widgets.cost_explorer(initial_mb=64)
 # published anchors there: H100 confidential computing under 7% for most LLM queries; CPU TEEs
 # (TDX, SGX with AMX) under 10% throughput and 20% latency on Llama 2; SGX with an unmodified
 # DNN and enclave paging up to 26x slower.
+#
+# **Predict first** (checked in section 10 against this run):
+
+# %%
+ask("07.claim_boundary_mb")
+### BEGIN SOLUTION
+prediction_boundary_mb = 93
+### END SOLUTION
 
 # %%
 from labkit import bench
@@ -437,35 +455,39 @@ print("still serving:", client.infer(enclave, X[:5]), "true labels:", y[:5])
 # %% [markdown]
 # ## 10. Exercises
 #
-# Fill in each answer and run the cell. (The values below are filled in so the notebook runs
-# green; replace them with your own.)
+# Replace each `...` with your answer and run the cell; the question is printed above the
+# check.
 
 # %%
-from labkit.exercises import check, prompt
+from labkit.exercises import check
 
-print(prompt("07.replay_reason"))
+ask("07.replay_reason")
+### BEGIN SOLUTION
 answer = "stale_nonce"
+### END SOLUTION
 check("07.replay_reason", answer)
 
 # %%
-print(prompt("07.upgrade_policy"))
+ask("07.upgrade_policy")
+### BEGIN SOLUTION
 answer = "signer"
+### END SOLUTION
 check("07.upgrade_policy", answer)
 
 # %%
-print(prompt("07.oblivious_touches"))
-answer = safe.metrics["page_touches_per_pixel"]
+ask("07.oblivious_touches")
+### BEGIN SOLUTION
+answer = 256
+### END SOLUTION
 check("07.oblivious_touches", answer)
 
 # %%
-print(prompt("07.leaked_fraction"))
-answer = leaky.metrics["pixels_recovered"]
-check("07.leaked_fraction", answer, measured=leaky.metrics["pixels_recovered"])
+# your prediction from section 6, against the leaky enclave's run
+check("07.leaked_fraction", prediction_leaked, result=leaky)
 
 # %%
-print(prompt("07.claim_boundary_mb"))
-answer = model_res.metrics["claim_holds_up_to_mb"]
-check("07.claim_boundary_mb", answer)
+# your prediction from section 8, against the cost model's Result
+check("07.claim_boundary_mb", prediction_boundary_mb, result=model_res)
 
 # %%
 dep.close()

@@ -86,6 +86,16 @@ print("certificate types the lab can issue:   ", ", ".join(pqc.available_cert_ty
 # CA the lab creates, connects a client that checks the chain, the dates and the host
 # name, and reports what was negotiated. The client moves the bytes over the socket
 # itself, so it counts every byte in each direction and sees each handshake message.
+#
+# **Predict first** (checked in section 9 against this run):
+
+# %%
+from labkit.exercises import ask
+
+ask("08.extra_bytes_up")
+### BEGIN SOLUTION
+prediction_extra_bytes = 1184
+### END SOLUTION
 
 # %%
 hybrid = pqc.handshake(group="X25519MLKEM768", cert="ecdsa-p256", repeat=REPEAT)
@@ -127,11 +137,20 @@ pd.DataFrame(hybrid.artifacts["messages"], columns=["direction", "message", "byt
 # 1,460-byte limit with this lab's short host name (a longer name or one more
 # extension tips it over), and ML-KEM-1024 needs two segments. Middleboxes that assume
 # the hello fits one packet were a real problem found during browser roll-outs.
+#
+# **Predict first** (checked in section 9 against this run):
+
+# %%
+ask("08.hello_segments")
+### BEGIN SOLUTION
+prediction_segments = 2
+### END SOLUTION
 
 # %%
 hello_rows = []
+hello_results = {}
 for group in ("X25519", "X25519MLKEM768", "*X25519MLKEM768:*X25519", "MLKEM1024", "SecP384r1MLKEM1024"):
-    r = pqc.handshake(group=group, cert="ecdsa-p256")
+    r = hello_results[group] = pqc.handshake(group=group, cert="ecdsa-p256")
     hello_rows.append(
         {
             "client offers": group,
@@ -201,6 +220,14 @@ print(
 # * **Mutual TLS without a client certificate, or with one from a CA the server does
 #   not trust:** the server's checks. Between agents, mutual TLS is the default the lab
 #   recommends: each side proves who it is.
+#
+# **Predict first** (checked in section 9 against this run):
+
+# %%
+ask("08.downgrade_reason")
+### BEGIN SOLUTION
+prediction_downgrade = "no_common_group"
+### END SOLUTION
 
 # %%
 refusal_table = pqc.refusals()
@@ -272,6 +299,14 @@ pd.DataFrame(primitives.table(signatures)).round(6)
 # algorithm would yield (the session's secrets, which the lab escrowed from OpenSSL's
 # key log). The decryption of the recorded records is real: HKDF-Expand-Label and
 # AES-GCM from `cryptography`, as in RFC 8446.
+#
+# **Predict first** (checked in section 9 against this run):
+
+# %%
+ask("08.hndl_readable")
+### BEGIN SOLUTION
+prediction_readable = "X25519"
+### END SOLUTION
 
 # %%
 from labkit.pqc import hndl
@@ -317,6 +352,14 @@ pqc_view.explorer(group="X25519MLKEM768", cert="ml-dsa-65", repeat=REPEAT)
 # first); fully post-quantum (hybrid + ML-DSA-65) against X25519 + RSA-2048; and the
 # bare primitive, ML-KEM-768 against RSA-2048 key transport. Loopback hides network
 # delay, so the measured bytes and CPU time also go through the link model.
+#
+# **Predict first** (checked in section 9 against this run):
+
+# %%
+ask("08.slow_link_ratio")
+### BEGIN SOLUTION
+prediction_slow_ratio = 1.5
+### END SOLUTION
 
 # %%
 from labkit.pqc import claimcheck
@@ -356,34 +399,25 @@ model_table
 # %% [markdown]
 # ## 9. Exercises
 #
-# Replace each answer with your own (the committed notebook fills them from the run),
-# then run the cell.
+# Each check compares the prediction you made before a measuring cell with this run's
+# Result (the question is repeated if you have not answered it yet).
 
 # %%
 from labkit.exercises import check
 
-extra_up = hybrid.metrics["bytes_client_to_server"] - classical.metrics["bytes_client_to_server"]  # your answer
-check("08.extra_bytes_up", extra_up)
+check("08.extra_bytes_up", prediction_extra_bytes, result=hybrid, baseline=classical)
 
 # %%
-downgrade_reason = next(r["reason"] for r in refusal_table.artifacts["rows"] if r["case"] == "downgrade")  # your answer
-check("08.downgrade_reason", downgrade_reason)
+check("08.downgrade_reason", prediction_downgrade, result=refusal_table)
 
 # %%
-readable = next(r["group"] for r in harvest.artifacts["rows"] if r["recovered"])  # your answer
-check("08.hndl_readable", readable)
+check("08.hndl_readable", prediction_readable, result=harvest)
 
 # %%
-import math
-
-hello_bytes = int(hello_table.loc[hello_table["client offers"] == "MLKEM1024", "ClientHello B"].iloc[0])
-segments = math.ceil(hello_bytes / 1460)  # your answer
-check("08.hello_segments", segments, hello_bytes=hello_bytes)
+check("08.hello_segments", prediction_segments, result=hello_results["SecP384r1MLKEM1024"])
 
 # %%
-slow = model_table[(model_table["configuration"].str.contains("ML-DSA")) & (model_table["link"] == "slow 3G")]
-slow_ratio = float(slow["handshake_ratio"].iloc[0])  # your answer
-check("08.slow_link_ratio", slow_ratio, measured=claims.metrics["model.pq_slow 3G.handshake_ratio"])
+check("08.slow_link_ratio", prediction_slow_ratio, result=claims)
 
 # %% [markdown]
 # ## 10. Summary

@@ -91,6 +91,16 @@ for layers in [(), ("dp",)]:
 # defended round. Results go to the ResultStore; a stack measured before with the same
 # parameters is read back rather than run again. The `zk` stacks take the longest: every
 # client proves its norm (a few seconds each here).
+#
+# **Predict first** (checked in section 5 against this run):
+
+# %%
+from labkit.exercises import ask
+
+ask("09.cheapest_safe_stack")
+### BEGIN SOLUTION
+prediction_safe_stack = "dp+secagg+zk+tls+tee"
+### END SOLUTION
 
 # %%
 store = ResultStore()
@@ -276,28 +286,36 @@ claims
 # %% [markdown]
 # ## 5. Exercises
 
+#
+# Replace each `...` with your answer and run the cell; the question is printed above the
+# check.
+
 # %%
 from labkit.exercises import check
 
-# Switched on alone, which layer keeps the poisoned update out of the model? ("dp", "secagg", "zk", "tls" or "tee")
+ask("09.stops_poison")
+### BEGIN SOLUTION
 stops_poison = "zk"
+### END SOLUTION
 check("09.stops_poison", stops_poison)
 
 # %%
-# Which attacker does the tls layer stop that no other layer stops: "server", "byzantine client" or "eavesdropper"?
+ask("09.tls_stops")
+### BEGIN SOLUTION
 tls_stops = "eavesdropper"
+### END SOLUTION
 check("09.tls_stops", tls_stops)
 
 # %%
-# With secagg+tee, who is the only party that can decrypt: "server", "clients" or "enclave"?
+ask("09.key_holder")
+### BEGIN SOLUTION
 key_holder = "enclave"
+### END SOLUTION
 check("09.key_holder", key_holder)
 
 # %%
-# From your table: the cheapest stack that keeps PSNR below 15 dB and rejects the poisoned update.
-safe = df[(df.psnr < 15) & df.poison_caught]
-cheapest_safe_stack = safe.overhead.idxmin() if len(safe) else ""
-check("09.cheapest_safe_stack", cheapest_safe_stack, rows=rows)
+# your prediction from section 2, against the comparison's Results
+check("09.cheapest_safe_stack", prediction_safe_stack, results=results)
 
 # %% [markdown]
 # ## 6. Summary

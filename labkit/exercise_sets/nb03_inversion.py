@@ -45,40 +45,53 @@ register(
 )
 
 
-def _aggregate_batch(answer: Any, *, n_clients: int, batch_size: int, **_: Any) -> tuple[bool, str]:
-    expected = n_clients * batch_size
-    if int(answer) == expected:
-        return True, f"Yes: the mean of {n_clients} FedSGD updates is the gradient of a batch of {expected}."
-    return False, "With FedSGD each update is a mean gradient; what is the weighted mean of means?"
-
-
 register(
     "03.aggregate_batch",
-    "With FedSGD, secure aggregation over n_clients clients holding batch_size images each shows the server "
-    "the gradient of a batch of how many images?",
-)(_aggregate_batch)
+    "With FedSGD, secure aggregation over 8 clients holding 4 images each shows the server the gradient of a "
+    "batch of how many images?",
+)(
+    numeric(
+        32,
+        rel_tol=0,
+        abs_tol=0.01,
+        unit=" images",
+        hint="Each FedSGD update is the mean gradient of that client's batch, and the server sees only the "
+        "(weighted) mean of the updates: what is the mean of equal-sized batch means the mean gradient of?",
+    )
+)
+
+NOISE_SIGMA = 0.1  # a sweep point of both modes' Gaussian-noise sweeps
 
 
-def _smallest_stopping(answer: Any, *, rows: list[dict], **_: Any) -> tuple[bool, str]:
-    stopping = [r["value"] for r in rows if stopped(r["psnr"])]
-    said_none = isinstance(answer, str) and answer.strip().lower() == "none"
-    if not stopping:
-        if said_none:
-            return True, "Right: no setting in this sweep stopped the attack."
-        return False, f"Look again: no row of this sweep has a PSNR below {THRESHOLD_DB:g} dB, so answer 'none'."
-    expected = stopping[0]
-    if not said_none and math.isclose(float(answer), float(expected), rel_tol=1e-6):
-        return (
-            True,
-            f"Yes: {expected:g} is the weakest setting in your sweep that pushed PSNR below {THRESHOLD_DB:g} dB.",
+def _noise_stops(answer: Any, *, results: list | None = None, **_: Any) -> tuple[bool, str]:
+    if results is None:
+        raise TypeError("pass results=<the Gaussian-noise sweep's Results>")
+    psnrs = [
+        r.metrics["psnr"]
+        for r in results
+        if r.params.get("knob") == "gaussian_noise" and math.isclose(float(r.params["value"]), NOISE_SIGMA)
+    ]
+    if not psnrs:
+        raise ValueError(f"those Results hold no Gaussian-noise point at sigma {NOISE_SIGMA:g}")
+    truth = "yes" if stopped(psnrs[0]) else "no"
+    given = str(answer).strip().lower()
+    if given not in ("yes", "no"):
+        raise ValueError("answer 'yes' or 'no'")
+    if given == truth:
+        return True, f"Your prediction is what the sweep shows (stopped means a median PSNR below {THRESHOLD_DB:g} dB)."
+    if given == "yes":
+        return False, (
+            "The run disagrees. Inverting Gradients matches gradient directions (cosine): noise of that size "
+            "next to the gradient's own scale barely turns the direction. Look at the sweep's PSNR column."
         )
     return False, (
-        f"Read the sweep table from the weakest setting down: the first row whose PSNR is below {THRESHOLD_DB:g} dB."
+        "The run disagrees. Compare the noise's size with the gradient's: when the noise dominates, the "
+        "direction the attack matches is mostly noise. Look at the sweep's PSNR column."
     )
 
 
 register(
-    "03.smallest_noise",
-    "From your sweep, what is the smallest Gaussian noise sigma that brings the median PSNR below 12 dB? "
-    "('none' if none does)",
-)(_smallest_stopping)
+    "03.noise_stops",
+    f"Predict before the defense sweep runs: does Gaussian noise with sigma {NOISE_SIGMA:g}, added to the "
+    f"update, stop Inverting Gradients (median PSNR below {THRESHOLD_DB:g} dB)? 'yes' or 'no'",
+)(_noise_stops)

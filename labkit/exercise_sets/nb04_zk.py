@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-from labkit.exercises import choice, register
+from labkit.exercises import choice, metric_of, numeric, predicted, register
 from labkit.zk.technique import TECHNIQUE
 
 CLAIMED_HIGH = TECHNIQUE.claim.high  # the prover claim's upper end, declared once in the technique
@@ -42,35 +39,36 @@ register(
 )
 
 
-@register(
+register(
     "04.norm_excess",
-    "A client's update has L2 norm `norm`; the public bound is `bound`. What excess does the client's honest "
-    "proof state?",
+    "A client's update has L2 norm 3.0; the public bound is 2.0. What excess does the client's honest proof "
+    "state (the circuit's output)?",
+)(
+    numeric(
+        3.0**2 - 2.0**2,
+        rel_tol=0.02,
+        abs_tol=0.07,
+        hint="The circuit computes relu(sum(u^2) - bound^2): squares, not the norm itself, so no square root "
+        "is needed inside the circuit.",
+    )
 )
-def _norm_excess(answer: Any, *, norm: float | None = None, bound: float | None = None, **_: Any) -> tuple[bool, str]:
-    if norm is None or bound is None:
-        raise ValueError("pass norm=<the update's norm> and bound=<the bound> to check")
-    expected = max(0.0, norm**2 - bound**2)
-    value = float(answer)
-    if math.isnan(value):
-        return False, "That is NaN; give a number."
-    if math.isclose(value, expected, rel_tol=0.05, abs_tol=0.07):
-        return True, f"Right: relu(norm^2 - bound^2) = {expected:.3f}; the server rejects any positive excess."
-    return False, "The circuit computes relu(sum(u^2) - bound^2): squares, not the norm itself."
 
 
-@register(
-    "04.orders_above_claim",
-    "By how many orders of magnitude (log10) does your measured prover/plaintext ratio exceed the claim's upper "
-    f"end of {CLAIMED_HIGH:g}x?",
+def _prover_ratio(*, result=None, **_):
+    return metric_of(result, "overhead")
+
+
+register(
+    "04.prover_ratio",
+    f"Predict before the cost cell runs: how many times longer than plain inference will proving one "
+    f"inference take here (the prover/plaintext time ratio)? The claim says at most {CLAIMED_HIGH:g}x. "
+    "(within a factor 10 either way counts)",
+)(
+    predicted(
+        _prover_ratio,
+        factor=10,
+        unit="x",
+        hint="Plain inference of this small MLP takes microseconds; the prover commits to every cell of the "
+        "circuit's table (thousands of rows) with elliptic-curve multi-exponentiations. Think in powers of ten.",
+    )
 )
-def _orders(answer: Any, *, measured: float | None = None, **_: Any) -> tuple[bool, str]:
-    if measured is None:
-        raise ValueError("pass measured=<your prover/plaintext ratio> to check")
-    expected = math.log10(measured / CLAIMED_HIGH)
-    value = float(answer)
-    if math.isnan(value):
-        return False, "That is NaN; give a number."
-    if abs(value - expected) <= 0.15:
-        return True, f"Right: {measured:.3g}x is about 10^{expected:.1f} times the claimed {CLAIMED_HIGH:g}x."
-    return False, f"Compute log10(measured ratio / {CLAIMED_HIGH:g})."

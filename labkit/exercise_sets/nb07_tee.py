@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from labkit.exercises import choice, numeric, register
+from labkit.exercises import choice, metric_of, numeric, predicted, register
 from labkit.tee.technique import TECHNIQUE
 
 register(
@@ -39,34 +37,53 @@ register(
 
 register(
     "07.oblivious_touches",
-    "How many lookup-table pages does the oblivious decode touch for each pixel?",
-)(numeric(17, rel_tol=0.0, abs_tol=0.0))
+    "The oblivious decode in this lab scans every row of the lookup table for each pixel, one row per page. "
+    "If the pixels were 8-bit (one row per level, 0 to 255), how many pages would it touch per pixel?",
+)(
+    numeric(
+        256,
+        rel_tol=0.0,
+        abs_tol=0.0,
+        unit=" pages",
+        hint="A linear scan touches every row, whatever the pixel: count the levels an 8-bit pixel can take "
+        "(the digits' 0..16 gave one touch per level).",
+    )
+)
 
 
-@register(
+def _recovered(*, result=None, **_):
+    return metric_of(result, "pixels_recovered")
+
+
+register(
     "07.leaked_fraction",
-    "In your run against the leaky enclave, what fraction of the client's pixels did the host recover "
-    "exactly from the page trace? (pass measured=<the Result's pixels_recovered>)",
+    "Predict before the side-channel cell runs: against the leaky (but correctly attested) enclave, what "
+    "fraction of the client's pixels will the host recover exactly from the page trace? (0 to 1, within 0.05)",
+)(
+    predicted(
+        _recovered,
+        abs_tol=0.05,
+        hint="Attestation proves which code runs, not what the host observes. In the leaky decode the page a "
+        "lookup touches is chosen by the pixel's value; how much of the pixel does the page number leave hidden?",
+    )
 )
-def _leaked(answer, measured: float | None = None, **_):
-    value = float(answer)
-    if measured is None:
-        return False, "Pass your run's value too: check(..., answer, measured=res.metrics['pixels_recovered'])."
-    if math.isclose(value, measured, abs_tol=1e-6):
-        return True, f"{value:g}: the trace gave the host every pixel although attestation passed."
-    return False, f"Your run measured {measured:g}; read metrics['pixels_recovered'] from the leaky run."
 
 
-@register(
+def _boundary(*, result=None, **_):
+    return metric_of(result, "claim_holds_up_to_mb")
+
+
+register(
     "07.claim_boundary_mb",
-    "With the default cost model, up to what SGX working set (MB, within 5%) does the modelled overhead stay "
-    f"inside the claim ({TECHNIQUE.claim.text}: a time ratio of at most {TECHNIQUE.claim.high:g})?",
+    "Predict before the claims cell runs: with the default cost model, up to what SGX working set (MB) does "
+    f"the modelled overhead stay inside the claim ({TECHNIQUE.claim.text}: a time ratio of at most "
+    f"{TECHNIQUE.claim.high:g})? (within 10%)",
+)(
+    predicted(
+        _boundary,
+        rel_tol=0.10,
+        unit=" MB",
+        hint="Below the protected memory's size only memory encryption costs (a few percent); beyond it every "
+        "page that does not fit is swapped in and out, encrypted. Section 7 gives the usable size.",
+    )
 )
-def _claim_mb(answer, **_):
-    from labkit.tee.costs import CostModel
-
-    expected = CostModel().largest_working_set_within(TECHNIQUE.claim.high)
-    value = float(answer)
-    if math.isclose(value, expected, rel_tol=0.05):
-        return True, f"About {expected:.0f} MB: the usable EPC. Beyond it, paging breaks the claim."
-    return False, f"{value:g} MB is {'too high' if value > expected else 'too low'}; where does paging start?"

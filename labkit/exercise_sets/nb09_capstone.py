@@ -52,22 +52,34 @@ register(
 )
 
 
+SAFE_PSNR_DB = 15.0
+
+
 @register(
     "09.cheapest_safe_stack",
-    "From your table, name the cheapest stack (lowest overhead) that keeps the reconstruction below 15 dB PSNR "
-    "and rejects the poisoned update, as written in the 'stack' column.",
+    "Predict before the comparison runs: of the stacks it measures (plain, dp, secagg, zk, tls, secagg+tee, "
+    "dp+secagg, dp+secagg+zk+tls+tee), which is the cheapest (lowest overhead) that keeps the reconstruction "
+    f"below {SAFE_PSNR_DB:g} dB PSNR and rejects the poisoned update? Name it as written here.",
 )
-def _cheapest_safe_stack(answer: Any, *, rows: list[dict] | None = None, **_: Any) -> tuple[bool, str]:
-    if rows is None:
-        raise ValueError("pass rows=<labkit.capstone.table(results)> to check")
+def _cheapest_safe_stack(answer: Any, *, results: list | None = None, **_: Any) -> tuple[bool, str]:
+    from labkit.capstone import table
+
+    if results is None:
+        raise TypeError("pass results=<the comparison's Results>")
     if not isinstance(answer, str):
         raise TypeError(f"give the stack name as text, not {type(answer).__name__}")
-    safe = [r for r in rows if r["psnr"] < 15.0 and r["poison_caught"]]
-    if not safe:
-        return False, "No stack in these rows stops both attackers: add the full stack to the comparison."
-    best = min(safe, key=lambda r: r["overhead"])["stack"]
-    if answer.strip().lower() == best:
-        return True, f"Right: {best}, at {min(r['overhead'] for r in safe):.3g}x the plain round."
-    if answer.strip().lower() not in {r["stack"] for r in rows}:
-        return False, "That is not a stack in your table; copy its name from the 'stack' column."
-    return False, "That stack fails one of the two tests, or another safe stack is cheaper: filter, then sort."
+    rows = table(results)
+    names = {r["stack"] for r in rows}
+    given = answer.strip().lower()
+    if given not in names:
+        raise ValueError("name a stack of the comparison, e.g. 'secagg+tee'")
+    safe = [r for r in rows if r["psnr"] < SAFE_PSNR_DB and r["poison_caught"]]
+    best = min(safe, key=lambda r: r["overhead"])["stack"] if safe else None
+    if given == best:
+        return True, "Right: it is the only kind of stack that stops both attackers, and the cheapest of them."
+    row = next(r for r in rows if r["stack"] == given)
+    if not row["poison_caught"]:
+        return False, "That stack lets the poisoned update in: which layer checks an update without seeing it?"
+    if row["psnr"] >= SAFE_PSNR_DB:
+        return False, "That stack leaves one client's update readable to the server: which layers hide or blur it?"
+    return False, "That stack stops both attackers, but another that does is cheaper: compare their overheads."
