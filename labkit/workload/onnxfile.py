@@ -172,6 +172,9 @@ def export_torch(model: Any, input_shape: tuple[int, ...]) -> bytes:
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is chosen on purpose
+            # torch advises against folding with a training mode other than EVAL; the model is in eval mode
+            # and PRESERVE only keeps BatchNormalization a node of its own, so folding is what we want
+            warnings.filterwarnings("ignore", message="It is recommended that constant folding be turned off")
             torch.onnx.export(
                 model,
                 (sample,),
