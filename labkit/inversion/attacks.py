@@ -86,9 +86,13 @@ def check_gradients(model: Any, gradients: Any) -> list[Any]:
 
 
 def _total_variation(x: Any) -> Any:
-    dx = (x[:, :, :, 1:] - x[:, :, :, :-1]).abs().mean()
-    dy = (x[:, :, 1:, :] - x[:, :, :-1, :]).abs().mean()
-    return dx + dy
+    """Mean absolute difference between neighbouring pixels, along each axis longer than one pixel."""
+    out = x.new_zeros(())
+    if x.shape[3] > 1:
+        out = out + (x[:, :, :, 1:] - x[:, :, :, :-1]).abs().mean()
+    if x.shape[2] > 1:
+        out = out + (x[:, :, 1:, :] - x[:, :, :-1, :]).abs().mean()
+    return out
 
 
 def _loss(out, labels_or_logits, soft: bool):
@@ -151,7 +155,8 @@ class _Context:
             self.local_lr,
         )
         if self.kind == "ig":
-            return _cosine(dummy, self.target, self.target_norm) + self.tv * _total_variation(x)
+            loss = _cosine(dummy, self.target, self.target_norm)
+            return loss + self.tv * _total_variation(x) if self.tv else loss
         return _euclid(dummy, self.target)
 
 

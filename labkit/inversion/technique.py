@@ -149,6 +149,8 @@ TECHNIQUE = Technique(
         ),
     ),
     benchmark="labkit.inversion.benchmark:benchmark",
+    support="labkit.inversion.assess:support",
+    assess="labkit.inversion.assess:assess",
     readings=readings,
     points=points,
 )
