@@ -129,11 +129,32 @@ def run_check(check: Check, *, timeout: float = DEFAULT_TIMEOUT) -> Status:
     )
 
 
-def run(names: Iterable[str] | None = None, *, workers: int = 2, timeout: float = DEFAULT_TIMEOUT) -> list[Status]:
-    """Run the checks (all, or those named) two at a time; statuses in table order."""
+def run(
+    names: Iterable[str] | None = None,
+    *,
+    workers: int = 2,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: bool = False,
+) -> list[Status]:
+    """Run the checks (all, or those named) two at a time; statuses in table order.
+
+    ``progress=True`` shows a bar that advances as each check finishes.
+    """
+    from tqdm.auto import tqdm
+
     wanted = list(checks()) if names is None else [find(n) for n in names]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda c: run_check(c, timeout=timeout), wanted))
+    with (
+        ThreadPoolExecutor(max_workers=workers) as pool,
+        tqdm(total=len(wanted), desc="labkit doctor", unit="check", disable=not progress) as bar,
+    ):
+
+        def one(check: Check) -> Status:
+            status = run_check(check, timeout=timeout)
+            bar.set_postfix_str(check.name, refresh=False)
+            bar.update()
+            return status
+
+        return list(pool.map(one, wanted))
 
 
 def healthy(statuses: Iterable[Status]) -> bool:

@@ -50,7 +50,7 @@ from IPython.display import HTML, display
 
 from labkit import doctor
 
-outcomes = doctor.run(workers=1) if RUN_DOCTOR else []  # one at a time: gentle on a 2 GB Binder
+outcomes = doctor.run(workers=1, progress=True) if RUN_DOCTOR else []  # one at a time: gentle on a 2 GB Binder
 display(HTML(doctor.html_table(outcomes)))
 working = sum(o.ok for o in outcomes)
 print(f"{working} of {len(outcomes)} backends work here; lab ready: {doctor.healthy(outcomes)}")

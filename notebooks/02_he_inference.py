@@ -123,7 +123,7 @@ from labkit.results import ResultStore
 
 store = ResultStore()
 batched = [
-    inference.run(model=m, backend=b, mode="batched", repeat=REPEAT)
+    inference.run(model=m, backend=b, mode="batched", repeat=REPEAT, progress=True)
     for m in ("logreg", "mlp")
     for b in ("seal", "openfhe")
 ]
@@ -166,7 +166,8 @@ summarise(batched)
 
 # %%
 single = [
-    inference.run(model="mlp", backend=b, mode="single", n_samples=N_SINGLE, repeat=REPEAT) for b in ("seal", "openfhe")
+    inference.run(model="mlp", backend=b, mode="single", n_samples=N_SINGLE, repeat=REPEAT, progress=True)
+    for b in ("seal", "openfhe")
 ]
 store.add_many(single)
 summarise(single)

@@ -187,6 +187,7 @@ batch_rows = inversion.rows(
         n_images=N_IMAGES,
         measure_utility=False,
         store=store,
+        progress=True,
     )
 )
 batch_df = pd.DataFrame(batch_rows)[["value", "psnr", "ssim", "label_accuracy", "seconds"]]
@@ -246,6 +247,7 @@ for knob, values in SWEEPS.items():
         n_images=N_IMAGES,
         utility_rounds=UTILITY_ROUNDS,
         store=store,
+        progress=True,
     )
     frontier += inversion.rows(swept[knob])
 columns = ["knob", "value", "psnr", "ssim", "label_accuracy", "accuracy", "accuracy_cost", "epsilon_approx"]

@@ -255,7 +255,7 @@ print(tampered.artifacts["reason"], "->", tampered.artifacts["message"][:140])
 # %%
 from labkit.pqc import sweep as pqc_sweep
 
-grid = pqc_sweep.sweep(groups=SWEEP_GROUPS, certs_=SWEEP_CERTS, repeat=REPEAT)
+grid = pqc_sweep.sweep(groups=SWEEP_GROUPS, certs_=SWEEP_CERTS, repeat=REPEAT, progress=True)
 grid_table = pd.DataFrame(grid.artifacts["rows"])
 pqc_sweep.heatmap(grid.artifacts["rows"], "bytes_ratio")
 

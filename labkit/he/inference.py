@@ -160,6 +160,7 @@ def run(
     ctx : an existing HEContext to reuse (its backend wins over ``backend``).
     threads : OpenFHE threads required (None: the count OpenFHE runs with, see
         ``labkit.he.openfhe_backend``); the plaintext baseline gets as many BLAS threads.
+    progress : show a progress bar (single mode: per sample; batched: per encrypted pass).
     rng : seed of the MLP's initial weights (int, numpy Generator, or None for ``LABKIT_SEED``);
         the keys come from the HE libraries' own secure generators.
 
@@ -209,12 +210,19 @@ def run(
         if size < n:
             raise InvalidInput(f"batch_size={size} holds fewer than the {n} samples; raise it or lower n_samples.")
         batch = np.resize(prepared, (size, *prepared.shape[1:]))  # repeat the samples to fill the slots
+        from tqdm.auto import tqdm
+
+        # the accuracy pass, then one encrypted pass per timed repeat
+        bar = tqdm(total=1 + repeat, desc=f"{ctx.backend} {model} batched", unit="pass", disable=not progress)
         start = time.perf_counter()
         enc_out = runner(batch, phases)[:n]
         first = time.perf_counter() - start
+        bar.update()
 
         def candidate():
-            return runner(batch)
+            out = runner(batch)
+            bar.update()
+            return out
 
         def baseline():
             return compiled.simulate(batch)
@@ -254,6 +262,8 @@ def run(
         repeat=repeat,
         names=(f"{ctx.backend} encrypted {mode}", "plaintext model"),
     )
+    if mode == "batched":
+        bar.close()
     enc_pred = compiled.labels(enc_out)
     plain_pred_poly = compiled.labels(plain_out)
     acc_plain = float(np.mean(w.predict(prepared) == y))
