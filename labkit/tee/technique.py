@@ -132,4 +132,6 @@ TECHNIQUE = Technique(
     benchmark="labkit.tee.benchmark:benchmark",
     readings="labkit.tee.costs:readings",
     points=points,
+    support="labkit.tee.assess:support",
+    assess="labkit.tee.assess:assess",
 )

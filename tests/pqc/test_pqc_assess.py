@@ -35,6 +35,11 @@ def _iris(model=None):
     return Workload.from_torch(model.eval(), X, y, name="iris_mlp"), model
 
 
+@pytest.fixture(scope="module")
+def iris():
+    return _iris()
+
+
 def _trainable(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
@@ -50,8 +55,8 @@ def test_support_in_seconds_counts_every_trainable_parameter():
     assert s.estimate["seconds"] > s.estimate["seconds_fast"] > 0 and s.estimate["memory_bytes"] > 0
 
 
-def test_update_over_hybrid_and_classical_tls_bytes_and_recording():
-    w, model = _iris()
+def test_update_over_hybrid_and_classical_tls_bytes_and_recording(iris):
+    w, model = iris
     n = _trainable(model)
     r = pqc_assess.assess(w, fast=True, repeat=5)
     m = r.metrics
@@ -96,8 +101,8 @@ def test_digits_cnn_through_the_registry_door():
     assert r.metrics["update_recovered_classical"] == 1 and r.metrics["update_recovered_hybrid"] == 0
 
 
-def test_bad_input_and_an_update_over_the_server_limit(monkeypatch):
-    w, _ = _iris()
+def test_bad_input_and_an_update_over_the_server_limit(monkeypatch, iris):
+    w, _ = iris
     with pytest.raises(InvalidInput, match="Workload"):
         pqc_assess.assess("model.onnx")
     with pytest.raises(InvalidInput, match="cert"):
