@@ -253,7 +253,7 @@ def claims_markdown() -> str:
         "Generated from the technique registry (`labkit/<technique>/technique.py`) by `make docs`;",
         "do not edit by hand. `labkit report` measures each claim on your machine and gives a verdict.",
         "The claimed costs come from a widely shared 2025 practitioner guide on encryption for AI;",
-        "the anchors are published figures, each naming its source.",
+        "the anchors are published figures, each naming its source (in full: [references.md](references.md)).",
         "",
         "| technique | data state | adversary | claim | claimed range | published anchors | notebook |",
         "|---|---|---|---|---|---|---|",
@@ -288,7 +288,11 @@ def table(rows: list[Reading], *, width: int = 56) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [head, *body]]
     lines.insert(1, "-" * len(lines[0]))
     claims = dict.fromkeys((r.claim, r.claim_text) for r in rows)
-    lines += ["", "claims (practitioner guide, 2025; the published anchors are in the HTML report):"]
+    lines += [
+        "",
+        "claims (practitioner guide, 2025; the published anchors are in the HTML report,"
+        " with their sources in docs/claims.md and docs/references.md):",
+    ]
     lines += [f"  {key}: {text}" for key, text in claims]
     return "\n".join(lines)
 
