@@ -174,6 +174,7 @@ for key, low, high in start.claimed_ranges():
 # %%
 from labkit import exercises
 
+exercises.ask("00.protects_in_use")
 ### BEGIN SOLUTION
 answer_in_use = "homomorphic encryption"
 ### END SOLUTION
@@ -183,6 +184,7 @@ exercises.check("00.protects_in_use", answer_in_use)
 # **6.2** Gradient inversion (lab 03) is an attack by which adversary from section 2?
 
 # %%
+exercises.ask("00.threat_for_inversion")
 ### BEGIN SOLUTION
 answer_inversion = "honest-but-curious server"
 ### END SOLUTION
@@ -193,6 +195,7 @@ exercises.check("00.threat_for_inversion", answer_inversion)
 # the worst claimed case?
 
 # %%
+exercises.ask("00.claimed_tee_ratio")
 ### BEGIN SOLUTION
 answer_tee_ratio = 1.07
 ### END SOLUTION
@@ -203,6 +206,7 @@ exercises.check("00.claimed_tee_ratio", answer_tee_ratio)
 # claimed 3-7%. By what factor is the claimed worst-case *extra* time off?
 
 # %%
+exercises.ask("00.extra_time_factor")
 ### BEGIN SOLUTION
 answer_extra_factor = (1.5 - 1) / (1.07 - 1)
 ### END SOLUTION

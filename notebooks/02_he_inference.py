@@ -115,7 +115,7 @@ from labkit.exercises import ask
 
 ask("02.batched_overhead")
 ### BEGIN SOLUTION
-prediction_overhead = 100
+prediction_overhead = 1000
 ### END SOLUTION
 
 # %%

@@ -49,13 +49,21 @@ CGROUP_PARENT = "labkit-hub"
 
 
 def student_notebooks(repo: Path = REPO) -> Path:
-    """The folder whose notebooks every trainee gets: the one hook to change.
+    """The folder whose notebooks every trainee gets: the student version (answers left as ``...``).
 
-    For now the repository's notebooks (the instructor version, solutions
-    included); the "Workshop-ready" issue (17) points this at the student
-    version it writes into ``build/student/``.
+    It is written by ``make student`` (:mod:`labkit.student`) into ``build/student/``, or
+    the folder ``STUDENT_DIR`` names; built here when missing or older than a notebook,
+    so a hub never hands out a stale copy. The instructor version (solutions included)
+    is the repository's ``notebooks/``.
     """
-    return repo / "notebooks"
+    from labkit import student
+
+    folder = Path(os.environ.get("STUDENT_DIR") or repo / "build" / "student")
+    sources = sorted((repo / "notebooks").glob(student.NOTEBOOK_GLOB))
+    built = [folder / p.name for p in sources]
+    if not all(b.exists() and b.stat().st_mtime >= p.stat().st_mtime for b, p in zip(built, sources)):
+        student.build(folder, source=repo / "notebooks")
+    return folder
 
 
 def copy_notebooks(username: str, source: Path | None = None) -> Path:

@@ -88,11 +88,16 @@ def test_generated_passwords_are_long_and_distinct():
     assert all(len(w) == 14 and w.isalnum() and not set(w) & set("Il1O0o") for w in words)
 
 
-def test_the_notebooks_hook_points_at_the_repository_notebooks_for_now():
-    # issue 17 (the student version) points this one function at build/student/
+def test_the_notebooks_hook_points_at_the_student_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDENT_DIR", str(tmp_path / "student"))
     source = labhub.student_notebooks()
-    assert source == ROOT / "notebooks"
-    assert len(list(source.glob("[0-9][0-9]_*.py"))) == 10
+    assert source == tmp_path / "student"
+    notebooks = sorted(source.glob("[0-9][0-9]_*.py"))
+    assert [p.name for p in notebooks] == sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    assert all("### BEGIN SOLUTION" not in p.read_text() for p in notebooks)
+    assert "answer = ...  # your answer" in notebooks[1].read_text()
+    monkeypatch.delenv("STUDENT_DIR")
+    assert labhub.student_notebooks() == ROOT / "build" / "student"  # the default, as `make student` writes it
 
 
 def test_account_names_are_checked_before_anything_is_made():
