@@ -111,10 +111,7 @@ def _notes(workload: Workload, compat: Any) -> tuple[str, ...]:
     notes = []
     for c in compat.changes:
         node = f" (node {c['node']!r})" if c["node"] else ""
-        notes.append(
-            f"module {c['module']}{node}: {c['from']} -> {c['to']} (Opacus ModuleValidator.fix: a per-example "
-            "normalisation; what it alone costs in accuracy is measured)"
-        )
+        notes.append(f"module {c['module']}{node}: {c['from']} -> {c['to']}: {c['why']}; its accuracy cost is measured")
     notes.append(
         "trained from scratch (weights re-initialised, seeded): DP-SGD from the given weights would not protect "
         "the data they were already trained on"
@@ -151,7 +148,9 @@ def check(workload: Workload, *, budget_bytes: int | None = None) -> Support:
     problems = _problems(workload, arch, compat)
     n = len(workload.y_train)
     batch = batch_size(n)
-    est = cost.estimate(workload, n_parameters=trainable_parameters(compat.model), batch=batch)
+    est = cost.estimate(
+        workload, n_parameters=trainable_parameters(compat.model), batch=batch, replaced=bool(compat.changes)
+    )
     est.update(
         {
             "n_parameters": trainable_parameters(arch),

@@ -32,6 +32,13 @@ from ..errors import InvalidInput
 from ..workload.torchmodel import to_torch
 
 BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+WHY = {
+    "batchnorm": "BatchNorm normalises each example by its batch's statistics, so no example has a gradient "
+    "of its own; GroupNorm normalises within one example (Opacus ModuleValidator.fix)",
+    "flat": "BatchNorm over a flat feature vector: Opacus' default {opacus} would hold one value per group and "
+    "normalise each feature by itself (it would output its bias alone), so the features form one group "
+    "(a LayerNorm)",
+}
 
 
 class TwoClass(nn.Module):
@@ -79,7 +86,8 @@ def _reset(model: nn.Module) -> None:
 
 def _describe(module: nn.Module) -> str:
     if isinstance(module, nn.GroupNorm):
-        return f"GroupNorm({module.num_groups} groups, {module.num_channels} channels)"
+        groups = "1 group" if module.num_groups == 1 else f"{module.num_groups} groups"
+        return f"GroupNorm({groups}, {module.num_channels} channels)"
     if isinstance(module, BATCHNORMS):
         return f"{type(module).__name__}({module.num_features} channels)"
     return type(module).__name__
@@ -95,7 +103,7 @@ class Compatible:
         The fixed architecture (a copy; the original is untouched).
     changes : list of dict
         One per replaced module: ``module`` (its name in the torch model), ``node`` (the ONNX node it
-        came from, when known), ``from`` and ``to`` (kinds with their sizes).
+        came from, when known), ``from`` and ``to`` (kinds with their sizes), ``why``.
     remaining : list of str
         What Opacus' validator still refuses after the fix (empty when DP-SGD can train it).
     """
@@ -113,7 +121,9 @@ def dp_compatible(model: nn.Module, *, workload: Any = None) -> Compatible:
     model : torch module
         The architecture (e.g. from :func:`architecture`).
     workload : Workload, optional
-        When given, each replaced BatchNorm is named by its ONNX node too.
+        When given, each replaced BatchNorm is named by its ONNX node, and one over a flat feature
+        vector becomes ``GroupNorm(1, C)`` instead of Opacus' ``GroupNorm(C, C)`` (with one value per
+        group, that would normalise every feature to zero).
 
     Examples
     --------
@@ -128,20 +138,27 @@ def dp_compatible(model: nn.Module, *, workload: Any = None) -> Compatible:
         raise InvalidInput(f"dp_compatible takes a torch module, not {type(model).__name__}.")
     fixed = ModuleValidator.fix(model).train()  # the validator checks a model about to be trained
     before = dict(model.named_modules())
-    bn_nodes = []
+    bn_layers = []
     if workload is not None and workload.program is not None:
-        bn_nodes = [layer.name for layer in workload.program.layers if layer.kind == "batchnorm"]
+        bn_layers = [layer for layer in workload.program.layers if layer.kind == "batchnorm"]
     bn_seen = 0
     changes = []
-    for name, new in fixed.named_modules():
+    for name, new in list(fixed.named_modules()):
         old = before.get(name)
         if old is None or type(old) is type(new):
             continue
-        change = {"module": name, "node": "", "from": _describe(old), "to": _describe(new)}
+        change = {"module": name, "node": "", "from": _describe(old), "to": _describe(new), "why": WHY["batchnorm"]}
         if isinstance(old, BATCHNORMS):
-            if bn_seen < len(bn_nodes):
-                change["node"] = bn_nodes[bn_seen]
+            layer = bn_layers[bn_seen] if bn_seen < len(bn_layers) else None
             bn_seen += 1
+            change["node"] = layer.name if layer is not None else ""
+            flat = layer is not None and len(layer.in_shape) == 1
+            if flat and isinstance(new, nn.GroupNorm) and new.num_groups == new.num_channels > 1:
+                one = nn.GroupNorm(1, new.num_channels, eps=new.eps, affine=new.affine)
+                parent, _, attr = name.rpartition(".")
+                setattr(fixed.get_submodule(parent), attr, one)
+                change["to"] = _describe(one)
+                change["why"] = WHY["flat"].format(opacus=_describe(new))
         changes.append(change)
     remaining = [str(e).split(". ")[0] for e in ModuleValidator.validate(fixed, strict=False)]
     return Compatible(fixed, changes, remaining)

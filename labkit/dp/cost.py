@@ -21,14 +21,17 @@ from typing import Any
 
 import numpy as np
 
-#: Seconds: a non-private optimiser step, a DP-SGD step (Opacus' hooks, clipping, noise).
-STEP_PLAIN, STEP_DP = 4e-4, 2.5e-3
-#: Seconds per sample per forward multiply-add (forward + backward), and DP-SGD's per parameter per sample.
-PER_MAC_PLAIN, PER_MAC_DP, PER_PARAM_DP = 3e-9, 6e-9, 3e-9
-#: Seconds of fixed work: Opacus' noise search per sweep point, the start.
-SEARCH_S, START_S = 0.3, 1.5
-#: Resident bytes of a process with torch and Opacus loaded (measured, rounded up).
-BASE_BYTES = 400 * 2**20
+#: Seconds: a non-private optimiser step, a DP-SGD step (Opacus' hooks, clipping, noise), on one thread.
+STEP_PLAIN, STEP_DP = 1e-3, 3e-3
+#: Seconds per sample per forward multiply-add (forward + backward); DP-SGD's, and its per parameter per sample.
+PER_MAC_PLAIN, PER_MAC_DP, PER_PARAM_DP = 6e-10, 1e-9, 3e-9
+#: Seconds of fixed work: Opacus' noise search per sweep point, one model's audit (thresholds, intervals), the start.
+SEARCH_S, AUDIT_S, START_S = 0.3, 0.15, 1.5
+#: Resident bytes of the process with torch, Opacus and scipy loaded, before any model (measured ~0.9-1.0 GB
+#: with torch 2.9: its CPU kernels alone are ~0.75 GB).
+BASE_BYTES = 950 * 2**20
+#: Opacus keeps, per example of a batch, each parameter's gradient, its clipped copy and working buffers.
+PER_SAMPLE_GRAD_COPIES = 6
 
 
 def macs(workload: Any) -> tuple[float, float]:
@@ -47,7 +50,9 @@ def macs(workload: Any) -> tuple[float, float]:
     return total, acts
 
 
-def seconds(workload: Any, *, n_parameters: int, batch: int, epochs: int, points: int, n_reference: int) -> float:
+def seconds(
+    workload: Any, *, n_parameters: int, batch: int, epochs: int, points: int, n_reference: int, replaced: bool
+) -> float:
     """Estimated wall-clock seconds of one assessment with these settings."""
     mac, _ = macs(workload)
     n_train, n_test = len(workload.y_train), len(workload.y_test)
@@ -56,9 +61,8 @@ def seconds(workload: Any, *, n_parameters: int, batch: int, epochs: int, points
     dp_epoch = steps * STEP_DP + n_train * (mac * PER_MAC_DP + n_parameters * PER_PARAM_DP)
     public = n_test // 2
     ref_epoch = math.ceil(public / max(batch, 64)) * STEP_PLAIN + public * mac * PER_MAC_PLAIN
-    has_bn = any(layer.kind == "batchnorm" for layer in workload.program.layers)
-    train = epochs * ((1 + int(has_bn)) * plain_epoch + points * dp_epoch + n_reference * ref_epoch)
-    audit = (points + 2) * (n_train + n_test) * mac * 2e-9
+    train = epochs * ((1 + int(replaced)) * plain_epoch + points * dp_epoch + n_reference * ref_epoch)
+    audit = (points + 2) * (AUDIT_S + (n_train + n_test) * mac * PER_MAC_PLAIN)
     return START_S + points * SEARCH_S + train + audit
 
 
@@ -66,12 +70,12 @@ def memory_bytes(workload: Any, *, n_parameters: int, batch: int) -> float:
     """Estimated peak resident bytes of the assessment."""
     _, acts = macs(workload)
     data = 4.0 * (workload.X_train.size + workload.X_test.size)
-    per_batch = batch * (4.0 * acts * 3 + 4.0 * n_parameters * 3)
+    per_batch = batch * 4.0 * (acts * 3 + n_parameters * PER_SAMPLE_GRAD_COPIES)
     evaluation = 4.0 * acts * 2 * max(len(workload.y_train), len(workload.y_test))
     return BASE_BYTES + 2 * data + per_batch + evaluation
 
 
-def estimate(workload: Any, *, n_parameters: int, batch: int) -> dict[str, float]:
+def estimate(workload: Any, *, n_parameters: int, batch: int, replaced: bool) -> dict[str, float]:
     """``seconds`` (default mode), ``seconds_fast`` and ``memory_bytes`` of the DP assess door."""
     from .assess import EPOCHS, EPSILONS, N_REFERENCE
 
@@ -84,6 +88,7 @@ def estimate(workload: Any, *, n_parameters: int, batch: int) -> dict[str, float
             epochs=EPOCHS[i],
             points=len(EPSILONS[i]),
             n_reference=N_REFERENCE[i],
+            replaced=replaced,
         )
     out["memory_bytes"] = memory_bytes(workload, n_parameters=n_parameters, batch=batch)
     return out

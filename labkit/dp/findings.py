@@ -36,8 +36,8 @@ def findings(result: Any) -> list[str]:
         out.append(
             f"Opacus' fix replaced {len(changes)} module(s) ({what}). Without privacy and with the same "
             f"{p['epochs']} epochs, the fixed architecture reached {m['accuracy_plain_fixed']:.3f} test accuracy "
-            f"against {m['accuracy_plain']:.3f} for the original: the fix alone costs "
-            f"{m['accuracy_cost_of_fix']:+.3f}."
+            f"against {m['accuracy_plain']:.3f} for the original: the fix alone changes test accuracy by "
+            f"{-m['accuracy_cost_of_fix']:+.3f}."
         )
     else:
         out.append("Opacus trains this architecture as it is: no module needed replacing.")
@@ -60,7 +60,7 @@ def findings(result: Any) -> list[str]:
     elif not _leaks(priv, se_priv):
         sentence += ": the non-private model leaks membership; under DP-SGD the attack is within noise of guessing."
     else:
-        sentence += ": both models leak membership to this attack, the DP model by no more than epsilon allows."
+        sentence += f": both models leak membership to this attack (AUC lower by {plain - priv:.3f} under DP-SGD)."
     out.append(sentence)
     emp, eps = m["empirical_epsilon_private"], m["epsilon"]
     relation = "below" if emp <= eps else "ABOVE (a bug or a broken guarantee)"
@@ -69,7 +69,8 @@ def findings(result: Any) -> list[str]:
         f"{eps:.2f}; for the non-private model it is {m['empirical_epsilon_plain']:.2f}."
     )
     out.append(
-        f"A DP-SGD epoch took {m['overhead']:.2f}x a non-private epoch of the same architecture (median of "
-        f"{p['epochs']} interleaved pairs, IQR {m['overhead_low']:.2f}-{m['overhead_high']:.2f})."
+        f"A DP-SGD epoch took {m['overhead']:.2f}x a non-private epoch of the same architecture (ratio of the "
+        f"median times of {p['epochs']} interleaved epochs each; IQR of the paired ratios "
+        f"{m['overhead_low']:.2f}-{m['overhead_high']:.2f})."
     )
     return out
