@@ -8,6 +8,17 @@ STAMP := $(VENV)/.labkit-installed
 CRYPTEN := crypten==0.4.1
 TORCH_VERSION ?= 2.9.1
 PYTEST_ARGS ?=
+# Where pip finds packages. WHEELHOUSE=dir: that folder only, no network (`make wheelhouse` fills one).
+# Otherwise PyPI, plus PyTorch's CPU-only index when it answers within 5 s: torch==X then resolves to
+# X+cpu, which pip ranks above PyPI's CUDA build (its CUDA libraries are ~4.7 GB of an ~8 GB .venv).
+# Where the index cannot be reached the probe fails and PyPI's build is installed, with no retries.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+WHEELHOUSE ?=
+WHEELHOUSE_DIR ?= build/wheelhouse
+TORCH_INDEX_PROBE = $(shell $(PYTHON) -c 'import sys, urllib.request as r; r.urlopen(sys.argv[1] + "/torch/", timeout=5); print("--extra-index-url", sys.argv[1])' $(TORCH_CPU_INDEX) 2>/dev/null)
+# probed once per make run, when a recipe first needs it
+PIP_SOURCE = $(eval PIP_SOURCE := $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)),$(TORCH_INDEX_PROBE)))$(PIP_SOURCE)
+PIP_SOURCE_NOTE = $(if $(WHEELHOUSE),$(abspath $(WHEELHOUSE)) only (no network),$(if $(PIP_SOURCE),PyPI + $(TORCH_CPU_INDEX) (CPU-only torch),PyPI (PyTorch's CPU-only index unreachable: PyPI's CUDA build of torch)))
 
 define PYTHON_HELP
 PET Lab needs Python 3.10, and '$(PYTHON)' was not found (or is older than 3.10).
@@ -19,7 +30,7 @@ python.org. To use another interpreter anyway: `make lab PYTHON=python3.11`.
 endef
 export PYTHON_HELP
 
-.PHONY: setup lab test notebooks docs lock binder-check browser-deps hub-deps doctor report demo clean student
+.PHONY: setup lab test notebooks docs lock wheelhouse binder-check browser-deps hub-deps doctor report demo clean student
 
 setup: $(STAMP)
 
@@ -27,12 +38,13 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 10))' >/dev/null 2>&1 \
 		|| { echo "$$PYTHON_HELP" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.version_info[:2] == (3, 10) or print("note: not Python 3.10, OpenFHE will be unavailable")'
+	@echo "packages from: $(PIP_SOURCE_NOTE)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet $(PIP_SOURCE) --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_SOURCE) -c constraints.txt -e ".[dev]"
 	@# CrypTen 0.4.1 declares deprecated and heavy packages (sklearn, torchvision,
 	@# tensorboard); its real needs are in pyproject.toml, so install it alone.
-	$(BIN)/python -m pip install --quiet -c constraints.txt --no-deps $(CRYPTEN)
+	$(BIN)/python -m pip install --quiet $(PIP_SOURCE) -c constraints.txt --no-deps $(CRYPTEN)
 	$(BIN)/labkit setup-jupyter
 	@touch $@
 
@@ -85,6 +97,18 @@ lock:
 	  build/lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^pip=='; } > constraints.txt
 	rm -rf build/lock-venv
 	@echo "constraints.txt regenerated; update binder/requirements.txt to match (tests check it)"
+
+# A room's installs from one download: every wheel `make setup` installs, for this platform and
+# $(PYTHON), into WHEELHOUSE_DIR (CPU-only torch where its index answers). Copy the folder to each
+# laptop of the same OS, architecture and Python, then `make setup WHEELHOUSE=that/folder` (no network).
+wheelhouse:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 10))' >/dev/null 2>&1 \
+		|| { echo "$$PYTHON_HELP" >&2; exit 1; }
+	@echo "packages from: $(PIP_SOURCE_NOTE)"
+	$(PYTHON) -m pip download --quiet $(PIP_SOURCE) -d $(WHEELHOUSE_DIR) pip "setuptools>=77"
+	$(PYTHON) -m pip download --quiet $(PIP_SOURCE) -d $(WHEELHOUSE_DIR) -c constraints.txt ".[dev]"
+	$(PYTHON) -m pip download --quiet $(PIP_SOURCE) -d $(WHEELHOUSE_DIR) -c constraints.txt --no-deps $(CRYPTEN)
+	@echo "wrote $(WHEELHOUSE_DIR): $$(ls $(WHEELHOUSE_DIR) | wc -l) files, $$(du -sh $(WHEELHOUSE_DIR) | cut -f1); install with: make setup WHEELHOUSE=$(WHEELHOUSE_DIR)"
 
 # Build an environment from binder/ alone (as mybinder.org does) and run the notebooks in it.
 binder-check:
