@@ -25,8 +25,8 @@ import numpy as np
 STEP_PLAIN, STEP_DP = 1e-3, 3e-3
 #: Seconds per sample per forward multiply-add (forward + backward); DP-SGD's, and its per parameter per sample.
 PER_MAC_PLAIN, PER_MAC_DP, PER_PARAM_DP = 6e-10, 1e-9, 3e-9
-#: Seconds of fixed work: Opacus' noise search per sweep point, one model's audit (thresholds, intervals), the start.
-SEARCH_S, AUDIT_S, START_S = 0.3, 0.15, 1.5
+#: Seconds of fixed work: Opacus' noise search and its two epsilon checks per sweep point, one model's audit (thresholds, intervals), the start.
+SEARCH_S, AUDIT_S, START_S = 0.8, 0.15, 1.5
 #: Resident bytes of the process with torch, Opacus and scipy loaded, before any model (measured ~0.9-1.0 GB
 #: with torch 2.9: its CPU kernels alone are ~0.75 GB).
 BASE_BYTES = 950 * 2**20
