@@ -150,7 +150,7 @@ def test_image_cnn_batchnorm2d_becomes_groupnorm_per_channel():
 
 
 def test_bad_parameters_refused_before_training(iris):
-    with pytest.raises(labkit.errors.InvalidInput, match="0.1 or more"):
+    with pytest.raises(labkit.errors.InvalidInput, match=r"0\.1 or more"):
         dp_assess.assess(iris, epsilons=(0.01,))
     with pytest.raises(labkit.errors.InvalidInput):
         dp_assess.assess(iris, epochs=0)
