@@ -87,6 +87,8 @@ class Assessment:
     workload: Workload
     support: dict[str, Support]
     results: list[Result] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    fast: bool = False
 
     def result(self, key: str) -> Result | None:
         """The Result of technique ``key`` (None when it was not run)."""
@@ -102,7 +104,7 @@ class Assessment:
                 {
                     "technique": key,
                     "supported": s.supported,
-                    "why not": "; ".join(str(p) for p in s.problems),
+                    "why not": "; ".join(str(p) for p in s.problems) or self.skipped.get(key, ""),
                     "accuracy_plain": m.get("accuracy_plain"),
                     "accuracy_private": m.get("accuracy_private"),
                     "agreement": m.get("agreement"),
@@ -117,6 +119,9 @@ class Assessment:
         for row in self.rows():
             if not row["supported"]:
                 lines.append(f"  {row['technique']:<10} not supported: {row['why not']}")
+                continue
+            if row["technique"] in self.skipped:
+                lines.append(f"  {row['technique']:<10} supported, {row['why not']}")
                 continue
             numbers = ", ".join(
                 f"{k} {v:.3g}"
@@ -168,6 +173,7 @@ def assess(
     fast: bool | None = None,
     check_only: bool = False,
     budget_bytes: int | None = None,
+    budget_minutes: float | None = None,
 ) -> Assessment:
     """Run each chosen technique on ``workload``, cheapest first; store and return the Results.
 
@@ -186,10 +192,19 @@ def assess(
         Stop after the support check: Results only for the unsupported techniques.
     budget_bytes : int, optional
         Memory a technique may plan to use (default: :func:`labkit.workload.default_budget_bytes`).
+    budget_minutes : float, optional
+        Wall-clock time for the whole run. A technique whose own estimate does not fit in what is
+        left is skipped with the reason (:attr:`Assessment.skipped`), never started and cut off;
+        a budget no technique fits in is refused before anything runs, naming what would fit.
     """
     fast = config.fast() if fast is None else bool(fast)
+    if budget_minutes is not None and not (isinstance(budget_minutes, (int, float)) and budget_minutes > 0):
+        raise InvalidInput(f"budget_minutes must be a positive number of minutes, not {budget_minutes!r}.")
     table = check(workload, techniques=techniques, budget_bytes=budget_bytes)
-    out = Assessment(workload, table)
+    out = Assessment(workload, table, fast=fast)
+    seconds = {k: estimated_seconds(s, fast=fast) for k, s in table.items() if s.supported}
+    if budget_minutes is not None and seconds and not check_only:
+        _refuse_hopeless_budget(seconds, budget_minutes * 60.0, fast=fast)
     for s in table.values():
         if not s.supported:
             out.results.append(unsupported_result(workload, s))
@@ -197,7 +212,8 @@ def assess(
         store.add_many(out.results)
     if check_only:
         return out
-    runnable = sorted((k for k, s in table.items() if s.supported), key=lambda k: table[k].estimate.get("seconds", 0.0))
+    runnable = sorted(seconds, key=seconds.get)
+    started = time.perf_counter()
     bar = None
     if progress and runnable:
         from tqdm.auto import tqdm
@@ -207,6 +223,16 @@ def assess(
         for key in runnable:
             if bar is not None:
                 bar.set_postfix_str(key)
+            if budget_minutes is not None:
+                left = budget_minutes * 60.0 - (time.perf_counter() - started)
+                if seconds[key] > left:
+                    out.skipped[key] = (
+                        f"skipped: its estimate ({_minutes(seconds[key])}) is more than the time left in the "
+                        f"budget ({_minutes(max(left, 0.0))} of {_minutes(budget_minutes * 60.0)})"
+                    )
+                    if bar is not None:
+                        bar.update(1)
+                    continue
             start = time.perf_counter()
             result = get(key).assess(workload, support=table[key], progress=progress, fast=fast)
             result.params.update(workload.tag())
@@ -221,3 +247,27 @@ def assess(
         if bar is not None:
             bar.close()
     return out
+
+
+def estimated_seconds(support: Support, *, fast: bool) -> float:
+    """A technique's own estimate of its run: ``seconds_fast`` in fast mode (when it gives one), else ``seconds``."""
+    est = support.estimate
+    value = est.get("seconds_fast", est.get("seconds")) if fast else est.get("seconds")
+    return float(value) if value is not None else 0.0
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _refuse_hopeless_budget(seconds: dict[str, float], budget_s: float, *, fast: bool) -> None:
+    """Refuse, before anything runs, a time budget that no technique fits in; name what would fit."""
+    cheapest = min(seconds, key=seconds.get)
+    if seconds[cheapest] <= budget_s:
+        return
+    ranked = ", ".join(f"{k} {_minutes(v)}" for k, v in sorted(seconds.items(), key=lambda kv: kv[1]))
+    raise InvalidInput(
+        f"a budget of {_minutes(budget_s)} fits no technique{' in fast mode' if fast else ''}: the cheapest, "
+        f"{cheapest}, needs about {_minutes(seconds[cheapest])} (estimates: {ranked}). Give a budget of at least "
+        f"{max(1, int(-(-seconds[cheapest] // 60)))} minutes{'' if fast else ', or use fast mode'}."
+    )

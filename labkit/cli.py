@@ -3,7 +3,8 @@
 - ``labkit doctor [--json] [--only NAME]``: which backends work here, and why not
 - ``labkit bench [TECHNIQUE ...] [--fast] [--json]``: each registered technique's standard benchmark, stored
 - ``labkit assess (--model M.onnx --data D.npz|.csv | --example NAME) [--techniques he,mpc,zk] [--fast]
-  [--check-only] [--json] [--store FILE]``: your model and data under each technique, with the support check first
+  [--check-only] [--budget MINUTES] [--out report.html] [--json] [--store FILE]``: your model and data under each
+  technique, with the support check first, cheapest first, and one HTML report
 - ``labkit report [--store FILE] [--out report.html]``: the claims check, printed and as one HTML file
 - ``labkit lab [--port N]``: JupyterLab on notebooks/, bound to 127.0.0.1
 - ``labkit setup-jupyter``: make .py notebooks open as notebooks (jupytext)
@@ -130,6 +131,8 @@ def _assess(args: argparse.Namespace) -> int:
             "give the model and its data: --model MODEL.onnx --data DATA.npz (or .csv), or --example NAME."
         )
     budget = int(args.budget_mb * 2**20) if args.budget_mb else None
+    if args.out and not str(args.out).lower().endswith((".html", ".htm")):
+        raise InvalidInput(f"the report is an HTML file: give --out a name ending in .html, not {args.out!r}.")
     store = ResultStore(args.store) if args.store or not args.check_only else None
     quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     with quiet:
@@ -140,7 +143,13 @@ def _assess(args: argparse.Namespace) -> int:
             progress=not args.json,
             check_only=args.check_only,
             budget_bytes=budget,
+            budget_minutes=args.budget,
         )
+    if args.out:
+        from . import assessment_report
+
+        page = assessment_report.write(found, args.out, store=store, command=_assess_command(args))
+        print(f"wrote {page}", file=sys.stderr)
     if args.json:
         for r in found.results:
             print(r.to_json())
@@ -158,6 +167,20 @@ def _assess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assess_command(args: argparse.Namespace) -> str:
+    """The command that reproduces an assessment (the report prints it per technique)."""
+    import shlex
+
+    words = ["labkit", "assess"]
+    if args.example:
+        words += ["--example", args.example]
+    else:
+        words += ["--model", args.model, "--data", args.data]
+        words += ["--label", args.label] if args.label else []
+    words += ["--fast"] if args.fast else []
+    return shlex.join(words)
+
+
 def _report(args: argparse.Namespace) -> int:
     from . import report
     from .results import ResultStore
@@ -169,7 +192,7 @@ def _report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    path, rows = report.write(args.out, store=ResultStore(args.store))
+    path, rows = report.write(args.out, store=ResultStore(args.store), workload=args.workload)
     print(report.table(rows))
     missing = sum(r.measured is None for r in rows)
     fast = " Some figures come from fast mode (LABKIT_FAST=1, shrunken workloads)." if any(r.fast for r in rows) else ""
@@ -267,12 +290,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="fewer samples and repeats (LABKIT_FAST=1)")
     p.add_argument("--check-only", action="store_true", help="the support check and estimates only, in seconds")
     p.add_argument("--budget-mb", type=float, help="memory a technique may plan to use (default: half the free RAM)")
+    p.add_argument(
+        "--budget", type=float, metavar="MINUTES",
+        help="time for the whole run: a technique whose estimate does not fit in what is left is skipped, with the reason",
+    )  # fmt: skip
+    p.add_argument("--out", help="write the assessment report, one self-contained HTML page (e.g. report.html)")
     p.add_argument("--json", action="store_true", help="print one Result per line as JSON")
     p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
     p.set_defaults(func=_assess)
     p = sub.add_parser("report", help="the claims check: measured vs claimed, printed and written as HTML")
     p.add_argument("--store", help="ResultStore file (default: LABKIT_HOME/results.sqlite)")
     p.add_argument("--out", default="report.html", help="HTML file to write (default: report.html)")
+    p.add_argument("--workload", help="draw only this workload's points on the overview chart")
     p.set_defaults(func=_report)
     p = sub.add_parser("lab", help="start JupyterLab on the notebooks (127.0.0.1)")
     p.add_argument("--port", type=int, default=int(os.environ.get("LABKIT_PORT", "8888")))

@@ -20,6 +20,7 @@ from .claims import PROTECTIONS
 from .results import Result, ResultStore, params_key
 
 ALL = "all"
+LAB_WORKLOAD = "the lab's own models"  # the workload of Results the built-in labs made (no workload tag)
 KIND_SYMBOL = {"measured": "circle", "simulated": "diamond", "modelled": "square-open"}
 
 
@@ -36,6 +37,7 @@ class Point:
     result_id: str
     lab: str  # notebook stem that explores it
     hover: str
+    workload: str = LAB_WORKLOAD  # the workload the Result ran on (its ``workload`` param)
 
     @property
     def protection(self) -> str:
@@ -99,7 +101,25 @@ def point(
     ratio = float(r.metrics[key])
     low, high = r.metrics.get(f"{key}_low"), r.metrics.get(f"{key}_high")
     t = techniques.get(technique or r.technique)
-    return Point(t.key, label, ratio, low, high, kind, r.id, lab or t.lab, _hover(r, label, ratio, low, high, extra))
+    hover = _hover(r, label, ratio, low, high, extra)
+    return Point(t.key, label, ratio, low, high, kind, r.id, lab or t.lab, hover, workload_of(r))
+
+
+def workload_of(r: Result) -> str:
+    """The workload a Result ran on: its ``workload`` param, or the lab's own models."""
+    return str(r.params.get("workload") or LAB_WORKLOAD)
+
+
+def assess_point(r: Result) -> Point | None:
+    """The point of an ``assess`` Result (a technique on a user's workload), when it measured a time ratio.
+
+    Its kind is the one the Result's ``provenance`` artifact gives its overhead (measured when unsaid).
+    """
+    if r.name != "assess" or not r.metrics.get("supported") or not r.metrics.get("overhead"):
+        return None
+    kind = (r.artifacts.get("provenance") or {}).get("overhead", "measured")
+    extra = "; ".join(str(f) for f in (r.artifacts.get("findings") or [])[:2])
+    return point(r, f"your workload {workload_of(r)}", "overhead", kind=kind, extra=extra)
 
 
 def points(store: ResultStore | None = None, *, results: Iterable[Result] | None = None) -> list[Point]:
@@ -120,8 +140,16 @@ def points(store: ResultStore | None = None, *, results: Iterable[Result] | None
         newest[r.technique].append(r)
     out: list[Point] = []
     for t in techniques.registry():
-        out += [p for p in t.chart_points(newest[t.key]) if p.overhead > 0]
+        own = [r for r in newest[t.key] if r.name != "assess"]
+        out += [p for p in t.chart_points(own) if p.overhead > 0]
+        out += [p for r in newest[t.key] if (p := assess_point(r)) is not None and p.overhead > 0]
     return out
+
+
+def workloads(pts: Iterable[Point]) -> list[str]:
+    """The workloads the points ran on, the lab's own first, after "all"."""
+    names = sorted({p.workload for p in pts} - {LAB_WORKLOAD})
+    return [ALL, LAB_WORKLOAD, *names]
 
 
 def missing(pts: Iterable[Point]) -> list[str]:
@@ -175,9 +203,16 @@ def spread(pts: Iterable[Point]) -> str:
     return "\n".join(lines)
 
 
-def filter_points(pts: Iterable[Point], *, data_state: str = ALL, threat: str = ALL) -> list[Point]:
-    """The points whose technique protects ``data_state`` against ``threat`` ("all" keeps every one)."""
-    return [p for p in pts if data_state in (ALL, p.data_state) and threat in (ALL, p.threat)]
+def filter_points(
+    pts: Iterable[Point], *, data_state: str = ALL, threat: str = ALL, workload: str = ALL
+) -> list[Point]:
+    """The points whose technique protects ``data_state`` against ``threat``, run on ``workload``
+    ("all" keeps every one)."""
+    return [
+        p
+        for p in pts
+        if data_state in (ALL, p.data_state) and threat in (ALL, p.threat) and workload in (ALL, p.workload)
+    ]
 
 
 def options() -> dict[str, list[str]]:

@@ -373,7 +373,7 @@ def _machines(results: list[Result]) -> list[str]:
     return list(seen.values())
 
 
-_CSS = """
+PAGE_CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#222;max-width:1400px}
 table{border-collapse:collapse;font-size:13px;width:100%}
 th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
@@ -437,11 +437,17 @@ def table_html(rows: list[Reading], *, notebooks: str | None = None) -> str:
 
 
 def to_html(
-    rows: list[Reading], *, store: ResultStore | None = None, overview=None, notebooks: str | None = None
+    rows: list[Reading],
+    *,
+    store: ResultStore | None = None,
+    overview=None,
+    notebooks: str | None = None,
+    workload: str | None = None,
 ) -> str:
     """One self-contained HTML page: plotly.js inlined, the claims table, the claims plot and the overview.
 
     ``notebooks``: the notebooks folder relative to the page, to link each lab (no links when None).
+    ``workload``: the workload the overview chart is filtered to (None: every workload).
     """
     from plotly.offline import get_plotlyjs
 
@@ -453,12 +459,13 @@ def to_html(
     figs = [("claims-plot", claims_figure(rows))] + ([("overview-plot", overview)] if overview is not None else [])
     plots = "".join(
         f"<h2>{'Claims against measurements' if i == 'claims-plot' else 'Every technique: cost against protection'}"
+        f"{'' if i == 'claims-plot' or not workload else ' (workload: ' + esc(workload) + ')'}"
         f"</h2><div id='{i}-box'>{f.to_html(full_html=False, include_plotlyjs=False, div_id=i)}</div>"
         for i, f in figs
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>PET Lab claims check</title>
-<style>{_CSS}</style>
+<style>{PAGE_CSS}</style>
 <script type="text/javascript">{get_plotlyjs()}</script></head>
 <body>
 <h1>PET Lab: the claims check</h1>
@@ -475,8 +482,14 @@ calibrated from published figures: neither is TEE hardware.</p>
 """
 
 
-def write(out: str | Path = "report.html", *, store: ResultStore | None = None) -> tuple[Path, list[Reading]]:
-    """Gather the readings from ``store``, write the HTML report to ``out``; returns (path, readings)."""
+def write(
+    out: str | Path = "report.html", *, store: ResultStore | None = None, workload: str | None = None
+) -> tuple[Path, list[Reading]]:
+    """Gather the readings from ``store``, write the HTML report to ``out``; returns (path, readings).
+
+    ``workload`` filters the overview chart to one workload (a name given to ``labkit assess``, or
+    :data:`labkit.overview.LAB_WORKLOAD`); an unknown name is refused with the names the store holds.
+    """
     from . import overview
 
     out = Path(out)
@@ -484,9 +497,16 @@ def write(out: str | Path = "report.html", *, store: ResultStore | None = None) 
         raise InvalidInput(f"the report is an HTML file: give --out a name ending in .html, not {out.name!r}.")
     store = store if store is not None else ResultStore()
     rows = readings(store)
-    chart = overview.figure(overview.points(store))
+    pts = overview.points(store)
+    if workload is not None:
+        known = overview.workloads(pts)[1:]
+        if workload not in known:
+            raise InvalidInput(f"no Result in the store ran on workload {workload!r}; it holds: {', '.join(known)}.")
+        pts = overview.filter_points(pts, workload=workload)
+    chart = overview.figure(pts)
     out.parent.mkdir(parents=True, exist_ok=True)
     folder = config.repo_root() / "notebooks"
     notebooks = Path(os.path.relpath(folder, out.resolve().parent)).as_posix() if folder.is_dir() else None
-    out.write_text(to_html(rows, store=store, overview=chart, notebooks=notebooks), encoding="utf-8")
+    page = to_html(rows, store=store, overview=chart, notebooks=notebooks, workload=workload)
+    out.write_text(page, encoding="utf-8")
     return out, rows

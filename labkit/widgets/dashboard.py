@@ -4,7 +4,8 @@ One chart from the ResultStore: each point is one stored Result, placed at its
 measured time ratio against plaintext (log scale) and on the row of what the
 technique buys (confidentiality in transit or in use, integrity of outputs,
 attack success prevented). Filters narrow it to one data state or threat
-model; hovering shows the Result; clicking a point shows the Result and a link
+model, or to one workload (the lab's own models, or a model and data brought
+with ``labkit assess``); hovering shows the Result; clicking a point shows the Result and a link
 to the notebook that explores it. :mod:`labkit.overview` computes the data
 (each technique's ``points`` door); :func:`dashboard` wires the widget; tests
 call both without a browser.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import html
 
 from .. import overview, techniques
-from ..overview import ALL, Point, filter_points, missing, options, points, trace_data
+from ..overview import ALL, Point, filter_points, missing, options, points, trace_data, workloads
 from ..results import ResultStore
 from .figure import figure_widget
 
@@ -30,6 +31,7 @@ __all__ = [
     "options",
     "points",
     "trace_data",
+    "workloads",
 ]
 
 
@@ -75,7 +77,7 @@ def dashboard(store: ResultStore | None = None, *, pts: list[Point] | None = Non
 
     ``notebook_links=False`` names the notebook behind a point instead of linking to it (the Voila app).
 
-    Handles for tests and notebooks: ``box.data_state``, ``box.threat``, ``box.figure``,
+    Handles for tests and notebooks: ``box.data_state``, ``box.threat``, ``box.workload``, ``box.figure``,
     ``box.detail``, ``box.summary``, ``box.reload``, ``box.shown`` (technique -> visible points),
     ``box.select(technique, index)`` (what a click does).
     """
@@ -86,15 +88,16 @@ def dashboard(store: ResultStore | None = None, *, pts: list[Point] | None = Non
     opts = options()
     data_state = w.Dropdown(options=opts["data_state"], value=ALL, description="Data state")
     threat = w.Dropdown(options=opts["threat"], value=ALL, description="Threat", layout=w.Layout(width="520px"))
+    workload = w.Dropdown(options=workloads(state["all"]), value=ALL, description="Workload")
     fig = figure(state["all"], widget=True)
     panel = w.HTML("<i>Click a point to see its Result and the notebook that made it.</i>")
     summary = w.HTML()
     reload = w.Button(description="Reload results", icon="refresh")
-    box = w.VBox([w.HBox([data_state, threat, reload]), fig, panel, summary])
+    box = w.VBox([w.HBox([data_state, threat, reload]), workload, fig, panel, summary])
     box.shown = {}
 
     def redraw(change=None):
-        shown = filter_points(state["all"], data_state=data_state.value, threat=threat.value)
+        shown = filter_points(state["all"], data_state=data_state.value, threat=threat.value, workload=workload.value)
         data = trace_data(shown)
         registered = techniques.registry()
         box.shown = {t.key: [p for p in shown if p.technique == t.key] for t in registered}
@@ -122,14 +125,19 @@ def dashboard(store: ResultStore | None = None, *, pts: list[Point] | None = Non
 
     def on_reload(_button=None):
         state["all"] = points(store)
+        chosen = workload.value
+        workload.options = workloads(state["all"])
+        workload.value = chosen if chosen in workload.options else ALL
         redraw()
 
     for trace in fig.data:
         trace.on_click(on_click)
     data_state.observe(redraw, names="value")
     threat.observe(redraw, names="value")
+    workload.observe(redraw, names="value")
     reload.on_click(on_reload)
     redraw()
     box.data_state, box.threat, box.figure, box.detail, box.summary = data_state, threat, fig, panel, summary
+    box.workload = workload
     box.reload, box.select, box.on_click = reload, select, on_click
     return box
