@@ -28,6 +28,7 @@ Zhu, Liu & Han, "Deep Leakage from Gradients", NeurIPS 2019 (defenses).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -278,6 +279,7 @@ def assess(
     progress: bool = False,
     fast: bool | None = None,
     rng: int | np.random.Generator | None = None,
+    defenses: Sequence[str] | None = None,
 ) -> Result:
     """Attack the gradients a client would share of the workload's own samples; find and price the cheapest defense.
 
@@ -292,6 +294,8 @@ def assess(
         Fewer samples, a smaller batch, fewer iterations and fine-tuning rounds (default: ``LABKIT_FAST``).
     rng : int, numpy Generator or None
         Seeds the samples picked, the attacks, the defenses' noise and the fine-tuning (None: ``LABKIT_SEED``).
+    defenses : list of str, optional
+        Search only these defenses of :data:`labkit.inversion.defenses.DEFENSES` (default: all of them).
 
     Returns
     -------
@@ -321,6 +325,7 @@ def assess(
     fast = config.fast() if fast is None else bool(fast)
     p = plan(fast)
     seed = config.seed_from(rng)
+    protect.catalogue(defenses)  # an unknown name is refused before any work
     found = support if support is not None else check_support(workload)
     if not found.supported:
         from ..assessment import unsupported_result
@@ -329,7 +334,7 @@ def assess(
     target = prepare(workload)
     singles, batch = _pick(workload, p, seed)
     bar = tqdm(
-        total=p.attack_runs + protect.sweep_length() * p.search_samples,
+        total=p.attack_runs + protect.sweep_length(defenses) * p.search_samples,
         desc=f"inversion: {workload.name}",
         unit="attack",
         disable=not progress,
@@ -372,6 +377,7 @@ def assess(
                 seed=seed,
                 max_seconds=p.max_seconds,
                 tick=bar.update,
+                defenses=defenses,
             )
             search_s = time.perf_counter() - start - attack_s
             found_trials = protect.candidates(trials)
@@ -421,6 +427,7 @@ def assess(
             "max_seconds_per_attack": p.max_seconds,
             "seed": seed,
             "fast": fast,
+            "defenses": [name for name, _ in protect.catalogue(defenses)],
         },
         metrics=metrics,
         timings={

@@ -30,7 +30,7 @@ Decentralized Data", AISTATS 2017 (FedAvg).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,14 +47,24 @@ ROUNDS = (15, 5)  # default, fast
 LAST_ROUNDS = 3  # the accuracy is the mean over the last rounds (one round's test accuracy is noisy)
 
 
-def catalogue() -> list[tuple[str, list[float]]]:
-    """Each client-side defense and its sweep values, weakest first, in the catalogue's order."""
-    return [(name, list(values)) for name, (_, _, values, _) in DEFENSES.items() if name != "none"]
+def catalogue(names: Sequence[str] | None = None) -> list[tuple[str, list[float]]]:
+    """Each client-side defense (or those ``names``) and its sweep values, weakest first, in the catalogue's order.
+
+    >>> [name for name, _ in catalogue(["pruning", "gaussian_noise"])]
+    ['gaussian_noise', 'pruning']
+    """
+    known = [name for name in DEFENSES if name != "none"]
+    if names is not None:
+        names = [names] if isinstance(names, str) else list(names)
+        unknown = sorted(set(names) - set(known))
+        if unknown or not names:
+            raise InvalidInput(f"defenses must be a non-empty list from {known}, not {names!r}.")
+    return [(name, list(DEFENSES[name][2])) for name in known if names is None or name in names]
 
 
-def sweep_length() -> int:
-    """Settings the search tries at most (every defense's whole sweep)."""
-    return sum(len(values) for _, values in catalogue())
+def sweep_length(names: Sequence[str] | None = None) -> int:
+    """Settings the search tries at most (every chosen defense's whole sweep)."""
+    return sum(len(values) for _, values in catalogue(names))
 
 
 @dataclass
@@ -111,8 +121,9 @@ def search(
     seed: int,
     max_seconds: float | None = None,
     tick: Callable[[int], None] | None = None,
+    defenses: Sequence[str] | None = None,
 ) -> tuple[list[Trial], dict[str, str]]:
-    """Sweep every defense against ``attack_kind`` on the batches ``samples``; stop each at its first success.
+    """Sweep every defense (or ``defenses``) against ``attack_kind`` on the batches ``samples``; stop each at its first success.
 
     Returns
     -------
@@ -122,7 +133,7 @@ def search(
     if not samples:
         raise InvalidInput("the defense search needs at least one attacked batch.")
     trials, skipped = [], {}
-    for name, values in catalogue():
+    for name, values in catalogue(defenses):
         for value in values:
             defense = make_defense(name, value)
             try:
