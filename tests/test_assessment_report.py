@@ -85,7 +85,7 @@ def test_the_report_names_every_technique_and_labels_every_number(assessed, iris
     assert "labkit assess --example x --techniques pqc" in page
     assert f"{iris.accuracy():.2%}" in page  # the workload's plaintext accuracy, printed from the run
     assert not list(tmp_path.glob("*.part"))
-    with pytest.raises(InvalidInput, match=".html"):
+    with pytest.raises(InvalidInput, match=r"\.html"):
         assessment_report.write(full, tmp_path / "r.pdf")
 
 
