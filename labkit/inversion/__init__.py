@@ -8,7 +8,11 @@
   server and scores what it recovers; :func:`sweep` maps the privacy-utility
   frontier; :func:`benchmark` is ``labkit bench inversion``;
 - :mod:`~labkit.inversion.technique` declares the technique (its claims, chart
-  points and ``labkit doctor`` check).
+  points and ``labkit doctor`` check);
+- :mod:`~labkit.inversion.assess` is its door for a user's workload
+  (``labkit assess``): the attacks on the user's own model and samples
+  (:mod:`~labkit.inversion.exposure`), the cheapest defense that stops them
+  and its price (:mod:`~labkit.inversion.protect`).
 
 Importing this package does not import torch.
 
@@ -42,7 +46,10 @@ _EXPORTS = {
     "benchmark": "benchmark",
     "TECHNIQUE": "technique",
 }
-_SUBMODULES = {"attacks", "benchmark", "defenses", "labels", "metrics", "scenario", "sweep", "technique"}
+_SUBMODULES = {
+    *("assess", "attacks", "benchmark", "defenses", "exposure", "labels", "metrics", "protect", "readout"),
+    *("scenario", "sweep", "technique"),
+}
 
 __all__ = sorted(_EXPORTS)
 
