@@ -54,7 +54,7 @@ HYBRID, CLASSICAL = "X25519MLKEM768", "X25519"
 BASELINE_CERT = "ecdsa-p256"
 CERTS = ("ecdsa-p256", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87")
 MLKEM768_PUBLIC_KEY, MLKEM768_CIPHERTEXT = 1184, 1088  # FIPS 203, bytes
-REPEATS = (200, 50)  # interleaved connection pairs: full mode, fast mode
+REPEATS = (200, 100)  # interleaved connection pairs: full mode, fast mode
 LINKS = ("broadband", "mobile 4G")  # linkmodel profiles for the modelled figures
 RECORD_PLAINTEXT = 16384  # TLS 1.3 record payload limit (RFC 8446 section 5.1)
 RECORD_EXPANSION = 22  # 5-byte header + 1 inner content type + 16-byte AEAD tag per record
@@ -191,6 +191,15 @@ class _Uploader:
         )
         self.timeout = timeout
         self.infos: list[dict[str, Any]] = []
+        self.uploads = self.intact = 0
+        self.last_received = b""
+
+    def _collect(self, data: bytes) -> None:
+        """Take what the server kept of this upload (it keeps it before answering OK) and compare it to what was sent."""
+        got = self.server.received.pop() if self.server.received else b""
+        self.uploads += 1
+        self.intact += int(got == data[data.index(b"\n") + 1 :])
+        self.last_received = got
 
     def run(self, data: bytes, *, keep: bool = True) -> dict[str, Any]:
         from . import tls
@@ -201,6 +210,7 @@ class _Uploader:
         )  # fmt: skip
         if info["reply"][:2] != b"OK":
             raise InvalidInput(f"the upload server did not acknowledge the update (got {info['reply'][:20]!r}).")
+        self._collect(data)
         if keep:
             self.infos.append(info)
         return info
@@ -221,6 +231,7 @@ class _Uploader:
             ctx, tap, self.server.address, self.server.chain.hostname, timeout=self.timeout,
             request=data, expect=2, server_error=self.server.last_error, mutual=True,
         )  # fmt: skip
+        self._collect(data)
         rec = info["recorder"]
         return hndl.Recording(
             b"".join(rec.sent), b"".join(rec.received), tls.canonical_group(info["group"]), info["cipher"], escrow
@@ -259,6 +270,36 @@ def _side(infos: list[dict[str, Any]]) -> dict[str, float]:
     out["bytes_up"] = out["handshake_bytes_up"] + out["upload_wire_bytes"]
     out["bytes_down"] = float(np.median([i["recorder"].bytes_received for i in infos]))
     return out
+
+
+def received_model_labels(workload: Workload, payload: bytes) -> np.ndarray | None:
+    """Labels the test set gets from the model rebuilt out of an update as the server received it (None off-program).
+
+    The update's values replace the program's parameters in order (the inverse of :func:`update_vector`).
+    """
+    from dataclasses import replace
+
+    from ..workload import labels_from
+    from ..workload.graph import Program
+
+    program = workload.program
+    if program is None or len(payload) < 8:
+        return None
+    (n,) = struct.unpack("<Q", payload[:8])
+    vec = np.frombuffer(payload[8 : 8 + n], dtype="<f4").astype(np.float64)
+    layers, at = [], 0
+    for layer in program.layers:
+        params = dict(layer.params)
+        for k in ("scale", "shift") if layer.kind == "batchnorm" else ("weight", "bias"):
+            if k in params:
+                size = int(np.size(params[k]))
+                params[k] = vec[at : at + size].reshape(np.shape(params[k]))
+                at += size
+        layers.append(replace(layer, params=params, cache={}))
+    if at != vec.size:
+        return None
+    rebuilt = Program(tuple(layers), program.input_shape, program.output_shape, program.notes)
+    return labels_from(rebuilt.forward(workload.X_test), final=program.final)
 
 
 def _opened(recording, update: bytes) -> tuple[bool, bool]:
@@ -357,6 +398,7 @@ def assess(
                 u.close()
     measure_s = time.perf_counter() - start
     h, c = _side(hybrid.infos), _side(classical.infos)
+    received = received_model_labels(workload, hybrid.last_received)
     ch_h, sh_h = _hello_sizes(hybrid.infos[-1])
     ch_c, sh_c = _hello_sizes(classical.infos[-1])
     broken = {g: _opened(r, body) for g, r in recordings.items()}
@@ -364,6 +406,8 @@ def assess(
     metrics: dict[str, float] = {
         "supported": 1,
         "accuracy_plain": accuracy,
+        "update_intact": (hybrid.intact + classical.intact) / max(hybrid.uploads + classical.uploads, 1),
+        "uploads": hybrid.uploads + classical.uploads,
         "parameters": int(vec.size),
         "update_bytes": len(body),
         "message_bytes": len(data),
@@ -409,6 +453,10 @@ def assess(
     result = Result(KEY, "assess", params={"cert": cert, "classical_cert": BASELINE_CERT, "repeat": repeat,
                                            "hybrid_group": HYBRID, "classical_group": CLASSICAL,
                                            "dtype": "float32", "fast": fast})  # fmt: skip
+    if received is not None:  # the server's copy of the model predicts as the client's
+        metrics["accuracy_private"] = float(np.mean(received == workload.y_test))
+        metrics["agreement"] = float(np.mean(received == workload.predict(workload.X_test)))
+        metrics["agreement_original"] = metrics["agreement"]
     result.add_overhead("overhead", ov)
     metrics.update(_modelled(h, c, upload=int(h["upload_wire_bytes"])))
     result.metrics.update(metrics)
@@ -463,6 +511,13 @@ def _modelled(h: dict[str, float], c: dict[str, float], *, upload: int) -> dict[
 
 def _findings(m: dict[str, float], *, cert: str) -> list[str]:
     out = [
+        f"The server received {m['update_intact'] * 100:.0f}% of the {m['uploads']:.0f} uploads byte for byte"
+        + (
+            f"; the model rebuilt from the update it received agrees with the client's on {m['agreement'] * 100:.1f}% "
+            f"of the test set (accuracy {m['accuracy_private']:.3f})."
+            if "agreement" in m
+            else "."
+        ),
         f"One update of this model ({m['parameters']:,} parameters) is {m['update_bytes']:,} bytes as float32; with "
         f"the round's framing and TLS records it puts {m['upload_wire_bytes']:,.0f} bytes on the wire "
         f"({m['framing_bytes']:,.0f} bytes of framing).",

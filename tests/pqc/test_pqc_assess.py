@@ -75,6 +75,9 @@ def test_update_over_hybrid_and_classical_tls_bytes_and_recording(iris):
     # harvest now, decrypt later: the classical recording opens, the hybrid one does not
     assert m["update_recovered_classical"] == 1 and m["update_recovered_hybrid"] == 0
     assert m["key_exchange_broken_hybrid"] == 0
+    # the server got every upload intact: the model rebuilt from the received update predicts as the client's
+    assert m["update_intact"] == 1.0 and m["agreement"] == 1.0
+    assert m["accuracy_private"] == m["accuracy_plain"] == pytest.approx(w.accuracy())
     assert r.artifacts["negotiated"] == {"X25519MLKEM768": "X25519MLKEM768", "X25519": "X25519"}
     assert 0 < m["overhead_low"] <= m["overhead_high"] and m["overhead"] > 0
     assert m["handshake_s"] > 0 and m["transfer_s"] > 0 and m["classical_handshake_s"] > 0
