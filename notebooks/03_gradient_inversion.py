@@ -432,15 +432,15 @@ claims
 
 # %%
 for knob, part in front.groupby("knob", sort=False):
-    swept = ", ".join(f"{v:g}" for v in part["value"])
+    settings = ", ".join(f"{v:g}" for v in part["value"])
     stop = first_stop[knob]
     if stop is None:
-        print(f"{knob:15s} swept {swept}: the attack stayed above {THRESHOLD_DB:g} dB at every setting")
+        print(f"{knob:15s} swept {settings}: the attack stayed above {THRESHOLD_DB:g} dB at every setting")
         continue
     row = part[part["value"] == stop].iloc[0]
     eps = f", epsilon ~{row.epsilon_approx:.3g}" if pd.notna(row.epsilon_approx) else ""
     print(
-        f"{knob:15s} swept {swept}: below {THRESHOLD_DB:g} dB from {stop:g} (accuracy cost {row.accuracy_cost:+.1%}{eps})"
+        f"{knob:15s} swept {settings}: below {THRESHOLD_DB:g} dB from {stop:g} (accuracy cost {row.accuracy_cost:+.1%}{eps})"
     )
 
 # %% [markdown]
