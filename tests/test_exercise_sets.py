@@ -112,7 +112,7 @@ CASES = {
     "05.leaky_provider": ("TFP", "TTP", "dealer", {}, None),
     "05.max_clients": (65, 8, "largest whole n", {}, None),
     "05.wan_bottleneck": ("rounds", "compute", "count the rounds", {"result": MPC_RUN}, None),
-    "05.published_ratio": ("similar", "below", "much cheaper", {"result": MPC_RUN}, "400"),
+    "05.published_ratio": (555, 20, "powers of ten", {"result": MPC_RUN}, "400"),
     "06.tpr_bound": (math.e * 0.05, 0.05, "exp(epsilon)", {}, "0.1359"),
     "06.more_noise": ("down", "up", "shrinks", {}, None),
     "06.bigger_batch": ("up", "down", "twice as many", {}, None),
