@@ -63,27 +63,41 @@ def test_check_only_answers_in_seconds_for_every_technique(iris_files):
     assert out.stdout.strip() == ""  # every technique supports it: no unsupported Result to print
 
 
+INFERENCE = ("he", "mpc", "zk")  # they run the model privately: agreement with plaintext applies
+
+
 @pytest.mark.slow
 def test_iris_mlp_assessed_end_to_end_through_the_cli(iris_files, tmp_path):
     model, data = iris_files
-    store_path = tmp_path / "s.sqlite"
+    store_path, page = tmp_path / "s.sqlite", tmp_path / "report.html"
     out = _cli(
-        "--model", str(model), "--data", str(data), "--label", "species", "--fast", "--json", "--store", str(store_path)
-    )
+        "--model", str(model), "--data", str(data), "--label", "species", "--fast", "--json", "--store", str(store_path),
+        "--out", str(page),
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
-    assert sorted(r["technique"] for r in rows) == sorted(ASSESSABLE)
+    assert sorted(r["technique"] for r in rows) == sorted(ASSESSABLE) and len(ASSESSABLE) == 7
     for r in rows:
-        m = r["metrics"]
+        m, key = r["metrics"], r["technique"]
         assert r["name"] == "assess" and r["params"]["workload"] == "iris"
         assert m["supported"] == 1, r
-        for key in ("accuracy_plain", "accuracy_private", "agreement", "agreement_original", "overhead"):
-            assert key in m, (r["technique"], key)
-        assert m["accuracy_plain"] > 0.8
-        assert m["agreement"] >= 0.9, (r["technique"], m["agreement"])
-        assert m["overhead"] > 1
+        assert m["accuracy_plain"] > 0.8, key
+        assert m["overhead"] > 0, key
+        provenance = r["artifacts"]["provenance"]
+        assert set(m) - {"supported", "assess_s"} <= set(provenance), (key, set(m) - set(provenance))
+        assert set(provenance.values()) <= {"measured", "simulated", "modelled"}
+        assert r["artifacts"]["findings"], key
+        if key in INFERENCE:
+            for metric in ("accuracy_private", "agreement", "agreement_original"):
+                assert metric in m, (key, metric)
+            assert m["agreement"] >= 0.9, (key, m["agreement"])
+            assert m["overhead"] > 1
     stored = ResultStore(store_path).query(name="assess")
     assert len(stored) == len(rows)
+    html = page.read_text(encoding="utf-8")
+    for t in techniques.registry():
+        assert f"id='tech-{t.key}'" in html and t.title in html
+    assert "labkit assess --model" in html and "Plotly.newPlot" in html
 
 
 def _maxpool_workload():
