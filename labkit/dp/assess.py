@@ -49,22 +49,20 @@ from ..results import NOT_FOR_PRODUCTION, Result
 from ..workload import Problem, Support, Workload, default_budget_bytes
 from ..workload.support import over_budget
 from . import accounting, cost
+from .recipe import (
+    ACCOUNTANT,
+    EPOCHS,
+    EPSILONS,
+    LR,
+    MAX_BATCH,
+    MAX_GRAD_NORM,
+    MIN_AUDIT,
+    MIN_TRAIN,
+    N_REFERENCE,
+    TARGET_EPSILON,
+)
 
 KEY = "dp"
-#: Target epsilons of the sweep: (default mode, fast mode). accuracy_private is at TARGET_EPSILON.
-EPSILONS = ((1.0, 3.0, 8.0), (1.0, 3.0))
-TARGET_EPSILON = 3.0
-EPOCHS = (20, 8)
-N_REFERENCE = (2, 1)
-MAX_BATCH = 64  # expected Poisson batch (at most a quarter of the training split)
-MAX_GRAD_NORM = 1.0
-LR = 0.05
-ACCOUNTANT = "rdp"
-#: DP-SGD needs this many training samples: below it every Poisson batch is a large share of the data,
-#: subsampling amplifies nothing, and the noise for epsilon 1 drowns any gradient.
-MIN_TRAIN = 50
-#: The audit needs this many non-members (and members): AUC's standard error at 0.5 is then about 0.13.
-MIN_AUDIT = 10
 
 
 def _problems(workload: Workload, arch: Any, compat: Any) -> list[Problem]:

@@ -77,7 +77,7 @@ def memory_bytes(workload: Any, *, n_parameters: int, batch: int) -> float:
 
 def estimate(workload: Any, *, n_parameters: int, batch: int, replaced: bool) -> dict[str, float]:
     """``seconds`` (default mode), ``seconds_fast`` and ``memory_bytes`` of the DP assess door."""
-    from .assess import EPOCHS, EPSILONS, N_REFERENCE
+    from .recipe import EPOCHS, EPSILONS, N_REFERENCE
 
     out = {}
     for key, i in (("seconds", 0), ("seconds_fast", 1)):
