@@ -384,9 +384,15 @@ def assess(
             priced = found_trials or ([min(trials, key=lambda t: t.scores["psnr"])] if trials else [])
             plain_acc, accs = protect.price(target, workload, priced, rounds=p.rounds, seed=seed)
             other = "ig" if strong == "idlg" else "idlg"
+            update_s = {
+                protect.key(t): protect.update_seconds(
+                    target, batch, make_defense(t.defense, t.value), seed=seed, repeat=p.repeat
+                )
+                for t in priced
+            }
+            ranked = protect.rank(priced, accs, update_s, n_test=len(workload.y_test))
             chosen = protect.cheapest(
-                priced,
-                accs,
+                ranked,
                 target=target,
                 samples=singles[: p.search_samples],
                 other_kind=other,
@@ -446,6 +452,9 @@ def assess(
                 "accuracy_private": accs[protect.key(chosen)],
             },
             "candidates": {k: v for k, v in accs.items()},
+            "candidate_update_s": update_s,
+            "ranking": [protect.key(t) for t in ranked],
+            "accuracy_tie_band": protect.tie_band(max(accs.values()), len(workload.y_test)) if accs else None,
             "trials": [t.as_dict() for t in trials],
             "skipped_defenses": skipped,
             "attacks": {k: v for k, v in scores.items()},

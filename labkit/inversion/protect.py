@@ -13,8 +13,11 @@ fine-tuning of the workload's model from its given weights, on its own
 training data split across clients, with the defense at every local step
 (:func:`labkit.fl.simulation.train`), against the same fine-tuning without
 it (same seed, same protocol). The cheapest candidate is the one whose
-fine-tuned test accuracy is highest (ties: the catalogue's order) among those
-that also hold against the other attack: the search runs the attack that did
+fine-tuned test accuracy is highest; accuracies within one standard error of
+the best (the test set cannot tell them apart) count as equal, and among
+those a setting whose client update is more than twice as slow as the
+fastest's ranks last (:func:`rank`). A candidate must also
+hold against the other attack: the search runs the attack that did
 best without a defense, and the chosen setting is then attacked with the
 other one too, so a defense that only defeats one objective (clipping rescales
 a gradient, which Euclidean matching feels and cosine matching ignores) is
@@ -44,6 +47,7 @@ from .technique import stopped
 #: The fine-tuning that prices a defense: FedAvg rounds over clients holding the training data.
 FINETUNE = {"n_clients": 4, "local_steps": 5, "batch_size": 16, "lr": 0.05}
 ROUNDS = (15, 5)  # default, fast
+SLOW = 2.0  # among equally accurate candidates, a client update this many times the fastest's ranks last
 LAST_ROUNDS = 3  # the accuracy is the mean over the last rounds (one round's test accuracy is noisy)
 
 
@@ -195,9 +199,54 @@ def key(t: Trial) -> str:
     return f"{t.defense}={t.value:g}"
 
 
+def update_seconds(
+    target: Target, batch: tuple[np.ndarray, np.ndarray], defense: Any, *, seed: int, repeat: int
+) -> float:
+    """Seconds of one client update (one FedSGD step on ``batch``) with ``defense`` (None: plain).
+
+    The fastest of ``repeat`` calls: the update's own cost, with the machine's other load left out.
+    """
+    from ..bench import measure
+    from ..fl.data import ClientData
+    from ..fl.simulation import client_update
+
+    client = ClientData(0, *batch)
+    timing = measure(lambda: client_update(target.model, client, defense=defense, rng=seed), repeat=repeat)
+    return float(min(timing.samples))
+
+
+def rank(found: list[Trial], accuracy: dict[str, float], seconds: dict[str, float], *, n_test: int) -> list[Trial]:
+    """Candidates cheapest first, by fine-tuned accuracy, and by time among equally accurate ones.
+
+    Accuracies within one standard error of the best count as equal: a test accuracy ``a`` over
+    ``n_test`` samples has ``sqrt(a (1 - a) / n_test)`` (at least one sample's worth, ``1 / n_test``).
+    Among those, settings whose client update takes more than :data:`SLOW` times the fastest's go
+    last; then higher accuracy first (the catalogue's order among equals). The rest follow by accuracy.
+
+    >>> ts = [Trial("dp_sgd", 0.01, {"psnr": 5.0}), Trial("pruning", 0.99, {"psnr": 9.0})]
+    >>> [t.defense for t in rank(ts, {"dp_sgd=0.01": 0.95, "pruning=0.99": 0.94}, {"dp_sgd=0.01": 0.02,
+    ...                                                                              "pruning=0.99": 0.001}, n_test=100)]
+    ['pruning', 'dp_sgd']
+    """
+    if not found:
+        return []
+    best = max(accuracy[key(t)] for t in found)
+    se = tie_band(best, n_test)
+    near = [t for t in found if accuracy[key(t)] >= best - se]
+    far = [t for t in found if t not in near]
+    fastest = min(seconds[key(t)] for t in near)
+    slow = {key(t) for t in near if seconds[key(t)] > SLOW * fastest}
+    order = sorted(near, key=lambda t: (key(t) in slow, -accuracy[key(t)]))
+    return order + sorted(far, key=lambda t: -accuracy[key(t)])
+
+
+def tie_band(accuracy: float, n_test: int) -> float:
+    """One standard error of a test accuracy over ``n_test`` samples (at least ``1 / n_test``)."""
+    return max(1.0 / n_test, float(np.sqrt(accuracy * (1 - accuracy) / n_test)))
+
+
 def cheapest(
-    found: list[Trial],
-    accuracy: dict[str, float],
+    ranked: list[Trial],
     *,
     target: Target,
     samples: list[tuple[np.ndarray, np.ndarray]],
@@ -207,16 +256,12 @@ def cheapest(
     max_seconds: float | None = None,
     tick: Callable[[int], None] | None = None,
 ) -> Trial | None:
-    """The candidate with the highest fine-tuned accuracy that also holds against the other attack.
+    """The first of the ``ranked`` candidates (:func:`rank`) that also holds against the other attack.
 
-    Candidates are confirmed in order of accuracy (catalogue order among equals) by running
-    ``other_kind`` against them; the first below the safe band for both attacks wins. When none
-    holds, the most accurate one is returned (its ``stops`` is then False).
+    Each is attacked with ``other_kind`` in turn; the first below the safe band for both attacks
+    wins. When none holds, the first is returned (its ``stops`` is then False).
     """
-    if not found:
-        return None
-    order = sorted(found, key=lambda t: (-accuracy[key(t)], found.index(t)))
-    for t in order:
+    for t in ranked:
         t.other = _attack(
             target,
             other_kind,
@@ -229,4 +274,4 @@ def cheapest(
         )
         if t.stops:
             return t
-    return order[0]
+    return ranked[0] if ranked else None

@@ -94,12 +94,26 @@ def findings(result: Result) -> list[str]:
         f"accuracy is {m['accuracy_private']:.3f} with it and {m['accuracy_plain']:.3f} without "
         f"({-m['accuracy_cost'] * 100:+.1f} points)."
     )
+    accs, band_acc = art["candidates"], art.get("accuracy_tie_band")
+    best = max(accs, key=accs.get)
+    chosen_key = f"{d['name']}={d['value']:g}"
+    secs = art["candidate_update_s"]
+    if (
+        best != chosen_key
+        and band_acc is not None
+        and accs[best] - accs[chosen_key] <= band_acc
+        and secs[best] > protect.SLOW * secs[chosen_key]
+    ):
+        out.append(
+            f"{best} fine-tuned to {accs[best]:.3f}, within one standard error of the test accuracy "
+            f"({band_acc * 100:.1f} points) of {d['name']}, but its client update takes "
+            f"{secs[best] * 1e3:.3g} ms against {secs[chosen_key] * 1e3:.3g} ms."
+        )
     if "overhead" in m:
         out.append(
             f"A client update with {d['name']} takes {m['overhead']:.3g}x the plain one "
             f"(IQR {m['overhead_low']:.3g}-{m['overhead_high']:.3g})."
         )
-    chosen_key = f"{d['name']}={d['value']:g}"
     other_name = ATTACK_NAMES["ig" if prm["search_attack"] == "idlg" else "idlg"]
     others = []
     for t in art["trials"]:
