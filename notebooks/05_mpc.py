@@ -247,7 +247,7 @@ from labkit.exercises import ask
 
 ask("05.published_ratio")
 ### BEGIN SOLUTION
-prediction_published = 555
+prediction_published = 150
 ### END SOLUTION
 
 # %%

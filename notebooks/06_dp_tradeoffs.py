@@ -176,7 +176,7 @@ from labkit.exercises import ask
 
 ask("06.accuracy_cost")
 ### BEGIN SOLUTION
-prediction_accuracy_cost = 10.0
+prediction_accuracy_cost = 15.0
 ### END SOLUTION
 ask("06.overhead_vs_opacus")
 ### BEGIN SOLUTION
