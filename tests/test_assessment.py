@@ -148,3 +148,32 @@ def test_unknown_technique_and_wrong_input_are_refused():
         assessing.check("model.onnx")
     out = _cli("--model", "missing.onnx", "--data", "missing.npz")
     assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+@pytest.mark.slow
+def test_an_image_cnn_written_here_assessed_by_every_technique(tmp_path):
+    """A CNN on 8x8 digit images, built and trained in this test (not a lab model), through labkit.assess."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X = (digits.images[:600] / 16.0).astype(np.float32)[:, None]
+    y = digits.target[:600]
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(192, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(120):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(torch.from_numpy(X)), torch.from_numpy(y)).backward()
+        opt.step()
+    w = Workload.from_torch(model.eval(), X, y, name="digits-cnn-here")
+    store = ResultStore(tmp_path / "s.sqlite")
+    found = assessing.assess(w, store=store, fast=True)
+    got = {r.technique: r.metrics for r in found.results}
+    assert sorted(got) == sorted(ASSESSABLE) and all(m["supported"] == 1 for m in got.values())
+    assert got["inversion"]["psnr_batch1"] > got["inversion"]["psnr_defended"] + 3  # the defense buys something
+    assert got["dp"]["epsilon"] <= got["dp"]["target_epsilon"] * 1.01
+    assert got["tee"]["tamper_refused"] == 1 and got["tee"]["agreement"] == 1
+    assert got["pqc"]["update_bytes"] == 4 * w.n_parameters()
+    assert got["zk"]["tamper_detection"] == 1 and got["zk"]["verified"] == 1
+    assert got["he"]["agreement"] >= 0.95 and got["mpc"]["agreement"] >= 0.95
+    assert len(store.query(name="assess")) == 7
