@@ -21,6 +21,7 @@ from .results import Result, ResultStore, params_key
 
 ALL = "all"
 LAB_WORKLOAD = "the lab's own models"  # the workload of Results the built-in labs made (no workload tag)
+ASSESS_LAB = "10_your_model"  # the notebook that assesses a workload of your own (the dashboard links it)
 KIND_SYMBOL = {"measured": "circle", "simulated": "diamond", "modelled": "square-open"}
 
 
@@ -119,7 +120,7 @@ def assess_point(r: Result) -> Point | None:
         return None
     kind = (r.artifacts.get("provenance") or {}).get("overhead", "measured")
     extra = "; ".join(str(f) for f in (r.artifacts.get("findings") or [])[:2])
-    return point(r, f"your workload {workload_of(r)}", "overhead", kind=kind, extra=extra)
+    return point(r, f"your workload {workload_of(r)}", "overhead", kind=kind, extra=extra, lab=ASSESS_LAB)
 
 
 def points(store: ResultStore | None = None, *, results: Iterable[Result] | None = None) -> list[Point]:

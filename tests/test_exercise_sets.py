@@ -73,6 +73,21 @@ def _capstone():
     ]
 
 
+def _assessment():
+    """A made-up assessment: in use, inversion is the cheapest that ran (pqc is cheaper but protects transit)."""
+    from labkit.assessment import Assessment
+
+    runs = [
+        R("he", "assess", metrics={"supported": 1, "overhead": 130.0}),
+        R("tee", "assess", metrics={"supported": 1, "overhead": 20.0}, artifacts={"provenance": {"overhead": "simulated"}}),
+        R("pqc", "assess", metrics={"supported": 1, "overhead": 1.05}),
+        R("inversion", "assess", params={"safe_band_db": 12.0}, metrics={"supported": 1, "overhead": 1.2, "psnr_batch1": 60.0, "psnr_batch": 7.0}),
+        R("dp", "assess", metrics={"supported": 1, "overhead": 2.3, "epsilon": 3.0, "accuracy_plain": 0.93, "accuracy_private": 0.87}),
+        R("mpc", "assess", metrics={"supported": 0}),
+    ]  # fmt: skip
+    return Assessment(workload=None, support={}, results=runs)
+
+
 MPC_RUN = R(
     "mpc",
     "private_inference",
@@ -186,6 +201,10 @@ CASES = {
     "09.key_holder": ("enclave", "server", "never releases", {}, None),
     "09.tls_stops": ("eavesdropper", "server", "terminates", {}, None),
     "09.cheapest_safe_stack": ("dp+secagg+zk+tls+tee", "zk", "readable to the server", {"results": _capstone()}, None),
+    "10.cheapest_in_use": ("inversion", "tee", "lower overhead", {"assessment": _assessment()}, "inversion"),
+    "10.dp_accuracy_cost": (6.0, 0.06, "percentage points", {"assessment": _assessment()}, "6"),
+    "10.inversion_band": ("batch 1", "both", "One of your two readings", {"assessment": _assessment()}, None),
+    "10.tee_overhead_kind": ("simulated", "measured", "cost model", {"assessment": _assessment()}, "simulated"),
 }
 
 

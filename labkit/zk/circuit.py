@@ -19,7 +19,9 @@ ONNX operator specification: https://onnx.ai/onnx/operators/
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import math
 import os
@@ -430,15 +432,18 @@ def _calibrate(
     last: Exception | None = None
     for budget in budgets:
         try:
-            backend.call(
-                "calibrate_settings",
-                work / "calibration.json",
-                paths["onnx"],
-                paths["settings"],
-                target,
-                scales=scales,
-                max_logrows=budget,
-            )
+            # ezkl prints each scale it rejects while searching ("forward pass failed ...") to Python's stderr:
+            # expected noise of the search, kept out of notebooks; a calibration that fails still raises.
+            with contextlib.redirect_stderr(io.StringIO()):
+                backend.call(
+                    "calibrate_settings",
+                    work / "calibration.json",
+                    paths["onnx"],
+                    paths["settings"],
+                    target,
+                    scales=scales,
+                    max_logrows=budget,
+                )
         except RuntimeError as exc:
             last = exc
             continue
