@@ -6,11 +6,16 @@ samples and sends it; an honest-but-curious server that knows the model and
 the batch size inverts it (:mod:`labkit.inversion.exposure`). :func:`assess`
 attacks batches of one and a realistic batch with iDLG and Inverting
 Gradients, then finds the cheapest defense of the lab's catalogue that brings
-the stronger attack below the lab's safe band
-(:data:`labkit.inversion.technique.THRESHOLD_DB`) and measures what it costs:
-accuracy after a short federated fine-tuning with and without it
-(:mod:`labkit.inversion.protect`), and the time of the defended client update
-against the plain one.
+both attacks below the lab's safe band
+(:data:`labkit.inversion.technique.THRESHOLD_DB`, PSNR; for flat features
+over the box the attack searches, see :mod:`labkit.inversion.exposure`) and
+measures what it costs: accuracy after a short federated fine-tuning with and
+without it (:mod:`labkit.inversion.protect`), and the time of the defended
+client update against the plain one (interleaved, median and IQR).
+
+Every number is measured in the run; nothing is modelled. The federated
+round itself is simulated in this process (one client, one server), as in
+the lab's notebook 03.
 
 :func:`support` answers in about a second: the model must rebuild in torch
 (:func:`labkit.workload.torchmodel.to_torch`), have trainable parameters, class
@@ -304,8 +309,10 @@ def assess(
         stronger attack by PSNR): ``psnr_batch1``, ``psnr_batch`` (the realistic batch), per attack
         ``psnr_batch1_idlg`` ..., ``label_recovery`` (batch 1) and ``label_recovery_batch``; images
         ``ssim_batch1``, ``ssim_batch``; flat features ``feature_recovery``, ``mean_relative_error``
-        (and ``_batch``); with the chosen defense ``psnr_defended``, ``label_recovery_defended`` (and
-        ``ssim_``/``feature_recovery_defended``), ``defense_stops``; ``accuracy_given`` (the model as
+        (and ``_batch``); with the chosen defense, the attacker's best of the two attacks:
+        ``psnr_defended`` (per attack ``psnr_defended_idlg``, ``psnr_defended_ig``),
+        ``label_recovery_defended`` (and ``ssim_``/``feature_recovery_defended``), ``defense_stops``
+        (1 when both are below the safe band); ``accuracy_given`` (the model as
         given), ``accuracy_plain`` and ``accuracy_private`` (after the same federated fine-tuning without
         and with the defense), ``accuracy_cost``; ``overhead`` (defended client update against the plain
         one, interleaved, median with ``overhead_low``/``overhead_high``). ``artifacts``: ``provenance``,
