@@ -205,14 +205,15 @@ def spread(pts: Iterable[Point]) -> str:
 
 
 def filter_points(
-    pts: Iterable[Point], *, data_state: str = ALL, threat: str = ALL, workload: str = ALL
+    pts: Iterable[Point], *, data_state: str = ALL, threat: str = ALL, workload: str | Iterable[str] = ALL
 ) -> list[Point]:
     """The points whose technique protects ``data_state`` against ``threat``, run on ``workload``
-    ("all" keeps every one)."""
+    (one name, or several to compare them; "all" keeps every one)."""
+    chosen = {workload} if isinstance(workload, str) else set(workload)
     return [
         p
         for p in pts
-        if data_state in (ALL, p.data_state) and threat in (ALL, p.threat) and workload in (ALL, p.workload)
+        if data_state in (ALL, p.data_state) and threat in (ALL, p.threat) and (ALL in chosen or p.workload in chosen)
     ]
 
 

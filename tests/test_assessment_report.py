@@ -113,11 +113,12 @@ def test_assess_points_carry_their_workload_and_filter(assessed):
 def test_dashboard_and_report_filter_by_workload(assessed, tmp_path):
     _, store = assessed
     box = dashboard.dashboard(store)
-    assert "iris-mlp" in box.workload.options
-    box.workload.value = overview.LAB_WORKLOAD
+    assert box.workload.options == (overview.LAB_WORKLOAD, "iris-mlp") and "iris-mlp" in box.workload.value
+    box.workload.value = (overview.LAB_WORKLOAD,)
     assert sum(len(v) for v in box.shown.values()) == 0
-    box.workload.value = "iris-mlp"
+    box.workload.value = ("iris-mlp",)
     assert sum(len(v) for v in box.shown.values()) == 2
+    assert len(overview.filter_points(overview.points(store), workload=[overview.LAB_WORKLOAD, "iris-mlp"])) == 2
     path, _ = report.write(tmp_path / "claims.html", store=store, workload="iris-mlp")
     assert "(workload: iris-mlp)" in path.read_text(encoding="utf-8")
     with pytest.raises(InvalidInput, match="iris-mlp"):

@@ -5,7 +5,7 @@ measured time ratio against plaintext (log scale) and on the row of what the
 technique buys (confidentiality in transit or in use, integrity of outputs,
 attack success prevented). Filters narrow it to one data state or threat
 model, or to one workload (the lab's own models, or a model and data brought
-with ``labkit assess``); hovering shows the Result; clicking a point shows the Result and a link
+with ``labkit assess``; choose several to compare them); hovering shows the Result; clicking a point shows the Result and a link
 to the notebook that explores it. :mod:`labkit.overview` computes the data
 (each technique's ``points`` door); :func:`dashboard` wires the widget; tests
 call both without a browser.
@@ -88,7 +88,11 @@ def dashboard(store: ResultStore | None = None, *, pts: list[Point] | None = Non
     opts = options()
     data_state = w.Dropdown(options=opts["data_state"], value=ALL, description="Data state")
     threat = w.Dropdown(options=opts["threat"], value=ALL, description="Threat", layout=w.Layout(width="520px"))
-    workload = w.Dropdown(options=workloads(state["all"]), value=ALL, description="Workload")
+    names = workloads(state["all"])[1:]
+    workload = w.SelectMultiple(
+        options=names, value=tuple(names), description="Workloads", rows=min(4, len(names)),
+        layout=w.Layout(width="520px"),
+    )  # fmt: skip
     fig = figure(state["all"], widget=True)
     panel = w.HTML("<i>Click a point to see its Result and the notebook that made it.</i>")
     summary = w.HTML()
@@ -125,9 +129,10 @@ def dashboard(store: ResultStore | None = None, *, pts: list[Point] | None = Non
 
     def on_reload(_button=None):
         state["all"] = points(store)
-        chosen = workload.value
-        workload.options = workloads(state["all"])
-        workload.value = chosen if chosen in workload.options else ALL
+        chosen, before = set(workload.value), set(workload.options)
+        workload.options = workloads(state["all"])[1:]
+        # keep the reader's choice; a workload that is new since the last load is shown
+        workload.value = tuple(n for n in workload.options if n in chosen or n not in before)
         redraw()
 
     for trace in fig.data:
