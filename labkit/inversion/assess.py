@@ -162,8 +162,12 @@ def training_stage(workload: Workload) -> str:
     return f"as given (trained, test accuracy {acc:.3f})"
 
 
-def _iteration_seconds(workload: Workload, target, kind: str, batch: int) -> float:
-    """Seconds of one ``kind`` iteration on the model at ``batch``: a short run after a one-iteration warm-up."""
+def _attack_cost(workload: Workload, target, kind: str, batch: int) -> tuple[float, float]:
+    """(fixed, per iteration) seconds of a ``kind`` run on the model at ``batch``: short runs after a warm-up.
+
+    A run's time is ``fixed + iterations * per_iteration``; the two are read off runs of
+    :data:`CALIBRATION_ITERATIONS` (a few and more) iterations.
+    """
     from .attacks import attack
     from .exposure import client_gradients
 
@@ -171,7 +175,7 @@ def _iteration_seconds(workload: Workload, target, kind: str, batch: int) -> flo
     grads = client_gradients(target, X, y)
     tv = None if target.image else 0.0
     timed = []
-    for n in (1, CALIBRATION_ITERATIONS):
+    for n in (1, *CALIBRATION_ITERATIONS):
         out = attack(
             kind,
             model=target.attacker_model,
@@ -179,26 +183,32 @@ def _iteration_seconds(workload: Workload, target, kind: str, batch: int) -> flo
             input_shape=target.attack_shape,
             batch_size=len(y),
             iterations=n,
-            labels=y,
             tv=tv,
             rng=0,
         )
         timed.append(out.result.metrics["seconds"])
-    return timed[-1] / CALIBRATION_ITERATIONS
+    few, many = CALIBRATION_ITERATIONS
+    per = max((timed[2] - timed[1]) / (many - few), timed[2] / many / 4)  # a floor against timer noise
+    return max(0.0, timed[1] - few * per), per
 
 
-CALIBRATION_ITERATIONS = 5
+CALIBRATION_ITERATIONS = (2, 10)
 FIXED_SECONDS = 2.0  # torch import aside: the model rebuilt, the fine-tunings' data split, the overhead pairs
 SEARCH_SHARE = 0.7  # share of the catalogue's settings a search runs (each defense stops at its first success)
 
 
 def _seconds(p: Plan, cost: dict[str, float]) -> float:
-    """The run's seconds from measured per-iteration costs (``{kind}_1`` and ``{kind}_batch``)."""
-    run = {(k, b): min(p.max_seconds, p.iterations[k] * cost[f"{k}_{b}"]) for k in p.iterations for b in ("1", "batch")}
+    """The run's seconds from measured attack costs (``{kind}_{1|batch}`` per iteration, ``..._fixed`` per run)."""
+    run = {
+        (k, b): min(p.max_seconds, cost[f"{k}_{b}_fixed"] + p.iterations[k] * cost[f"{k}_{b}"])
+        for k in p.iterations
+        for b in ("1", "batch")
+    }
     attacks = sum(p.singles * run[(k, "1")] + run[(k, "batch")] for k in p.iterations)
     search = SEARCH_SHARE * protect.sweep_length() * p.search_samples * max(run[(k, "1")] for k in p.iterations)
+    confirm = p.search_samples * min(run[(k, "1")] for k in p.iterations)
     finetune = 6 * p.rounds * protect.FINETUNE["n_clients"] * protect.FINETUNE["local_steps"] * cost["step"]
-    return FIXED_SECONDS + attacks + search + finetune
+    return FIXED_SECONDS + attacks + search + confirm + finetune
 
 
 def _memory_bytes(workload: Workload, batch: int) -> int:
@@ -219,7 +229,7 @@ def check_support(workload: Workload, *, budget_bytes: int | None = None) -> Sup
         ``problems`` when the model cannot be attacked (no torch form, no trainable parameters, one
         output score, no Linear head, under :data:`MIN_TRAIN` training samples); ``notes`` on what
         the attack assumes; ``estimate``: ``seconds`` and ``seconds_fast`` (from attack iterations
-        timed on this model), ``memory_bytes``, ``parameters``, per-iteration seconds.
+        timed on this model), ``memory_bytes``, ``parameters``, the measured attack costs (``cost_s_*``: per run and per iteration).
     """
     if not isinstance(workload, Workload):
         raise InvalidInput(f"support takes a labkit.workload.Workload, not {type(workload).__name__}.")
@@ -234,8 +244,8 @@ def check_support(workload: Workload, *, budget_bytes: int | None = None) -> Sup
     with torch_threads(1):
         cost = {}
         for kind in ("idlg", "ig"):
-            cost[f"{kind}_1"] = _iteration_seconds(workload, target, kind, 1)
-            cost[f"{kind}_batch"] = _iteration_seconds(workload, target, kind, PLANS[False].batch)
+            for name, size in (("1", 1), ("batch", PLANS[False].batch)):
+                cost[f"{kind}_{name}_fixed"], cost[f"{kind}_{name}"] = _attack_cost(workload, target, kind, size)
         client = ClientData(
             0, workload.X_train[: protect.FINETUNE["batch_size"]], workload.y_train[: protect.FINETUNE["batch_size"]]
         )
@@ -259,7 +269,7 @@ def check_support(workload: Workload, *, budget_bytes: int | None = None) -> Sup
         "seconds_fast": _seconds(PLANS[True], cost),
         "memory_bytes": memory,
         "parameters": workload.n_parameters(),
-        **{f"iteration_s_{k}": v for k, v in cost.items()},
+        **{f"cost_s_{k}": v for k, v in cost.items()},
     }
     late = over_budget(memory, budget, what="the gradient-inversion attack")
     return Support(KEY, (late,) if late else (), estimate, tuple(notes))
