@@ -52,6 +52,13 @@ def default_delta(n: int) -> float:
     return 10.0 ** math.floor(math.log10(1.0 / (10 * n)))
 
 
+# Opacus' default Rényi orders (1.1 to 63) extended upwards: with a large noise multiplier the optimal
+# order lies above 63, and the default range then overestimates epsilon (Opacus warns).
+RDP_ALPHAS = tuple(
+    [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + [80, 96, 128, 192, 256, 384, 512, 1024]
+)
+
+
 def epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float, accountant: str = "rdp") -> float:
     """Epsilon of ``steps`` subsampled-Gaussian steps, from a fresh Opacus accountant.
 
@@ -79,6 +86,8 @@ def epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: f
 
     acc = create_accountant(mechanism=accountant)
     acc.history = [(sigma, q, steps)]
+    if accountant == "rdp":  # large noise puts the best order beyond Opacus' default range (it warns and overestimates)
+        return float(acc.get_epsilon(delta=d, alphas=RDP_ALPHAS))
     return float(acc.get_epsilon(delta=d))
 
 
