@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -139,6 +140,9 @@ def test_ctrl_c_ends_every_party_process(tmp_path, group):
         start_new_session=True,
         text=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     try:
         me = psutil.Process(proc.pid)
         seen: set[int] = set()
@@ -146,21 +150,23 @@ def test_ctrl_c_ends_every_party_process(tmp_path, group):
         while time.time() < deadline and proc.poll() is None:
             kids = me.children(recursive=True)
             seen |= {k.pid for k in kids}
-            if len(kids) >= 4:  # fork server, parties 0-2 (and the dealer) running
+            if "start\n" in lines and len(kids) >= 4:  # the run began: fork server, parties 0-2 (and the dealer)
                 break
             time.sleep(0.02)
-        assert proc.poll() is None, proc.communicate()
+        assert proc.poll() is None, (lines, proc.stderr.read())
         time.sleep(0.3)
         seen |= {k.pid for k in me.children(recursive=True)}
         if group:
             os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         else:
             os.kill(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(timeout=5)
+        err = proc.stderr.read()
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err, (proc.returncode, lines, err[-2000:])
     time.sleep(0.5)
     left = [p for p in seen if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert not left, f"processes left after Ctrl-C: {left}"

@@ -181,8 +181,10 @@ def test_unreachable_party0_fails_fast_and_clearly(two_hosts, tmp_path, host, wi
 
 
 def test_party0_alone_ends_when_nobody_joins(two_hosts, tmp_path):
-    proc = _start(two_hosts["a"], tmp_path, "sum", 0, PARTY0, 29400, SUM_VALUES, 5)
-    out = _finish(proc, 60)
+    # 20 s: the rendezvous wait must be what ends it, not the launcher's timeout while torch still imports
+    # (a party 0 on a loaded machine took more than 5 s to reach the rendezvous)
+    proc = _start(two_hosts["a"], tmp_path, "sum", 0, PARTY0, 29400, SUM_VALUES, 20)
+    out = _finish(proc, 90)
     assert out.get("error") == "PartyTimeout", out
     assert "did not join party 0's rendezvous" in out["message"]
     assert _no_process_left(two_hosts["a"])
