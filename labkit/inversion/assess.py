@@ -262,8 +262,11 @@ def check_support(workload: Workload, *, budget_bytes: int | None = None) -> Sup
         else f"flat features are scored by the share within {TOLERANCE:g} training standard deviations of the truth",
         *target.notes,
     ]
-    if any("BatchNorm" in type(m).__name__ for m in target.model.modules()):
-        notes.append("BatchNorm layers use their running statistics in the client's update (as given)")
+    if any(type(m).__name__ == "ChannelAffine" for m in target.model.modules()):
+        notes.append(
+            "BatchNorm layers keep their running statistics in the client's update (a per-channel scale and "
+            "shift, both trained); DP-SGD's per-sample gradients have no rule for that layer here"
+        )
     estimate = {
         "seconds": _seconds(PLANS[False], cost),
         "seconds_fast": _seconds(PLANS[True], cost),

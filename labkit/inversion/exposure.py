@@ -4,8 +4,10 @@ The workload's model is rebuilt in torch (:func:`labkit.workload.torchmodel.to_t
 logits out) with its weights as given: a client shares the gradient of the
 mean cross-entropy of that model on a batch of its training samples, and the
 honest-but-curious server inverts it with the lab's attacks
-(:func:`labkit.inversion.attack`). BatchNorm layers keep their running
-statistics (the inference form the workload holds) in the client's update.
+(:func:`labkit.inversion.attack`). BatchNorm layers keep their inference
+form (the running statistics the workload holds, a per-channel scale and
+shift with the scale and shift trainable) in the client's update, so a batch
+of one is well defined and the model computes what the workload computes.
 
 The attacks search a box, ``[0, 1]`` per value, as they do for the lab's
 images. A workload's inputs may live elsewhere (standardised pixels, features
@@ -113,18 +115,44 @@ def _rescaled_class():
     return Rescaled
 
 
+def _channel_affine_class():
+    import torch
+
+    class ChannelAffine(torch.nn.Module):
+        """A BatchNorm layer's inference form, ``(x - mean) / sqrt(var + eps) * weight + bias``, in any mode.
+
+        ``weight`` and ``bias`` stay trainable parameters (in the BatchNorm's order); the running
+        statistics are fixed buffers, so a batch of one behaves like any other.
+        """
+
+        def __init__(self, bn):
+            super().__init__()
+            self.weight = torch.nn.Parameter(bn.weight.detach().clone())
+            self.bias = torch.nn.Parameter(bn.bias.detach().clone())
+            self.register_buffer("mean", bn.running_mean.detach().clone())
+            self.register_buffer("inv_std", 1.0 / torch.sqrt(bn.running_var.detach() + bn.eps))
+
+        def forward(self, x):
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            scale = (self.weight * self.inv_std).reshape(shape)
+            return (x - self.mean.reshape(shape)) * scale + self.bias.reshape(shape)
+
+    return ChannelAffine
+
+
 def client_model(workload: Any) -> Any:
-    """The workload's model as a client trains it: logits out, training mode, BatchNorm on running statistics."""
+    """The workload's model as a client trains it: logits out, BatchNorm in its inference form (see the notes)."""
     import torch
 
     from ..workload.torchmodel import to_torch
 
     model = to_torch(workload, drop_final=True)
-    model.train()
-    for m in model.modules():
-        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
-            m.eval()
-    return model
+    affine = None
+    for name, child in model.named_children():
+        if isinstance(child, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
+            affine = affine or _channel_affine_class()
+            setattr(model, name, affine(child))
+    return model.train()
 
 
 def prepare(workload: Any) -> Target:

@@ -92,7 +92,7 @@ def findings(result: Result) -> list[str]:
         f"{m['psnr_defended']:.1f} dB ({by_attack}){' below the safe band' if d['stops'] else ''}, with labels recovered "
         f"{m['label_recovery_defended']:.0%}; after a {prm['finetune']['rounds']}-round federated fine-tuning the test "
         f"accuracy is {m['accuracy_private']:.3f} with it and {m['accuracy_plain']:.3f} without "
-        f"({-m['accuracy_cost'] * 100:+.1f} points)."
+        f"({(m['accuracy_private'] - m['accuracy_plain']) * 100:+.1f} points)."
     )
     accs, band_acc = art["candidates"], art.get("accuracy_tie_band")
     best = max(accs, key=accs.get)
@@ -128,6 +128,8 @@ def findings(result: Result) -> list[str]:
     never = sorted({t["defense"] for t in art["trials"]} - {k.split("=")[0] for k in art["candidates"]})
     if never:
         out.append(f"Not below the band for {strong} at any setting swept: {', '.join(never)}.")
+    for name, why in art["skipped_defenses"].items():
+        out.append(f"{name} could not run on this model ({why}).")
     if m["psnr_batch1"] < band:
         out.append("The attack was already below the safe band without a defense here.")
     return out

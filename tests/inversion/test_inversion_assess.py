@@ -171,3 +171,23 @@ def test_bad_input_is_refused_before_work():
     w = Workload.from_torch(nn.Sequential(nn.Linear(3, 2)), X, np.arange(40) % 2, name="small")
     with pytest.raises(InvalidInput, match="defenses"):
         inv.assess(w, defenses=["shouting"])
+
+
+def test_batchnorm_keeps_its_inference_form_in_the_client_update():
+    from labkit.inversion.exposure import client_gradients, prepare
+
+    X = np.random.default_rng(1).normal(size=(40, 4)).astype(np.float32)
+    bn = nn.BatchNorm1d(8)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+    model = nn.Sequential(nn.Linear(4, 8), bn, nn.ReLU(), nn.Linear(8, 3)).eval()
+    w = Workload.from_torch(model, X, np.arange(40) % 3, name="bn")
+    s = inv.support(w)
+    assert s.supported and any("BatchNorm" in n for n in s.notes)
+    target = prepare(w)
+    x = X[:1]
+    with torch.no_grad():
+        assert np.allclose(target.model(torch.as_tensor(x)).numpy(), w.logits(x), atol=1e-4)
+    grads = client_gradients(target, x, np.array([1]))  # a batch of one: batch statistics would fail here
+    assert len(grads) == len(list(model.parameters())) and all(torch.isfinite(g).all() for g in grads)
