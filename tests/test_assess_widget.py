@@ -22,22 +22,12 @@ from labkit.workload import Workload, examples
 
 
 @pytest.fixture(scope="module")
-def iris_files():
+def iris_files(iris_mlp):
     """(onnx bytes, npz bytes, csv bytes with the label first, named 'species') of an iris MLP."""
     import pandas as pd
     import torch
-    from sklearn.datasets import load_iris
 
-    X, y = load_iris(return_X_y=True)
-    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
-    opt = torch.optim.Adam(model.parameters(), lr=0.05)
-    xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    for _ in range(60):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(xt), yt).backward()
-        opt.step()
+    X, y, model = iris_mlp(epochs=60)
     buf = io.BytesIO()
     with warnings.catch_warnings():  # torch's notice about its legacy exporter, which the lab uses on purpose
         warnings.simplefilter("ignore", DeprecationWarning)

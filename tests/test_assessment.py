@@ -32,21 +32,10 @@ def _cli(*args, env=None, timeout=900):
 
 
 @pytest.fixture(scope="module")
-def iris_files(tmp_path_factory):
+def iris_files(tmp_path_factory, iris_mlp):
     """An MLP trained on scikit-learn's iris data, exported by torch itself, and the data as CSV."""
-    from sklearn.datasets import load_iris
-
     folder = tmp_path_factory.mktemp("iris")
-    data = load_iris()
-    X = ((data.data - data.data.mean(0)) / data.data.std(0)).astype(np.float32)
-    y = data.target
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
-    opt = torch.optim.Adam(model.parameters(), lr=0.05)
-    for _ in range(150):
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(torch.from_numpy(X)), torch.from_numpy(y)).backward()
-        opt.step()
+    X, y, model = iris_mlp()
     torch.onnx.export(model.eval(), (torch.zeros(1, 4),), str(folder / "iris.onnx"), dynamo=False, opset_version=17)
     header = ",".join(["sepal_l", "sepal_w", "petal_l", "petal_w", "species"])
     np.savetxt(folder / "iris.csv", np.column_stack([X, y]), delimiter=",", header=header, comments="")

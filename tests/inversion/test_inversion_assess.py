@@ -17,26 +17,11 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 
-def _iris_mlp() -> Workload:
-    """scikit-learn's iris (raw centimetres) with a small torch MLP trained here, taken in through from_torch."""
-    from sklearn.datasets import load_iris
-
-    data = load_iris()
-    X, y = data.data.astype(np.float32), data.target
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-    for _ in range(300):
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(xt), yt).backward()
-        opt.step()
-    return Workload.from_torch(model.eval(), X, y, name="iris_mlp")
-
-
 @pytest.fixture(scope="module")
-def iris():
-    w = _iris_mlp()
+def iris(iris_mlp):
+    """scikit-learn's iris (raw centimetres) with a small torch MLP trained here, taken in through from_torch."""
+    X, y, model = iris_mlp(hidden=16, epochs=300, lr=0.01, standardize=False)
+    w = Workload.from_torch(model, X, y, name="iris_mlp")
     start = time.perf_counter()
     run = labkit.assess(w, techniques=["inversion"], fast=True)
     return w, run, time.perf_counter() - start

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pytest
 
 import labkit
@@ -19,33 +18,22 @@ nn = torch.nn
 MLKEM768_SHARES = 1184 + 1088  # public key (ClientHello) + ciphertext (ServerHello)
 
 
-def _iris(model=None):
-    from sklearn.datasets import load_iris
-
-    X, y = load_iris(return_X_y=True)
-    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
-    torch.manual_seed(0)
-    model = model or nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
-    opt = torch.optim.Adam(model.parameters(), lr=0.05)
-    xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    for _ in range(60):
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(xt), yt).backward()
-        opt.step()
-    return Workload.from_torch(model.eval(), X, y, name="iris_mlp"), model
+def _iris(train, model=None):
+    X, y, model = train(hidden=16, epochs=60, model=model)
+    return Workload.from_torch(model, X, y, name="iris_mlp"), model
 
 
 @pytest.fixture(scope="module")
-def iris():
-    return _iris()
+def iris(iris_mlp):
+    return _iris(iris_mlp)
 
 
 def _trainable(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def test_support_in_seconds_counts_every_trainable_parameter():
-    w, model = _iris(nn.Sequential(nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)))
+def test_support_in_seconds_counts_every_trainable_parameter(iris_mlp):
+    w, model = _iris(iris_mlp, nn.Sequential(nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)))
     start = time.perf_counter()
     s = pqc_assess.support(w)
     assert time.perf_counter() - start < 5

@@ -19,25 +19,10 @@ nn = torch.nn
 MiB = 2**20
 
 
-def _iris():
-    from sklearn.datasets import load_iris
-
-    X, y = load_iris(return_X_y=True)
-    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
-    opt = torch.optim.Adam(model.parameters(), lr=0.05)
-    xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    for _ in range(60):
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(xt), yt).backward()
-        opt.step()
-    return Workload.from_torch(model.eval(), X, y, name="iris_mlp")
-
-
 @pytest.fixture(scope="module")
-def iris():
-    return _iris()
+def iris(iris_mlp):
+    X, y, model = iris_mlp(hidden=8, epochs=60)
+    return Workload.from_torch(model, X, y, name="iris_mlp")
 
 
 def test_working_set_equals_the_hand_count_and_the_cost_model(iris):
