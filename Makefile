@@ -70,6 +70,9 @@ report: setup
 docs: setup
 	$(BIN)/python -c "from labkit import report; open('docs/claims.md', 'w').write(report.claims_markdown())"
 	@echo "wrote docs/claims.md"
+	@# docs/workshop.md's timing table from the notebook harness's measurements (build/notebook_times.json)
+	@if [ -f build/notebook_times.json ]; then $(BIN)/python -m labkit.workshop; \
+		else echo "no build/notebook_times.json: run pytest tests/test_notebooks.py to measure the notebooks"; fi
 
 # The student version: every notebook with its exercises' solutions left as `...` (labkit.student).
 STUDENT_DIR ?= build/student
@@ -82,9 +85,6 @@ notebooks: setup
 	@echo "wrote build/notebooks/*.ipynb"
 
 # Regenerate constraints.txt: a clean throw-away venv, the project's dependency
-	@# docs/workshop.md's timing table from the notebook harness's measurements (build/notebook_times.json)
-	@if [ -f build/notebook_times.json ]; then $(BIN)/python -m labkit.workshop; \
-		else echo "no build/notebook_times.json: run pytest tests/test_notebooks.py to measure the notebooks"; fi
 # ranges from pyproject.toml (plus torch==$(TORCH_VERSION) and CrypTen), then
 # `pip freeze` of the result. Tool: pip itself, nothing else to install.
 lock:

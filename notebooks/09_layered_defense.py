@@ -189,6 +189,8 @@ print(
     f"plain round: PSNR {plain.metrics['psnr']:.1f} dB, poisoned update admitted, "
     f"accuracy {plain.metrics['accuracy_before']:.1%} -> {plain.metrics['accuracy']:.1%}"
 )
+drop = 100 * (plain.metrics["accuracy_before"] - plain.metrics["accuracy"])
+print(f"the poisoned update cost {drop:.1f} points of accuracy in one round with {N_CLIENTS} clients")
 print(
     f"full stack:  PSNR {m_full['psnr']:.1f} dB, poisoned update rejected: {m_full['poison_caught']}, "
     f"accuracy {m_full['accuracy_before']:.1%} -> {m_full['accuracy']:.1%}, overhead {m_full['overhead']:.3g}x"
@@ -200,8 +202,6 @@ print(
 for name in ("secagg", "secagg+tee", "zk", "tls", "dp"):
     print(f"{name:>10}: overhead {by_name[name].metrics['overhead']:.3g}x")
 
-drop = 100 * (plain.metrics["accuracy_before"] - plain.metrics["accuracy"])
-print(f"the poisoned update cost {drop:.1f} points of accuracy in one round with {N_CLIENTS} clients")
 # %% [markdown]
 # **Gradient inversion works, and poisoning works.** The practitioner guide (2025)
 # states both as facts; here the plain round confirms them on a real
