@@ -110,7 +110,9 @@ def test_app_loads_every_view_without_error(app_page):
     assert page.locator(".labkit-view-error").count() == 0
     assert "Traceback" not in page.inner_text("body")  # no cell failed while Voila ran the app notebook
     # Live controls, not static HTML.
-    assert page.locator(".labkit-view-dashboard select").count() == 2
+    # data state and threat dropdowns, and the workloads to compare (a multiple select)
+    assert page.locator(".labkit-view-dashboard select").count() == 3
+    assert page.locator(".labkit-view-dashboard select[multiple]").count() == 1
     assert page.locator(".labkit-view-capstone .widget-toggle-button").count() == len(LAYERS)
     assert page.locator(".labkit-view-claims select").count() == 1
 
