@@ -315,7 +315,8 @@ print("forged excess:", server.excess(forged), "| accepted:", server.verify(forg
 # run (so machine load hits both alike), and records sizes and the prover's peak
 # memory in a `Result`. Interleaving has a catch here: each plaintext call follows a
 # proof that has flushed the CPU caches, so it runs several times slower than
-# inference in a warm serving loop. The Result carries both ratios.
+# inference in a warm serving loop. The Result carries both ratios; your prediction
+# is checked against the warm one, the steadier of the two.
 #
 # **Predict first** (checked in section 10 against this run):
 

@@ -55,13 +55,16 @@ register(
 
 
 def _prover_ratio(*, result=None, **_):
-    return metric_of(result, "overhead")
+    # Against warm, steady-state inference (what a serving loop runs): the interleaved ratio divides by a
+    # plaintext call that follows a cache-flushing proof, so it swings with the machine (600x to 2,000x seen
+    # here on one MLP) where the warm ratio stays within one power of ten.
+    return metric_of(result, "overhead_warm")
 
 
 register(
     "04.prover_ratio",
-    f"Predict before the cost cell runs: how many times longer than plain inference will proving one "
-    f"inference take here (the prover/plaintext time ratio)? The claim says at most {CLAIMED_HIGH:g}x. "
+    f"Predict before the cost cell runs: how many times longer than plain inference (warm, as a serving loop "
+    f"runs it) will proving one inference take here? The claim says at most {CLAIMED_HIGH:g}x. "
     "(within a factor 10 either way counts)",
 )(
     predicted(

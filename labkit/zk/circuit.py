@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -418,6 +419,24 @@ def settle(
     return time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def _quiet_ezkl_search():
+    """Silence ezkl's search log for the block. Libraries that call ``logging.basicConfig`` at import
+    (Opacus does) bind a root handler to the stderr of that moment, which ``redirect_stderr`` does
+    not reach, so the ``ezkl`` logger is cut off from the root for the block as well."""
+    logger = logging.getLogger("ezkl")
+    sink = logging.NullHandler()
+    propagate = logger.propagate
+    logger.addHandler(sink)
+    logger.propagate = False
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logger.removeHandler(sink)
+        logger.propagate = propagate
+
+
 def _calibrate(
     work: Path, paths: dict[str, Path], onnx_bytes: bytes, scale: int | None, logrows: int | None, target: str
 ) -> None:
@@ -432,9 +451,10 @@ def _calibrate(
     last: Exception | None = None
     for budget in budgets:
         try:
-            # ezkl prints each scale it rejects while searching ("forward pass failed ...") to Python's stderr:
-            # expected noise of the search, kept out of notebooks; a calibration that fails still raises.
-            with contextlib.redirect_stderr(io.StringIO()):
+            # ezkl reports each scale it rejects while searching ("forward pass failed ...") through Python's
+            # logging (logger "ezkl.*") or, with no handler configured, on stderr: expected noise of the search,
+            # kept out of notebooks; a calibration that fails still raises.
+            with _quiet_ezkl_search():
                 backend.call(
                     "calibrate_settings",
                     work / "calibration.json",

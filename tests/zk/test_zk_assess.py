@@ -167,3 +167,29 @@ def test_a_gelu_model_proves_in_a_child_process_without_hanging():
     assert found.supported and any("Erf" in n for n in found.notes)  # compiled, not checked by the lab
     result = get("zk").assess(w, support=found, samples=1)
     assert result.metrics["verified"] == 1.0 and result.metrics["agreement"] == 1.0
+
+
+def test_the_calibration_search_prints_nothing_when_a_library_configured_logging(cnn, tmp_path, monkeypatch):
+    # Opacus calls logging.basicConfig at import, binding a root handler to the stderr of that moment; ezkl then
+    # logged every scale its calibration search rejected ("forward pass failed ...") through it into notebook
+    # 10's output. A fresh cache forces the search; the root handler must receive no ezkl record.
+    import io
+    import logging
+
+    from labkit.zk.assess import DEFAULT_VISIBILITY, calibration_set
+    from labkit.zk.circuit import static_batch
+    from labkit.zk.model import ZKModel
+
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
+    seen = io.StringIO()
+    handler = logging.StreamHandler(seen)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        X = cnn.X_test[:2].astype(np.float64)
+        zk = ZKModel(static_batch(cnn.onnx_bytes), X[:1], visibility=DEFAULT_VISIBILITY, calibration=calibration_set(cnn, 2))
+    finally:
+        root.removeHandler(handler)
+    assert zk.logrows >= 10
+    assert "forward pass failed" not in seen.getvalue()
+    assert logging.getLogger("ezkl").propagate and not logging.getLogger("ezkl").handlers
