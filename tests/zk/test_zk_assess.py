@@ -187,7 +187,9 @@ def test_the_calibration_search_prints_nothing_when_a_library_configured_logging
     root.addHandler(handler)
     try:
         X = cnn.X_test[:2].astype(np.float64)
-        zk = ZKModel(static_batch(cnn.onnx_bytes), X[:1], visibility=DEFAULT_VISIBILITY, calibration=calibration_set(cnn, 2))
+        zk = ZKModel(
+            static_batch(cnn.onnx_bytes), X[:1], visibility=DEFAULT_VISIBILITY, calibration=calibration_set(cnn, 2)
+        )
     finally:
         root.removeHandler(handler)
     assert zk.logrows >= 10
