@@ -50,7 +50,7 @@ BIN = Path(sys.executable).parent  # the lab's environment: the hub and every se
 URL = os.environ.get("LABKIT_HUB_URL", "http://127.0.0.1:8000")
 STATE = Path(os.environ.get("LABKIT_HUB_STATE", "/var/lib/labkit-hub"))
 ADMIN = os.environ.get("LABKIT_HUB_ADMIN", "trainer")
-MEM_LIMIT = os.environ.get("LABKIT_HUB_MEM_LIMIT", "2G")  # notebook peaks ~1.3 GB in fast mode, plus the server
+MEM_LIMIT = os.environ.get("LABKIT_HUB_MEM_LIMIT", "2G")  # notebook peaks up to 1.3 GB in fast mode (1.6 GB full), plus the server
 IDLE_SECONDS = int(os.environ.get("LABKIT_HUB_IDLE_SECONDS", "3600"))
 CERT, KEY = os.environ.get("LABKIT_HUB_SSL_CERT"), os.environ.get("LABKIT_HUB_SSL_KEY")
 

@@ -72,7 +72,10 @@ def test_kubernetes_values_match_the_one_server_recipe():
     assert values["proxy"]["https"]["enabled"] is True
     assert values["hub"]["config"]["Authenticator"]["admin_users"] == []
     assert "access:servers" not in values["hub"]["loadRoles"]["trainer"]["scopes"]
-    assert "notebooks" in values["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"][-1]
+    # the student version, where binder/postBuild writes it in the image (the repo sits at /srv/petlab)
+    hook = values["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"][-1]
+    assert "cp -r /srv/petlab/build/student " in hook and "/notebooks" not in hook
+    assert "labkit student --out build/student" in (ROOT / "binder" / "postBuild").read_text()
 
 
 def test_no_password_or_secret_is_written_in_the_recipe():
