@@ -176,7 +176,7 @@ def enclave_code(onnx_bytes: bytes) -> str:
     from .model_enclave import model_digest
 
     extension = Path(__file__).with_name("model_enclave.py").read_text()
-    return f"{workload_source()}\n\n{extension}\n\nMODEL_SHA256 = {model_digest(onnx_bytes)!r}\ninstall(HANDLERS)\n"
+    return f"{workload_source()}\n\n{extension}\n\nMODEL_SHA256 = {model_digest(onnx_bytes)!r}\ninstall(HANDLERS, open_request)\n"
 
 
 def modified_model(workload: Workload) -> bytes:
@@ -214,6 +214,7 @@ class _Session:
         self.seq += 1
         tag = self.seq.to_bytes(8, "big")
         ct = P.aead_seal(self.key, np.ascontiguousarray(x, dtype="<f4").tobytes(), b"req" + tag)
+        self.last_request = {"seq": self.seq, "ciphertext": ct.hex()}  # what the host relayed, and could resend
         reply = self.enclave.call("infer_batch", seq=self.seq, ciphertext=ct.hex())
         out = P.aead_open(self.key, bytes.fromhex(reply["ciphertext"]), b"resp" + tag, "enclave reply")
         return np.frombuffer(out, dtype="<f4").reshape(len(x), -1)
@@ -372,6 +373,7 @@ def assess(
         finally:
             torch.set_num_threads(threads)
         enclave_rss = _rss(enclave.pid)
+        replay_refused = _replay_refused(enclave, session.last_request)
         status = enclave.status()
     finally:
         bar.close()
@@ -397,6 +399,7 @@ def assess(
         "per_sample_enclave_us": ov.candidate.median / len(xb) * 1e6,
         "per_sample_plaintext_us": ov.baseline.median / len(xb) * 1e6,
         "tamper_refused": tamper_refused,
+        "replay_refused": replay_refused,
         "modified_model_key_released": int(rogue["released"]),
         "modified_model_client_trusts": int(rogue["client_trusts"]),
         "host_saw_inputs": int(host_saw_inputs),
@@ -431,6 +434,17 @@ def assess(
         cost_model={"epc_mib": figures["epc_bytes"] / MiB, "source": "labkit.tee.costs.CostModel"},
     )
     return result.flag("simulated TEE: no hardware memory encryption; EPC figures are modelled")
+
+
+def _replay_refused(enclave, request: dict[str, Any]) -> int:
+    """The host resends a request frame it relayed (same sequence number, same ciphertext): 1 when refused."""
+    from .enclave import EnclaveError
+
+    try:
+        enclave.call("infer_batch", **request)
+    except EnclaveError as exc:
+        return int("replayed" in str(exc))
+    return 0
 
 
 def _signing_key(scheme: str):
@@ -469,6 +483,10 @@ def _findings(m: dict[str, float], rogue: dict[str, Any]) -> list[str]:
         out.append("A model blob with one bit flipped by the host was refused by the enclave (TamperDetected).")
     else:
         out.append("A model blob with one bit flipped by the host was NOT refused.")
+    if m["replay_refused"]:
+        out.append("A request the host had relayed and sent again was refused (its sequence number was used).")
+    else:
+        out.append("A request the host had relayed and sent again was NOT refused.")
     verdict = "got no model key" if not m["modified_model_key_released"] else "WAS given the model key"
     client = "refused to open a session with it" if not m["modified_model_client_trusts"] else "trusted it"
     out.append(

@@ -26,6 +26,8 @@ Costan, Devadas, "Intel SGX Explained", IACR ePrint 2016/086 (measured enclave c
 Hunt et al., "Chiron: Privacy-preserving Machine Learning as a Service", arXiv:1803.05961 (models in enclaves).
 """
 
+import functools
+
 import numpy as np
 
 from labkit.tee import primitives as P
@@ -60,19 +62,13 @@ def _load_workload_model(state, msg):
     return {"parameters": int(sum(p.numel() for p in state["user_model"].parameters()))}
 
 
-def _infer_batch(state, msg):
+def _infer_batch(state, msg, open_request):
     import torch
 
     if "user_model" not in state:
         raise PermissionError("no model loaded")
-    if not state["ready"]:
-        raise PermissionError("state not restored: resume from the latest sealed state before serving queries")
-    seq = int(msg["seq"])
-    if "session" not in state or seq <= state["seq"]:
-        raise PermissionError("no session or replayed request sequence number")
-    state["seq"] = seq
-    tag = seq.to_bytes(8, "big")
-    raw = P.aead_open(state["session"], bytes.fromhex(msg["ciphertext"]), b"req" + tag, "request")
+    raw = open_request(state, msg)
+    tag = state["seq"].to_bytes(8, "big")
     x = np.frombuffer(raw, dtype="<f4").reshape(-1, *state["input_shape"])
     if len(x) > state["budget"]:
         raise PermissionError(f"query budget exhausted ({state['budget']} left)")
@@ -84,7 +80,10 @@ def _infer_batch(state, msg):
     return {"ciphertext": reply.hex(), "outputs": int(out.shape[1]) if out.ndim > 1 else 1}
 
 
-def install(handlers):
-    """Add this file's operations to the workload's handler table (the last line of the enclave code calls it)."""
+def install(handlers, open_request):
+    """Add this file's operations to the workload's handler table (the last line of the enclave code calls it).
+
+    ``open_request`` is the workload's request check (state restored, session, fresh sequence number,
+    decryption): the user's model is served behind the same one as the lab's."""
     handlers["load_workload_model"] = _load_workload_model
-    handlers["infer_batch"] = _infer_batch
+    handlers["infer_batch"] = functools.partial(_infer_batch, open_request=open_request)

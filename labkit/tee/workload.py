@@ -100,14 +100,22 @@ def _open_session(state, msg):
     return {"session": True}
 
 
-def _infer(state, msg, touch):
+def open_request(state, msg):
+    """A client's request, checked and decrypted: the state restored, a session open, a fresh sequence number
+    (a replay is refused), the ciphertext authentic under the session key and bound to that number. Shared with
+    the model operations of ``labkit/tee/model_enclave.py`` (handed to its ``install``), so both refuse alike."""
     if not state["ready"]:
         raise PermissionError("state not restored: resume from the latest sealed state before serving queries")
     seq = int(msg["seq"])
     if "session" not in state or seq <= state["seq"]:
         raise PermissionError("no session or replayed request sequence number")
     state["seq"] = seq
-    raw = P.aead_open(state["session"], bytes.fromhex(msg["ciphertext"]), b"req" + seq.to_bytes(8, "big"), "request")
+    return P.aead_open(state["session"], bytes.fromhex(msg["ciphertext"]), b"req" + seq.to_bytes(8, "big"), "request")
+
+
+def _infer(state, msg, touch):
+    raw = open_request(state, msg)
+    seq = state["seq"]
     levels = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 64).astype(np.int64)
     if levels.max(initial=0) >= LEVELS:
         raise ValueError("pixel levels must be 0..16")

@@ -91,7 +91,7 @@ def test_iris_model_in_the_enclave_agrees_and_the_attacks_fail(iris):
     assert m["accuracy_private"] == m["accuracy_plain"] > 0.8
     assert m["max_abs_error"] < 1e-4
     assert m["enclave_parameters"] == 67
-    assert m["tamper_refused"] == 1
+    assert m["tamper_refused"] == 1 and m["replay_refused"] == 1  # a resent request frame is refused
     assert m["modified_model_key_released"] == 0 and m["modified_model_client_trusts"] == 0
     assert "measurement_mismatch" in r.artifacts["modified_model"]["codes"]
     assert m["host_saw_inputs"] == 0 and m["host_saw_outputs"] == 0
@@ -102,6 +102,7 @@ def test_iris_model_in_the_enclave_agrees_and_the_attacks_fail(iris):
     assert prov["overhead"] == "simulated" and prov["working_set_bytes"] == "modelled"
     assert prov["epc_overhead_sgx"] == "modelled" and prov["tamper_refused"] == "measured"
     assert any("TamperDetected" in f for f in r.artifacts["findings"])
+    assert any("sent again was refused" in f for f in r.artifacts["findings"])
 
 
 def test_digits_cnn_through_the_registry_door():
