@@ -17,8 +17,9 @@ This module names no technique: it iterates over :func:`labkit.techniques.regist
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,21 +42,85 @@ def _chosen(names: Iterable[str] | str | None) -> list[Technique]:
 
 
 def check(
-    workload: Workload, *, techniques: Iterable[str] | str | None = None, budget_bytes: int | None = None
+    workload: Workload,
+    *,
+    techniques: Iterable[str] | str | None = None,
+    budget_bytes: int | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Support]:
-    """Each chosen technique's support answer (default: every technique with assess doors)."""
+    """Each chosen technique's support answer (default: every technique with assess doors).
+
+    ``options`` are the techniques' assess options (see :func:`assess`); those its support door also
+    takes (the HE backend and polynomial degree, say) shape its answer and estimate."""
     if not isinstance(workload, Workload):
         raise InvalidInput(f"assess takes a labkit.workload.Workload, not {type(workload).__name__}.")
     budget = default_budget_bytes() if budget_bytes is None else int(budget_bytes)
     if budget <= 0:
         raise InvalidInput(f"budget_bytes must be positive, not {budget_bytes}.")
+    chosen = _chosen(techniques)
+    opts = technique_options(options, chosen)
     table = {}
-    for t in _chosen(techniques):
+    for t in chosen:
         if t.support is None:
             table[t.key] = Support(t.key, problems=(_not_built(t),))
         else:
-            table[t.key] = t.support(workload, budget_bytes=budget)
+            table[t.key] = t.support(workload, budget_bytes=budget, **_taken_by(t.support, opts.get(t.key, {})))
     return table
+
+
+def technique_options(
+    options: Mapping[str, Mapping[str, Any]] | None, chosen: Iterable[Technique]
+) -> dict[str, dict[str, Any]]:
+    """Check per-technique options before anything runs: each names a technique being run and options its
+    assess door takes, with a value of the default's type (a number for a number, text for text)."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise InvalidInput(f"options is a dict of technique -> {{option: value}}, not {type(options).__name__}.")
+    by_key = {t.key: t for t in chosen}
+    out: dict[str, dict[str, Any]] = {}
+    for key, given in options.items():
+        if key not in by_key:
+            raise InvalidInput(
+                f"options for {key!r}, which this assessment does not run (it runs: {', '.join(by_key) or 'nothing'})."
+            )
+        if not isinstance(given, Mapping):
+            raise InvalidInput(f"options[{key!r}] is a dict of option -> value, not {type(given).__name__}.")
+        accepted = by_key[key].assess_options()
+        listing = ", ".join(f"{name} (default {default!r})" for name, default in accepted.items()) or "none"
+        kinds = _option_kinds(by_key[key].assess)
+        for name, value in given.items():
+            if name not in accepted:
+                raise InvalidInput(f"{key} has no option {name!r}; its options: {listing}.")
+            kind, default = kinds.get(name), accepted[name]
+            if value is None or (default is not None and isinstance(value, type(default)) and kind != "number"):
+                continue
+            if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InvalidInput(f"{key} option {name!r} is a number (default {default!r}), not {value!r}.")
+            if kind == "text" and not isinstance(value, str):
+                raise InvalidInput(f"{key} option {name!r} is text (default {default!r}), not {value!r}.")
+        out[key] = dict(given)
+    return out
+
+
+def _option_kinds(door: Any) -> dict[str, str]:
+    """Which options take a number and which text, read from the door's annotations ("int | None" -> number)."""
+    target = door.resolve() if hasattr(door, "resolve") else door
+    kinds = {}
+    for name, p in inspect.signature(target).parameters.items():
+        words = {w.strip() for w in str(p.annotation).replace("Optional[", "").rstrip("]").split("|")} - {"None"}
+        if words and words <= {"int", "float"}:
+            kinds[name] = "number"
+        elif words == {"str"}:
+            kinds[name] = "text"
+    return kinds
+
+
+def _taken_by(fn: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options a door's signature names (a support door takes some of its technique's assess options)."""
+    target = fn.resolve() if hasattr(fn, "resolve") else fn
+    names = inspect.signature(target).parameters
+    return {k: v for k, v in options.items() if k in names}
 
 
 def _not_built(t: Technique):
@@ -174,6 +239,7 @@ def assess(
     check_only: bool = False,
     budget_bytes: int | None = None,
     budget_minutes: float | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Assessment:
     """Run each chosen technique on ``workload``, cheapest first; store and return the Results.
 
@@ -196,11 +262,17 @@ def assess(
         Wall-clock time for the whole run. A technique whose own estimate does not fit in what is
         left is skipped with the reason (:attr:`Assessment.skipped`), never started and cut off;
         a budget no technique fits in is refused before anything runs, naming what would fit.
+    options : dict, optional
+        Per technique, keyword options of its assess door, e.g. ``{"he": {"backend": "openfhe"},
+        "mpc": {"parties": 3}}`` (:meth:`labkit.techniques.Technique.assess_options` lists them with
+        their defaults). Checked before anything runs: an unknown technique or option, or a value of
+        the wrong kind, is refused with the accepted options in the message.
     """
     fast = config.fast() if fast is None else bool(fast)
     if budget_minutes is not None and not (isinstance(budget_minutes, (int, float)) and budget_minutes > 0):
         raise InvalidInput(f"budget_minutes must be a positive number of minutes, not {budget_minutes!r}.")
-    table = check(workload, techniques=techniques, budget_bytes=budget_bytes)
+    opts = technique_options(options, _chosen(techniques))
+    table = check(workload, techniques=techniques, budget_bytes=budget_bytes, options=opts)
     out = Assessment(workload, table, fast=fast)
     seconds = {k: estimated_seconds(s, fast=fast) for k, s in table.items() if s.supported}
     if budget_minutes is not None and seconds and not check_only:
@@ -234,7 +306,7 @@ def assess(
                         bar.update(1)
                     continue
             start = time.perf_counter()
-            result = get(key).assess(workload, support=table[key], progress=progress, fast=fast)
+            result = get(key).assess(workload, support=table[key], progress=progress, fast=fast, **opts.get(key, {}))
             result.params.update(workload.tag())
             result.metrics.setdefault("supported", 1)
             result.metrics.setdefault("assess_s", time.perf_counter() - start)

@@ -3,8 +3,8 @@
 - ``labkit doctor [--json] [--only NAME]``: which backends work here, and why not
 - ``labkit bench [TECHNIQUE ...] [--fast] [--json]``: each registered technique's standard benchmark, stored
 - ``labkit assess (--model M.onnx --data D.npz|.csv | --example NAME) [--techniques he,mpc,zk] [--fast]
-  [--check-only] [--budget MINUTES] [--out report.html] [--json] [--store FILE]``: your model and data under each
-  technique, with the support check first, cheapest first, and one HTML report
+  [--check-only] [--budget MINUTES] [-o TECHNIQUE.NAME=VALUE ...] [--out report.html] [--json] [--store FILE]``: your
+  model and data under each technique, with the support check first, cheapest first, and one HTML report
 - ``labkit report [--store FILE] [--out report.html]``: the claims check, printed and as one HTML file
 - ``labkit lab [--port N]``: JupyterLab on notebooks/, bound to 127.0.0.1
 - ``labkit setup-jupyter``: make .py notebooks open as notebooks (jupytext)
@@ -21,6 +21,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import config
 
@@ -144,6 +145,7 @@ def _assess(args: argparse.Namespace) -> int:
             check_only=args.check_only,
             budget_bytes=budget,
             budget_minutes=args.budget,
+            options=_technique_options(args.option),
         )
     if args.out:
         from . import assessment_report
@@ -167,6 +169,34 @@ def _assess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _option_value(text: str) -> Any:
+    """A command-line option value: a number, true/false, a comma-separated tuple of those, or text."""
+    if "," in text:
+        return tuple(_option_value(part.strip()) for part in text.split(",") if part.strip())
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _technique_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
+    """``-o he.backend=openfhe -o mpc.parties=3`` as ``{"he": {"backend": "openfhe"}, "mpc": {"parties": 3}}``."""
+    from .errors import InvalidInput
+
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        key, dot, option = name.strip().partition(".")
+        if not (sep and dot and key and option and value.strip()):
+            raise InvalidInput(f"an option is TECHNIQUE.NAME=VALUE (e.g. he.backend=openfhe), not {pair!r}.")
+        out.setdefault(key, {})[option] = _option_value(value.strip())
+    return out
+
+
 def _assess_command(args: argparse.Namespace) -> str:
     """The command that reproduces an assessment (the report prints it per technique)."""
     import shlex
@@ -178,6 +208,8 @@ def _assess_command(args: argparse.Namespace) -> str:
         words += ["--model", args.model, "--data", args.data]
         words += ["--label", args.label] if args.label else []
     words += ["--fast"] if args.fast else []
+    for pair in args.option:
+        words += ["-o", pair]
     return shlex.join(words)
 
 
@@ -293,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--budget", type=float, metavar="MINUTES",
         help="time for the whole run: a technique whose estimate does not fit in what is left is skipped, with the reason",
+    )  # fmt: skip
+    p.add_argument(
+        "-o", "--option", action="append", default=[], metavar="TECHNIQUE.NAME=VALUE",
+        help="an option of one technique, repeatable: he.backend=openfhe, he.degree=4, mpc.parties=3, "
+        "dp.epsilons=1,4,8, tee.batch_size=16 (an unknown one is refused with the list of those it takes)",
     )  # fmt: skip
     p.add_argument("--out", help="write the assessment report, one self-contained HTML page (e.g. report.html)")
     p.add_argument("--json", action="store_true", help="print one Result per line as JSON")

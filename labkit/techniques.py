@@ -34,6 +34,7 @@ each check in one); :func:`register` adds one in this process only.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -196,6 +197,17 @@ class Technique:
     def assessable(self) -> bool:
         """True when it has both assess doors (support check and assess)."""
         return self.support is not None and self.assess != self._not_yet_assessed
+
+    def assess_options(self) -> dict[str, Any]:
+        """The assess door's own keyword options beyond the common ones (``support``, ``progress``, ``fast``),
+        each with its default: what ``labkit.assess(..., options={key: {...}})`` and ``labkit assess -o`` take."""
+        fn = self.assess.resolve() if isinstance(self.assess, Door) else self.assess
+        common = {"support", "progress", "fast"}
+        return {
+            name: (None if p.default is inspect.Parameter.empty else p.default)
+            for name, p in inspect.signature(fn).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in common
+        }
 
     @property
     def lab(self) -> str:

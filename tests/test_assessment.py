@@ -167,3 +167,46 @@ def test_an_image_cnn_written_here_assessed_by_every_technique(tmp_path):
     assert got["zk"]["tamper_detection"] == 1 and got["zk"]["verified"] == 1
     assert got["he"]["agreement"] >= 0.95 and got["mpc"]["agreement"] >= 0.95
     assert len(store.query(name="assess")) == 7
+
+
+def test_technique_options_reach_the_door_through_the_cli(iris_files, tmp_path):
+    # a team asks what OpenFHE and three MPC parties would cost, not the defaults
+    model, data = iris_files
+    store = tmp_path / "opts.sqlite"
+    out = _cli(
+        "--model", str(model), "--data", str(data), "--techniques", "he,mpc", "--fast", "--json", "--store", str(store),
+        "-o", "he.backend=openfhe", "-o", "mpc.parties=3", "-o", "mpc.samples=8",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    found = {r["technique"]: r for r in map(json.loads, out.stdout.splitlines())}
+    assert found["he"]["params"]["backend"] == "openfhe" and found["he"]["metrics"]["agreement"] == 1.0
+    assert found["mpc"]["params"]["parties"] == 3 and found["mpc"]["metrics"]["samples"] == 8
+
+
+def test_bad_technique_options_are_refused_before_anything_runs(iris_mlp, monkeypatch):
+    from labkit.errors import InvalidInput
+
+    X, y, model = iris_mlp()
+    workload = Workload.from_torch(model.eval(), X.astype(np.float32), y, name="iris")
+    ran = []
+    monkeypatch.setattr(assessing, "check", lambda *a, **k: ran.append(1))  # nothing may be asked or run
+    cases = [
+        ({"he": {"colour": "red"}}, "he has no option 'colour'; its options: backend"),
+        ({"tee": {"batch_size": 8}}, "does not run \\(it runs: he\\)"),
+        ({"he": {"degree": "four"}}, "is a number"),
+        ({"he": {"backend": 3}}, "is text"),
+        ({"he": ["backend"]}, "dict of option"),
+    ]
+    for options, message in cases:
+        with pytest.raises(InvalidInput, match=message):
+            assessing.assess(workload, techniques="he", options=options)
+    assert not ran
+    out = _cli("--example", "digits_mlp", "--techniques", "he", "-o", "he.backend")
+    assert out.returncode == 2 and "TECHNIQUE.NAME=VALUE" in out.stderr
+
+
+def test_option_values_from_the_command_line():
+    from labkit.cli import _option_value
+
+    assert _option_value("openfhe") == "openfhe" and _option_value("3") == 3 and _option_value("0.5") == 0.5
+    assert _option_value("1,4,8") == (1, 4, 8) and _option_value("true") is True
