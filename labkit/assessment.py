@@ -17,7 +17,6 @@ This module names no technique: it iterates over :func:`labkit.techniques.regist
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any
 from . import config
 from .errors import InvalidInput
 from .results import Result, ResultStore
-from .techniques import Technique, get, registry
+from .techniques import Technique, get, registry, signature
 from .workload import Support, Workload, default_budget_bytes
 
 
@@ -93,11 +92,13 @@ def technique_options(
             if name not in accepted:
                 raise InvalidInput(f"{key} has no option {name!r}; its options: {listing}.")
             kind, default = kinds.get(name), accepted[name]
-            if value is None or (default is not None and isinstance(value, type(default)) and kind != "number"):
-                continue
-            if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            if (
+                kind == "number"
+                and value is not None
+                and (isinstance(value, bool) or not isinstance(value, (int, float)))
+            ):
                 raise InvalidInput(f"{key} option {name!r} is a number (default {default!r}), not {value!r}.")
-            if kind == "text" and not isinstance(value, str):
+            if kind == "text" and value is not None and not isinstance(value, str):
                 raise InvalidInput(f"{key} option {name!r} is text (default {default!r}), not {value!r}.")
         out[key] = dict(given)
     return out
@@ -105,9 +106,8 @@ def technique_options(
 
 def _option_kinds(door: Any) -> dict[str, str]:
     """Which options take a number and which text, read from the door's annotations ("int | None" -> number)."""
-    target = door.resolve() if hasattr(door, "resolve") else door
     kinds = {}
-    for name, p in inspect.signature(target).parameters.items():
+    for name, p in signature(door).parameters.items():
         words = {w.strip() for w in str(p.annotation).replace("Optional[", "").rstrip("]").split("|")} - {"None"}
         if words and words <= {"int", "float"}:
             kinds[name] = "number"
@@ -118,8 +118,7 @@ def _option_kinds(door: Any) -> dict[str, str]:
 
 def _taken_by(fn: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     """The options a door's signature names (a support door takes some of its technique's assess options)."""
-    target = fn.resolve() if hasattr(fn, "resolve") else fn
-    names = inspect.signature(target).parameters
+    names = signature(fn).parameters
     return {k: v for k, v in options.items() if k in names}
 
 

@@ -100,6 +100,11 @@ def door(fn: str | Callable | None) -> Callable | None:
     return Door(fn) if isinstance(fn, str) else fn
 
 
+def signature(fn: Callable) -> inspect.Signature:
+    """The parameters of a door (a :class:`Door` is imported to read them) or of any callable."""
+    return inspect.signature(fn.resolve() if isinstance(fn, Door) else fn)
+
+
 @dataclass(frozen=True)
 class Check:
     """One real operation ``labkit doctor`` runs (in its own process) to show a backend works.
@@ -201,11 +206,10 @@ class Technique:
     def assess_options(self) -> dict[str, Any]:
         """The assess door's own keyword options beyond the common ones (``support``, ``progress``, ``fast``),
         each with its default: what ``labkit.assess(..., options={key: {...}})`` and ``labkit assess -o`` take."""
-        fn = self.assess.resolve() if isinstance(self.assess, Door) else self.assess
         common = {"support", "progress", "fast"}
         return {
             name: (None if p.default is inspect.Parameter.empty else p.default)
-            for name, p in inspect.signature(fn).parameters.items()
+            for name, p in signature(self.assess).parameters.items()
             if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in common
         }
 
